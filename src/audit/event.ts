@@ -1,0 +1,63 @@
+/**
+ * One audit event shape for every decision and rejection in every module. Nothing is logged by default: events
+ * reach only the `onAudit` hook a caller passes to a factory. The peer summary uses OpenTelemetry's `tls.client.*`
+ * attribute names, so an event drops straight into pino or a tracing span.
+ *
+ * @module audit
+ */
+import type { Context } from 'koa';
+
+/** Which module produced an event. */
+export type AuditKind = 'tls' | 'identity' | 'authz' | 'proxy' | 'sandbox' | 'posture';
+
+/**
+ * What the peer was, in OpenTelemetry semantic-convention names where they exist (`tls.client.*`), plus
+ * `koa_mtls.*` names where they do not.
+ */
+export interface PeerSummary {
+  readonly 'tls.client.subject'?: string;
+  readonly 'tls.client.issuer'?: string;
+  readonly 'tls.client.hash.sha256'?: string;
+  readonly 'tls.client.not_before'?: string;
+  readonly 'tls.client.not_after'?: string;
+  readonly 'koa_mtls.spiffe_id'?: string;
+  readonly 'koa_mtls.source'?: string;
+  readonly 'koa_mtls.verified_by'?: string;
+}
+
+/**
+ * An audit event.
+ *
+ * @example
+ * ```ts
+ * import pino from 'pino';
+ * const log = pino();
+ * const onAudit = (event: AuditEvent) => log.info(event, `${event.kind} ${event.reason}`);
+ * ```
+ */
+export interface AuditEvent {
+  /** The module that decided. */
+  readonly kind: AuditKind;
+  /** `allow`/`deny` for decisions, `reject` for refused input, `warn` for findings that deny nothing. */
+  readonly outcome: 'allow' | 'deny' | 'reject' | 'warn';
+  /** A stable reason code, e.g. `PEER_UNAUTHORIZED`, `POLICY_NO_MATCH`, `PATH_DOT_SEGMENT`. */
+  readonly reason: string;
+  /** The request id, when the request has one. */
+  readonly requestId?: string;
+  /** Who the peer was, when there was one. */
+  readonly peer?: PeerSummary;
+  /** Operator-only detail (never sent to a client). */
+  readonly detail?: Readonly<Record<string, unknown>>;
+}
+
+/** Receives every audit event. A hook that throws makes the request fail (500); it never turns a deny into an allow. */
+export type AuditHook = (event: AuditEvent) => void;
+
+/** How a middleware finds the current request's id. Default: the `x-request-id` header, if present. */
+export type RequestIdResolver = (ctx: Context) => string | undefined;
+
+/** The default {@link RequestIdResolver}: the first `x-request-id` header, capped at 200 characters. */
+export const requestIdFromHeader: RequestIdResolver = (ctx) => {
+  const value = ctx.get('x-request-id');
+  return value === '' ? undefined : value.slice(0, 200);
+};

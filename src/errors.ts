@@ -1,0 +1,95 @@
+/**
+ * The koa-mtls error family: one base class, stable `code`s and an HTTP `status`.
+ *
+ * Two kinds of failure are kept apart (after jose and fastify-static):
+ * - a caller's malformed options throw {@link InvalidOptionError} (a `TypeError`) from the factory, at startup;
+ * - everything else (a refused configuration, a denied request) throws a {@link KoaMtlsError} with a code from
+ *   {@link KoaMtlsErrorCode}. Client-facing messages are generic; details go to the audit hook and `cause`.
+ *
+ * @module errors
+ */
+
+/**
+ * Every stable error code, by area. `switch (err.code)` narrows on it.
+ *
+ * @example
+ * ```ts
+ * import { KoaMtlsError } from 'koa-mtls';
+ * try { run(); } catch (err) {
+ *   if (err instanceof KoaMtlsError && err.code === 'ERR_MTLS_PEER_REQUIRED') console.log(err.status); // 401
+ * }
+ * ```
+ */
+export type KoaMtlsErrorCode =
+  // options (startup)
+  | 'ERR_INVALID_OPTION'
+  // TLS server configuration (startup)
+  | 'ERR_MTLS_CONFIG_INVALID'
+  // identity and authorization (per request)
+  | 'ERR_MTLS_PEER_REQUIRED'
+  | 'ERR_MTLS_PEER_FORBIDDEN'
+  // sandboxed paths
+  | 'ERR_SANDBOX_CONFIG'
+  | 'ERR_SANDBOX_INVALID_PATH'
+  | 'ERR_SANDBOX_NOT_FOUND'
+  // development PKI and CLI
+  | 'ERR_PKI_INVALID_INPUT'
+  | 'ERR_PKI_FILE_EXISTS';
+
+/** Options accepted by every {@link KoaMtlsError} constructor. */
+export interface KoaMtlsErrorOptions {
+  /** HTTP status a Koa app should answer with. Default 500. */
+  readonly status?: number;
+  /** The underlying error or detail, never shown to a client. */
+  readonly cause?: unknown;
+}
+
+/**
+ * Base class of every error koa-mtls throws on purpose (except option-shape `TypeError`s).
+ *
+ * `expose` follows Koa's rule: only 4xx messages are shown to a client, and koa-mtls keeps those messages generic.
+ *
+ * @example
+ * ```ts
+ * import { KoaMtlsError } from 'koa-mtls';
+ * app.on('error', (err) => { if (err instanceof KoaMtlsError) log.warn({ code: err.code }); });
+ * ```
+ */
+export class KoaMtlsError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: KoaMtlsErrorCode;
+  /** HTTP status for Koa. */
+  readonly status: number;
+  /** Whether Koa may show `message` to the client (true only for 4xx). */
+  readonly expose: boolean;
+
+  constructor(code: KoaMtlsErrorCode, message: string, options: KoaMtlsErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = options.status ?? 500;
+    this.expose = this.status >= 400 && this.status < 500;
+  }
+}
+
+/**
+ * A caller's option has the wrong shape, an unknown key or an impossible value. Thrown by factories at startup.
+ * It is a `TypeError` (the caller's bug) carrying `code: 'ERR_INVALID_OPTION'` and the option's `path`.
+ *
+ * @example
+ * ```ts
+ * import { InvalidOptionError } from 'koa-mtls';
+ * try { requirePeer({ sna: {} }); } catch (err) { if (err instanceof InvalidOptionError) console.error(err.path); }
+ * ```
+ */
+export class InvalidOptionError extends TypeError {
+  readonly code = 'ERR_INVALID_OPTION' as const;
+  /** Where in the options the problem is, e.g. `policy.anyOf[1].san.dns[0]`. */
+  readonly path: string;
+
+  constructor(path: string, problem: string) {
+    super(`"${path}" ${problem}`);
+    this.name = 'InvalidOptionError';
+    this.path = path;
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * koa-mtls: Koa middleware for services behind mutual TLS.
+ *
+ * Named exports only. The development PKI lives at `koa-mtls/pki` so that production imports never load it.
+ *
+ * @module koa-mtls
+ */
+export type { AuditEvent, AuditHook, AuditKind, PeerSummary, RequestIdResolver } from './audit/event.js';
+export { InvalidOptionError, KoaMtlsError, type KoaMtlsErrorCode, type KoaMtlsErrorOptions } from './errors.js';
+export type {
+  DistinguishedName,
+  DistinguishedNameAttribute,
+  KeyUsage,
+  OtherName,
+  PeerIdentity,
+  PeerSource,
+  PeerVerification,
+  SubjectAltNames,
+} from './identity/peer-identity.js';
