@@ -1,0 +1,85 @@
+// Checks the package as users get it: builds, packs, lints the tarball (publint, arethetypeswrong), installs it into
+// an empty project and proves that `import` and `require` both type-check and run, and that the main entry point
+// does not load the development PKI's node-forge. Exits non-zero on any problem.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const work = mkdtempSync(join(tmpdir(), 'koa-mtls-pack-'));
+const sh = (cmd, args, cwd = root) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+
+try {
+  sh('npm', ['run', '--silent', 'build']);
+  const [packed] = JSON.parse(sh('npm', ['pack', '--json', '--pack-destination', work]));
+  const tarball = join(work, packed.filename);
+  console.log(`packed ${packed.filename}: ${packed.entryCount} files, ${packed.size} bytes`);
+
+  console.log(sh('npx', ['publint', 'run', tarball, '--strict']).trim());
+  console.log(sh('npx', ['attw', tarball, '--format', 'table-flipped', '--no-emoji', '--no-color']).trim());
+
+  const app = join(work, 'app');
+  sh('mkdir', ['-p', app]);
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+  const pin = (name) =>
+    `${name}@${JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version}`;
+  sh(
+    'npm',
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      tarball,
+      pin('koa'),
+      pin('typescript'),
+      pin('@types/koa'),
+      pin('@types/node'),
+    ],
+    app,
+  );
+
+  writeFileSync(
+    join(app, 'esm.ts'),
+    `import { KoaMtlsError, type PeerIdentity } from 'koa-mtls';
+import { createCertificateAuthority } from 'koa-mtls/pki';
+const err = new KoaMtlsError('ERR_MTLS_PEER_REQUIRED', 'peer required', { status: 401 });
+const peer: PeerIdentity | undefined = undefined;
+const ca = await createCertificateAuthority();
+console.log('esm', err.status, err.expose, peer === undefined, ca.certificate.startsWith('-----BEGIN CERTIFICATE-----'));
+`,
+  );
+  writeFileSync(
+    join(app, 'cjs.cts'),
+    `import koaMtls = require('koa-mtls');
+const loaded = Object.keys(require.cache).filter((file) => file.includes('node-forge'));
+if (loaded.length > 0) throw new Error('koa-mtls loaded node-forge: ' + loaded.join(', '));
+const err = new koaMtls.KoaMtlsError('ERR_MTLS_PEER_FORBIDDEN', 'forbidden', { status: 403 });
+console.log('cjs', err.status, err.code, typeof require('koa-mtls/pki').createCertificateAuthority);
+`,
+  );
+  writeFileSync(
+    join(app, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        module: 'nodenext',
+        target: 'es2022',
+        strict: true,
+        skipLibCheck: false,
+        outDir: 'out',
+        types: ['node'],
+      },
+      files: ['esm.ts', 'cjs.cts'],
+    }),
+  );
+  sh('npx', ['tsc', '-p', '.'], app);
+  console.log(sh('node', ['out/esm.js'], app).trim());
+  console.log(sh('node', ['out/cjs.cjs'], app).trim());
+  console.log(sh('npx', ['koa-mtls', 'certs', 'init', '--out', 'pki'], app).split('\n')[0]);
+  for (const file of ['ca.pem', 'server.pem', 'server-key.pem', 'client.pem', 'client-key.pem'])
+    readFileSync(join(app, 'pki', file));
+  console.log('package check passed');
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
