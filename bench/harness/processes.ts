@@ -1,0 +1,64 @@
+/**
+ * Child processes of a benchmark run: servers and load generators each get their own process (and so their own
+ * event loop), started with the tsx loader.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+
+/** Result of one load run. */
+export interface LoadResult {
+  readonly requests: number;
+  readonly errors: number;
+  readonly seconds: number;
+}
+
+function tsx(script: string, args: readonly string[]): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', here(script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+async function firstLine(child: ChildProcess): Promise<string> {
+  let buffer = '';
+  for await (const chunk of child.stdout as NodeJS.ReadableStream) {
+    buffer += chunk.toString();
+    const newline = buffer.indexOf('\n');
+    if (newline >= 0) return buffer.slice(0, newline);
+  }
+  throw new Error('child process ended without output');
+}
+
+/** A running benchmark server. */
+export interface RunningServer {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts `variant` in its own process and waits for its port. */
+export async function startServer(variant: string, fixturesPath: string): Promise<RunningServer> {
+  const child = tsx('./server.ts', [variant, fixturesPath]);
+  const { port } = JSON.parse(await firstLine(child)) as { port: number };
+  return {
+    port,
+    async stop() {
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await once(child, 'exit');
+    },
+  };
+}
+
+/** Runs a load generator (`keep-alive-load.ts` or `handshake-load.ts`) to completion. */
+export async function runLoad(
+  generator: 'keep-alive' | 'handshake',
+  fixturesPath: string,
+  port: number,
+  path: string,
+  seconds: number,
+  concurrency: number,
+): Promise<LoadResult> {
+  const child = tsx(`./${generator}-load.ts`, [fixturesPath, String(port), path, String(seconds), String(concurrency)]);
+  const line = await firstLine(child);
+  if (child.exitCode === null) await once(child, 'exit');
+  return JSON.parse(line) as LoadResult;
+}

@@ -1,0 +1,30 @@
+/**
+ * A benchmark server process: one variant on 127.0.0.1, ephemeral port, printed as `{"port":N}` on stdout.
+ *
+ * Usage: tsx bench/harness/server.ts <variant> <fixtures.json>
+ */
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { readFixtures } from './fixtures.js';
+import { variants } from './variants.js';
+
+const [variant, fixturesPath] = process.argv.slice(2);
+const fixtures = readFixtures(fixturesPath as string);
+const factory = variants[variant as string];
+if (factory === undefined) throw new Error(`unknown variant ${variant}`);
+const app = factory(fixtures);
+const server = createServer(
+  {
+    key: fixtures.server.key,
+    cert: fixtures.server.cert,
+    ca: fixtures.ca,
+    requestCert: true,
+    rejectUnauthorized: true,
+  },
+  app.callback(),
+);
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
+});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));

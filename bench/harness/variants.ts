@@ -1,0 +1,62 @@
+/**
+ * The benchmarked Koa apps. Every variant runs behind the same TLS server options and answers the same small JSON
+ * body (or the same 1 KiB file), so the ratio between two variants is the cost of what differs.
+ */
+import { readFile } from 'node:fs/promises';
+import module from 'node:module';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import Koa from 'koa';
+import koaConnect from 'koa-connect';
+import type { BenchFixtures } from './fixtures.js';
+
+const body = { ok: true, service: 'bench' };
+
+function jsonApp(...middleware: Koa.Middleware[]): Koa {
+  const app = new Koa();
+  for (const m of middleware) app.use(m);
+  app.use((ctx) => {
+    ctx.body = body;
+  });
+  return app;
+}
+
+/** The hand-written check the Node peers do: `getPeerCertificate()` on every request, then a string compare. */
+const getPeerCertificateCheck: Koa.Middleware = async (ctx, next) => {
+  const socket = ctx.req.socket as TLSSocket;
+  const cert = socket.getPeerCertificate();
+  if (!socket.authorized || !cert.subject || !String(cert.subject.OU).includes('prod')) ctx.throw(403);
+  await next();
+};
+
+/** client-certificate-auth (Connect middleware) through koa-connect, with the Express bits it expects shimmed. */
+function clientCertificateAuthMiddleware(): Koa.Middleware[] {
+  const require = createRequireFromHere();
+  const clientCertificateAuth = require('client-certificate-auth') as (
+    check: (cert: { subject: { OU?: string } }) => boolean,
+  ) => Parameters<typeof koaConnect>[0];
+  const expressShim: Koa.Middleware = async (ctx, next) => {
+    Object.assign(ctx.req, { secure: true, header: (name: string) => ctx.get(name) });
+    await next();
+  };
+  return [expressShim, koaConnect(clientCertificateAuth((cert) => String(cert.subject.OU).includes('prod')))];
+}
+
+function createRequireFromHere(): NodeJS.Require {
+  return module.createRequire(import.meta.url);
+}
+
+/** Variant name → app factory. */
+export const variants: Readonly<Record<string, (fixtures: BenchFixtures) => Koa>> = {
+  bare: () => jsonApp(),
+  'peer-getpeercertificate': () => jsonApp(getPeerCertificateCheck),
+  'peer-client-certificate-auth': () => jsonApp(...clientCertificateAuthMiddleware()),
+  'file-readfile': (fixtures) => {
+    const app = new Koa();
+    app.use(async (ctx) => {
+      ctx.type = 'application/octet-stream';
+      ctx.body = await readFile(join(fixtures.fileRoot, 'file-1k.bin'));
+    });
+    return app;
+  },
+};
