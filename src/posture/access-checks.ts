@@ -79,6 +79,8 @@ export function checkHostFilesReadable(inputs: AuditInputs): Outcome {
     const rest = refused.length > 0 ? [`not readable: ${refused.join(', ')}`] : [];
     return finding(severity, [`readable: ${readable.join(', ')}`, ...rest, ...errors]);
   }
+  // without /proc/self, a missing /proc/1/root says nothing about the host
+  if (!self.ok) errors.push(`cannot read /proc/self (${self.error})`);
   if (errors.length > 0) return unknown(...errors);
   return ok(refused.length > 0 ? `not readable: ${refused.join(', ')}` : 'none of the checked files exists');
 }

@@ -118,7 +118,8 @@ export function findHostMounts(mounts: readonly MountEntry[]): HostMount[] {
   const hostDisks = hostDiskDevices(mounts);
   const found: HostMount[] = [];
   const add = (mount: MountEntry, severity: PostureSeverity, what: string): void => {
-    found.push({ mount, severity, description: `${mount.mountPoint}: ${what} (${mount.fsType} ${mount.root})` });
+    const from = mount.root === '/' ? mount.fsType : `${mount.fsType} ${mount.root}`;
+    found.push({ mount, severity, description: `${mount.mountPoint}: ${what} [${from}]` });
   };
   for (const mount of mounts) {
     const point = mount.mountPoint;
@@ -129,7 +130,7 @@ export function findHostMounts(mounts: readonly MountEntry[]): HostMount[] {
       add(mount, 'high', 'a second sysfs');
     } else if (mount.fsType === 'sysfs' && point === '/sys' && !mount.options.includes('ro')) {
       // Docker and containerd mount /sys read-only unless the container is privileged
-      add(mount, 'medium', '/sys is writable');
+      add(mount, 'medium', 'sysfs mounted read-write');
     } else if (mount.fsType === 'devtmpfs') {
       // container runtimes give /dev a tmpfs; devtmpfs is the kernel's full device tree (disks included)
       add(mount, 'high', "the kernel's device tree (devtmpfs): host disks are device files here");
