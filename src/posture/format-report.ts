@@ -73,10 +73,10 @@ export function formatReport(report: ContainerAuditReport, options: FormatOption
     return paint.green('ok'.padEnd(8));
   };
   const severityLabel = (check: PostureCheck): string => {
-    if (check.status === 'ok') return ''.padEnd(9);
+    if (check.status === 'ok') return ''.padEnd(10);
     // an unknown check shows its worst case in parentheses: it could not be ruled out
     const text = check.status === 'unknown' ? `(${check.severity})` : check.severity;
-    return severityPaint[check.severity](text.padEnd(9));
+    return severityPaint[check.severity](text.padEnd(10));
   };
   const idWidth = Math.max(5, ...report.checks.map((check) => check.id.length)) + 2;
   const container = report.container;
@@ -85,7 +85,7 @@ export function formatReport(report: ContainerAuditReport, options: FormatOption
     `Container  ${container.status}${container.runtime === undefined ? '' : ` (${container.runtime})`}: ${container.evidence.join('; ')}`,
     `Read       ${report.root} in ${report.durationMs} ms`,
     '',
-    paint.bold(`${'STATUS'.padEnd(8)} ${'SEVERITY'.padEnd(9)} ${'CHECK'.padEnd(idWidth)} OBSERVED`),
+    paint.bold(`${'STATUS'.padEnd(8)} ${'SEVERITY'.padEnd(10)} ${'CHECK'.padEnd(idWidth)} OBSERVED`),
   ];
   const ordered = [...report.checks].sort(
     (a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || severityRank(a.severity) - severityRank(b.severity),
