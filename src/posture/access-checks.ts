@@ -33,7 +33,14 @@ const SENSITIVE_FILES: readonly { readonly path: string; readonly severity: Post
 /** Paths a sandbox root must never be or sit under. */
 const SYSTEM_PREFIXES = ['/proc', '/sys', '/dev', '/etc', '/boot', '/root', '/run', '/var/run'];
 
-/** A Kubernetes (or cloud identity) token is mounted. */
+/**
+ * A Kubernetes (or cloud identity) token is mounted.
+ *
+ * @example
+ * ```ts
+ * checkServiceAccountToken(readInputs('/')).status; // 'ok' outside Kubernetes
+ * ```
+ */
 export function checkServiceAccountToken(inputs: AuditInputs): Outcome {
   const evidence: string[] = [];
   const errors: string[] = [];
@@ -55,7 +62,14 @@ export function checkServiceAccountToken(inputs: AuditInputs): Outcome {
   return ok('no service-account token at the Kubernetes or cloud identity paths');
 }
 
-/** None of the usual traversal targets is readable. */
+/**
+ * None of the usual traversal targets is readable.
+ *
+ * @example
+ * ```ts
+ * checkHostFilesReadable(readInputs('/')).evidence; // ['readable: /etc/shadow', …] as root
+ * ```
+ */
 export function checkHostFilesReadable(inputs: AuditInputs): Outcome {
   const self = inputs.view.readLink('/proc/self');
   const isPid1 = self.ok && self.text === '1';
@@ -89,7 +103,14 @@ function underPath(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`);
 }
 
-/** Each sandbox root is not a system or host path, and its parent is not readable. */
+/**
+ * Each sandbox root is not a system or host path, and its parent is not readable.
+ *
+ * @example
+ * ```ts
+ * checkSandboxRoots(readInputs('/'), ['/srv/files']).severity;
+ * ```
+ */
 export function checkSandboxRoots(inputs: AuditInputs, sandboxRoots: readonly string[]): Outcome {
   const evidence: string[] = [];
   const errors: string[] = [];

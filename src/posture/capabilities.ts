@@ -84,14 +84,28 @@ const HIGH = new Set([
   'MKNOD',
 ]);
 
-/** Parses a hexadecimal capability mask (`000001fffeffffff`), or `undefined` when it is not one. */
+/**
+ * Parses a hexadecimal capability mask (`000001fffeffffff`), or `undefined` when it is not one.
+ *
+ * @example
+ * ```ts
+ * parseCapabilityMask('0000000000200000'); // 2097152n (SYS_ADMIN)
+ * ```
+ */
 export function parseCapabilityMask(hex: string | undefined): bigint | undefined {
   // a mask is at most 64 bits of hex; anything else is not a mask we understand
   if (hex === undefined || !/^[0-9a-fA-F]{1,16}$/.test(hex)) return undefined;
   return BigInt(`0x${hex}`);
 }
 
-/** The names of the capabilities set in `mask` (unknown bits as `CAP_<n>`). */
+/**
+ * The names of the capabilities set in `mask` (unknown bits as `CAP_<n>`).
+ *
+ * @example
+ * ```ts
+ * capabilityNames(0x3000n); // ['NET_ADMIN', 'NET_RAW']
+ * ```
+ */
 export function capabilityNames(mask: bigint): string[] {
   const names: string[] = [];
   for (let bit = 0; bit < 64; bit += 1) {
@@ -100,7 +114,14 @@ export function capabilityNames(mask: bigint): string[] {
   return names;
 }
 
-/** The severity of holding one capability. */
+/**
+ * The severity of holding one capability.
+ *
+ * @example
+ * ```ts
+ * capabilitySeverity('SYS_ADMIN'); // 'critical'
+ * ```
+ */
 export function capabilitySeverity(name: string): PostureSeverity {
   if (HARMLESS.has(name)) return 'info';
   if (CRITICAL.has(name)) return 'critical';
@@ -110,5 +131,12 @@ export function capabilitySeverity(name: string): PostureSeverity {
   return 'medium';
 }
 
-/** The number of capabilities the running kernel knows (`CAP_LAST_CAP` + 1), given the table above. */
+/**
+ * The number of capabilities the running kernel knows (`CAP_LAST_CAP` + 1), given the table above.
+ *
+ * @example
+ * ```ts
+ * KNOWN_CAPABILITY_COUNT; // 41
+ * ```
+ */
 export const KNOWN_CAPABILITY_COUNT = CAPABILITY_NAMES.length;

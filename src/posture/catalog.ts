@@ -4,7 +4,14 @@
  */
 import type { PostureCheckId, PostureFix, PostureSeverity } from './types.js';
 
-/** The fixed text of one check. */
+/**
+ * The fixed text of one check.
+ *
+ * @example
+ * ```ts
+ * const { title, worstCase } = CATALOG.SECCOMP_OFF; // 'No seccomp filter', 'medium'
+ * ```
+ */
 export interface CheckDescription {
   readonly title: string;
   /** The most severe result the check can report; an `unknown` result carries it. */
@@ -13,7 +20,14 @@ export interface CheckDescription {
   readonly fix: PostureFix;
 }
 
-/** Every check, in report order. */
+/**
+ * Every check, in report order.
+ *
+ * @example
+ * ```ts
+ * CATALOG.RUNTIME_SOCKET.fix.kubernetes; // 'remove the hostPath volume for the runtime socket'
+ * ```
+ */
 export const CATALOG: Readonly<Record<PostureCheckId, CheckDescription>> = Object.freeze({
   RUNS_AS_ROOT: {
     title: 'Process runs as root (effective UID 0)',

@@ -28,7 +28,14 @@ const RUNTIME_BIND_TARGETS = new Set(['/etc/hostname', '/etc/hosts', '/etc/resol
 /** Root filesystem types that are container image layers. */
 const IMAGE_FS_TYPES = new Set(['overlay', 'aufs', 'fuse-overlayfs', 'fuse.fuse-overlayfs']);
 
-/** Detects a container and, when the signs say which, its runtime. */
+/**
+ * Detects a container and, when the signs say which, its runtime.
+ *
+ * @example
+ * ```ts
+ * detectContainer(readInputs('/')); // { status: 'yes', runtime: 'docker', evidence: ['/.dockerenv exists'] }
+ * ```
+ */
 export function detectContainer(inputs: AuditInputs): ContainerDetection {
   const evidence: string[] = [];
   const runtimes: string[] = [];

@@ -5,7 +5,14 @@
 import { SEVERITIES } from './severity.js';
 import type { ContainerAuditReport, PostureCheck, PostureSeverity, PostureThreshold } from './types.js';
 
-/** How to render. */
+/**
+ * How to render.
+ *
+ * @example
+ * ```ts
+ * formatReport(report, { color: process.stdout.isTTY === true, failOn: 'high', failing: [] });
+ * ```
+ */
 export interface FormatOptions {
   /** Use ANSI colours. */
   readonly color: boolean;

@@ -6,19 +6,47 @@
 import { accessSync, constants, lstatSync, readFileSync, readlinkSync, type Stats, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** A file's text, or why it could not be read (an errno code such as `ENOENT`, `EACCES`, `EISDIR`). */
+/**
+ * A file's text, or why it could not be read (an errno code such as `ENOENT`, `EACCES`, `EISDIR`).
+ *
+ * @example
+ * ```ts
+ * const status = createHostView('/').readText('/proc/self/status'); // { ok: true, text } or { ok: false, error: 'ENOENT' }
+ * ```
+ */
 export type ReadResult = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly error: string };
 
-/** A path's metadata, or why it could not be read. */
+/**
+ * A path's metadata, or why it could not be read.
+ *
+ * @example
+ * ```ts
+ * const stat = createHostView('/').stat('/var/run/docker.sock'); if (stat.ok && stat.stats.isSocket()) warn();
+ * ```
+ */
 export type StatResult = { readonly ok: true; readonly stats: Stats } | { readonly ok: false; readonly error: string };
 
-/** `access(2)` for reading: `yes`, `no` (EACCES/EPERM/EROFS), or the errno that makes it unknown. */
+/**
+ * `access(2)` for reading: `yes`, `no` (EACCES/EPERM), `missing` (ENOENT/ENOTDIR), or the errno that makes it unknown.
+ *
+ * @example
+ * ```ts
+ * createHostView('/').canRead('/etc/shadow'); // 'no' for a non-root user
+ * ```
+ */
 export type AccessResult = 'yes' | 'no' | 'missing' | { readonly error: string };
 
 /** The largest file read (mountinfo on a busy node is well under this). */
 const MAX_READ_BYTES = 4 * 1024 * 1024;
 
-/** The read-only view of one root directory. */
+/**
+ * The read-only view of one root directory.
+ *
+ * @example
+ * ```ts
+ * const view: HostView = createHostView('/tmp/captured-proc-tree');
+ * ```
+ */
 export interface HostView {
   /** The root every path is read under. */
   readonly root: string;
@@ -99,7 +127,14 @@ export function createHostView(root: string): HostView {
   });
 }
 
-/** Parses `Key:\tvalue` lines (the format of `/proc/<pid>/status`) into a map. */
+/**
+ * Parses `Key:\tvalue` lines (the format of `/proc/<pid>/status`) into a map.
+ *
+ * @example
+ * ```ts
+ * parseStatusFile('Uid:\t0\t0\t0\t0\n').get('Uid'); // '0\t0\t0\t0'
+ * ```
+ */
 export function parseStatusFile(text: string): ReadonlyMap<string, string> {
   const fields = new Map<string, string>();
   for (const line of text.split('\n')) {

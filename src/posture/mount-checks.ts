@@ -94,7 +94,14 @@ function underPath(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`);
 }
 
-/** One mounted host path: where it is, what it is and how bad. */
+/**
+ * One mounted host path: where it is, what it is and how bad.
+ *
+ * @example
+ * ```ts
+ * for (const { description, severity } of findHostMounts(mounts)) console.warn(severity, description);
+ * ```
+ */
 export interface HostMount {
   readonly mount: MountEntry;
   readonly severity: PostureSeverity;
@@ -113,7 +120,14 @@ function hostDiskDevices(mounts: readonly MountEntry[]): ReadonlySet<string> {
   return devices;
 }
 
-/** Classifies every mount that exposes the host; the container's own root mount is never one. */
+/**
+ * Classifies every mount that exposes the host; the container's own root mount is never one.
+ *
+ * @example
+ * ```ts
+ * findHostMounts(parseMountinfo('2 1 8:1 /etc /host-etc ro - ext4 /dev/sda1 rw\n').mounts); // [{ severity: 'high', … }]
+ * ```
+ */
 export function findHostMounts(mounts: readonly MountEntry[]): HostMount[] {
   const hostDisks = hostDiskDevices(mounts);
   const found: HostMount[] = [];
@@ -149,7 +163,14 @@ export function findHostMounts(mounts: readonly MountEntry[]): HostMount[] {
   return found;
 }
 
-/** The root mount is read-only. */
+/**
+ * The root mount is read-only.
+ *
+ * @example
+ * ```ts
+ * checkRootfsWritable(readInputs('/')).evidence; // ['/ is overlay (overlay) mounted ro']
+ * ```
+ */
 export function checkRootfsWritable(inputs: AuditInputs): Outcome {
   if (!inputs.mounts.ok) return unknown(cannotRead('/proc/self/mountinfo', inputs.mounts.error));
   const root = mountAt(inputs.mounts.mounts, '/');
@@ -159,7 +180,14 @@ export function checkRootfsWritable(inputs: AuditInputs): Outcome {
   return finding('medium', [`${described} ${root.options.join(',')}`]);
 }
 
-/** No host directory, procfs, sysfs or device tree is mounted in. */
+/**
+ * No host directory, procfs, sysfs or device tree is mounted in.
+ *
+ * @example
+ * ```ts
+ * checkHostPathMounted(readInputs('/')).status;
+ * ```
+ */
 export function checkHostPathMounted(inputs: AuditInputs): Outcome {
   if (!inputs.mounts.ok) return unknown(cannotRead('/proc/self/mountinfo', inputs.mounts.error));
   const hostMounts = findHostMounts(inputs.mounts.mounts);
@@ -174,7 +202,14 @@ export function checkHostPathMounted(inputs: AuditInputs): Outcome {
   return finding(severity, [...hostMounts.map((hostMount) => hostMount.description), ...partial]);
 }
 
-/** No container runtime socket is mounted or present at its default path. */
+/**
+ * No container runtime socket is mounted or present at its default path.
+ *
+ * @example
+ * ```ts
+ * checkRuntimeSocket(readInputs('/')).status; // 'finding' with docker.sock mounted
+ * ```
+ */
 export function checkRuntimeSocket(inputs: AuditInputs): Outcome {
   const evidence: string[] = [];
   const unreadable: string[] = [];

@@ -3,7 +3,14 @@
  * `id parent major:minor root mountpoint options [optional…] - fstype source superoptions`.
  */
 
-/** One mount, as the kernel reports it. */
+/**
+ * One mount, as the kernel reports it.
+ *
+ * @example
+ * ```ts
+ * const root: MountEntry | undefined = mountAt(parseMountinfo(text).mounts, '/');
+ * ```
+ */
 export interface MountEntry {
   readonly id: string;
   readonly parentId: string;
@@ -74,14 +81,28 @@ export function parseMountinfo(text: string): { readonly mounts: readonly MountE
   return { mounts, malformed };
 }
 
-/** The mount that is visible at `path`: the last one mounted exactly there (later mounts hide earlier ones). */
+/**
+ * The mount that is visible at `path`: the last one mounted exactly there (later mounts hide earlier ones).
+ *
+ * @example
+ * ```ts
+ * mountAt(mounts, '/')?.options.includes('ro');
+ * ```
+ */
 export function mountAt(mounts: readonly MountEntry[], path: string): MountEntry | undefined {
   let found: MountEntry | undefined;
   for (const mount of mounts) if (mount.mountPoint === path) found = mount;
   return found;
 }
 
-/** The mount a path lives on: the longest mount point that contains it. */
+/**
+ * The mount a path lives on: the longest mount point that contains it.
+ *
+ * @example
+ * ```ts
+ * mountContaining(mounts, '/srv/files/a.txt')?.mountPoint; // '/srv/files'
+ * ```
+ */
 export function mountContaining(mounts: readonly MountEntry[], path: string): MountEntry | undefined {
   let found: MountEntry | undefined;
   for (const mount of mounts) {

@@ -31,7 +31,14 @@ const HOST_INTERFACE_PATTERNS: readonly RegExp[] = [
   /^nodelocaldns$/,
 ];
 
-/** The PID namespace is not the host's. */
+/**
+ * The PID namespace is not the host's.
+ *
+ * @example
+ * ```ts
+ * checkHostPidNamespace(readInputs('/')).status; // 'finding' with --pid=host
+ * ```
+ */
 export function checkHostPidNamespace(inputs: AuditInputs): Outcome {
   const signs: string[] = [];
   const unreadable: string[] = [];
@@ -63,7 +70,14 @@ export function checkHostPidNamespace(inputs: AuditInputs): Outcome {
   return ok(`/proc/self/ns/pid is ${pidNamespace.text}; kernel threads are not visible`);
 }
 
-/** The network namespace is not the host's. */
+/**
+ * The network namespace is not the host's.
+ *
+ * @example
+ * ```ts
+ * checkHostNetworkNamespace(readInputs('/')).status; // 'finding' with --network=host
+ * ```
+ */
 export function checkHostNetworkNamespace(inputs: AuditInputs): Outcome {
   const netDev = inputs.view.readText('/proc/self/net/dev');
   const selfNet = inputs.view.readLink('/proc/self/ns/net');

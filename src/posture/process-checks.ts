@@ -7,7 +7,14 @@ import { type AuditInputs, cannotRead, finding, type Outcome, ok, unknown } from
 import { maxSeverity } from './severity.js';
 import type { PostureSeverity } from './types.js';
 
-/** Effective UID 0; softened when a user namespace maps it to an unprivileged host UID. */
+/**
+ * Effective UID 0; softened when a user namespace maps it to an unprivileged host UID.
+ *
+ * @example
+ * ```ts
+ * checkRunsAsRoot(readInputs('/')).evidence; // ['effective UID 10001']
+ * ```
+ */
 export function checkRunsAsRoot(inputs: AuditInputs): Outcome {
   if (!inputs.status.ok) return unknown(cannotRead('/proc/self/status', inputs.status.error));
   // proc(5): Uid: real, effective, saved set, filesystem
@@ -29,7 +36,14 @@ export function checkRunsAsRoot(inputs: AuditInputs): Outcome {
   return finding('high', ['effective UID 0 (not remapped by a user namespace)']);
 }
 
-/** Effective (and bounding) capabilities beyond NET_BIND_SERVICE. */
+/**
+ * Effective (and bounding) capabilities beyond NET_BIND_SERVICE.
+ *
+ * @example
+ * ```ts
+ * checkCapabilities(readInputs('/')).severity; // 'critical' with SYS_ADMIN
+ * ```
+ */
 export function checkCapabilities(inputs: AuditInputs): Outcome {
   if (!inputs.status.ok) return unknown(cannotRead('/proc/self/status', inputs.status.error));
   const fields = inputs.status.fields;
@@ -66,7 +80,14 @@ export function checkCapabilities(inputs: AuditInputs): Outcome {
   return severity === 'info' ? ok(...evidence) : finding(severity, evidence);
 }
 
-/** `NoNewPrivs: 1` (Linux ≥ 4.10 reports it in status). */
+/**
+ * `NoNewPrivs: 1` (Linux ≥ 4.10 reports it in status).
+ *
+ * @example
+ * ```ts
+ * checkNoNewPrivs(readInputs('/')).evidence; // ['NoNewPrivs: 1']
+ * ```
+ */
 export function checkNoNewPrivs(inputs: AuditInputs): Outcome {
   if (!inputs.status.ok) return unknown(cannotRead('/proc/self/status', inputs.status.error));
   const value = inputs.status.fields.get('NoNewPrivs');
@@ -75,7 +96,14 @@ export function checkNoNewPrivs(inputs: AuditInputs): Outcome {
   return unknown('/proc/self/status has no NoNewPrivs field (kernel older than 4.10?)');
 }
 
-/** `Seccomp: 1` (strict) or `2` (filter). */
+/**
+ * `Seccomp: 1` (strict) or `2` (filter).
+ *
+ * @example
+ * ```ts
+ * checkSeccomp(readInputs('/')).evidence; // ['Seccomp: 2 (filter, 1 filter(s))']
+ * ```
+ */
 export function checkSeccomp(inputs: AuditInputs): Outcome {
   if (!inputs.status.ok) return unknown(cannotRead('/proc/self/status', inputs.status.error));
   const mode = inputs.status.fields.get('Seccomp');
@@ -110,7 +138,14 @@ function interpretLabel(label: string, source: string, inputs: AuditInputs): Out
   return ok(`${source}: ${label}`);
 }
 
-/** AppArmor or SELinux label of the process, where the kernel exposes one. */
+/**
+ * AppArmor or SELinux label of the process, where the kernel exposes one.
+ *
+ * @example
+ * ```ts
+ * checkLsm(readInputs('/')).evidence; // ['/proc/self/attr/apparmor/current: AppArmor docker-default (enforce)']
+ * ```
+ */
 export function checkLsm(inputs: AuditInputs): Outcome {
   const sources = ['/proc/self/attr/apparmor/current', '/proc/self/attr/current'];
   const errors: string[] = [];

@@ -9,16 +9,42 @@ import type { AuditHook } from '../audit/event.js';
 /**
  * How much a finding weakens the process's confinement, from `critical` (an authenticated route can reach the host)
  * down to `info` (context only, never a reason to fail).
+ *
+ * @example
+ * ```ts
+ * const worst: PostureSeverity | undefined = auditContainer().highestSeverity;
+ * ```
  */
 export type PostureSeverity = 'critical' | 'high' | 'medium' | 'low' | 'info';
 
-/** The severities `failOn` accepts (`info` never fails). */
+/**
+ * The severities `failOn` accepts (`info` never fails).
+ *
+ * @example
+ * ```ts
+ * const failOn: PostureThreshold = 'high';
+ * ```
+ */
 export type PostureThreshold = Exclude<PostureSeverity, 'info'>;
 
-/** What one check concluded: `ok`, a `finding`, or `unknown` when its inputs could not be read. */
+/**
+ * What one check concluded: `ok`, a `finding`, or `unknown` when its inputs could not be read.
+ *
+ * @example
+ * ```ts
+ * const status: PostureStatus | undefined = auditContainer().checks[0]?.status;
+ * ```
+ */
 export type PostureStatus = 'ok' | 'finding' | 'unknown';
 
-/** The stable id of every check, in the order checks run and are reported. */
+/**
+ * The stable id of every check, in the order checks run and are reported.
+ *
+ * @example
+ * ```ts
+ * const allowed = new Set<PostureCheckId>(['LSM_UNCONFINED']);
+ * ```
+ */
 export type PostureCheckId =
   | 'RUNS_AS_ROOT'
   | 'CAPABILITIES'
@@ -34,7 +60,14 @@ export type PostureCheckId =
   | 'HOST_FILES_READABLE'
   | 'SANDBOX_ROOT_EXPOSED';
 
-/** The setting that removes a finding, for Docker and for Kubernetes. */
+/**
+ * The setting that removes a finding, for Docker and for Kubernetes.
+ *
+ * @example
+ * ```ts
+ * const fix: PostureFix | undefined = auditContainer().findings[0]?.fix;
+ * ```
+ */
 export interface PostureFix {
   /** A `docker run` flag or Compose key. */
   readonly docker: string;
@@ -71,7 +104,14 @@ export interface PostureCheck {
   readonly fix: PostureFix;
 }
 
-/** Whether the process runs in a container, and why that was concluded. */
+/**
+ * Whether the process runs in a container, and why that was concluded.
+ *
+ * @example
+ * ```ts
+ * const { status, runtime }: ContainerDetection = auditContainer().container;
+ * ```
+ */
 export interface ContainerDetection {
   /** `yes`, `no`, or `unknown` when `/proc` could not be read. */
   readonly status: 'yes' | 'no' | 'unknown';
