@@ -118,7 +118,9 @@ export function checkSandboxRoots(inputs: AuditInputs, sandboxRoots: readonly st
   let severity: PostureSeverity = 'info';
   const hostMounts = inputs.mounts.ok ? findHostMounts(inputs.mounts.mounts) : undefined;
   for (const rawRoot of sandboxRoots) {
-    const root = posix.normalize(rawRoot);
+    // normalise, and drop a trailing slash so "/srv/files/" names the same directory and parent as "/srv/files"
+    const normalized = posix.normalize(rawRoot);
+    const root = normalized.length > 1 ? normalized.replace(/\/+$/, '') : normalized;
     const stat = inputs.view.stat(root);
     if (!stat.ok) {
       errors.push(`cannot stat sandbox root ${root} (${stat.error})`);

@@ -65,8 +65,11 @@ function compileOptions(options: unknown): CompiledOptions {
   assertOptionsObject(object, path, OPTION_KEYS);
   const root = optionalString(object, 'root', path) ?? '/';
   // relative roots would depend on the working directory: an audit must say exactly what it read
-  if (!isAbsolute(root)) throw new InvalidOptionError(`${path}.root`, 'must be an absolute path');
-  const rawRoots = ownValue(object, 'sandboxRoots') ?? [];
+  if (!isAbsolute(root) || root.includes('\0'))
+    throw new InvalidOptionError(`${path}.root`, 'must be an absolute path');
+  const given = ownValue(object, 'sandboxRoots');
+  // null is not "none": only an absent option defaults
+  const rawRoots = given === undefined ? [] : given;
   if (!Array.isArray(rawRoots)) throw new InvalidOptionError(`${path}.sandboxRoots`, 'must be an array of paths');
   const sandboxRoots = rawRoots.map((entry: unknown, index) => {
     if (typeof entry !== 'string' || !isAbsolute(entry) || entry.includes('\0')) {
@@ -158,7 +161,7 @@ export function auditContainer(options?: ContainerAuditOptions): ContainerAuditR
   const highestSeverity = SEVERITIES.find((severity) => findings.some((check) => check.severity === severity));
   const report: ContainerAuditReport = Object.freeze({
     root: compiled.root,
-    container: Object.freeze(container),
+    container: Object.freeze({ ...container, evidence: Object.freeze([...container.evidence]) }),
     checks: Object.freeze(checks),
     findings: Object.freeze(findings),
     unknown: Object.freeze(checks.filter((check) => check.status === 'unknown')),

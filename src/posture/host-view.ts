@@ -58,8 +58,10 @@ export interface HostView {
   stat(path: string): StatResult;
   /** `lstat` (does not follow links). */
   lstat(path: string): StatResult;
-  /** Whether the process may read (and, for directories, search) the path. */
+  /** Whether the process may read (and, for directories, list) the path. */
   canRead(path: string): AccessResult;
+  /** Whether the process may write the path (for a socket: connect to it). `access(2)` only: nothing is written. */
+  canWrite(path: string): AccessResult;
 }
 
 function errorCode(error: unknown): string {
@@ -67,6 +69,18 @@ function errorCode(error: unknown): string {
     return error.code;
   }
   return 'EUNKNOWN';
+}
+
+function checkAccess(path: string, mode: number): AccessResult {
+  try {
+    accessSync(path, mode);
+    return 'yes';
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'EACCES' || code === 'EPERM') return 'no';
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+    return { error: code };
+  }
 }
 
 /**
@@ -114,15 +128,10 @@ export function createHostView(root: string): HostView {
       }
     },
     canRead(path: string): AccessResult {
-      try {
-        accessSync(at(path), constants.R_OK);
-        return 'yes';
-      } catch (error) {
-        const code = errorCode(error);
-        if (code === 'EACCES' || code === 'EPERM') return 'no';
-        if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
-        return { error: code };
-      }
+      return checkAccess(at(path), constants.R_OK);
+    },
+    canWrite(path: string): AccessResult {
+      return checkAccess(at(path), constants.W_OK);
     },
   });
 }

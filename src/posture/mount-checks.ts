@@ -203,7 +203,8 @@ export function checkHostPathMounted(inputs: AuditInputs): Outcome {
 }
 
 /**
- * No container runtime socket is mounted or present at its default path.
+ * No container runtime socket is mounted or present at its default path. A socket this process may not write (connect
+ * to) is high rather than critical: it is still reachable after a privilege gain.
  *
  * @example
  * ```ts
@@ -213,12 +214,20 @@ export function checkHostPathMounted(inputs: AuditInputs): Outcome {
 export function checkRuntimeSocket(inputs: AuditInputs): Outcome {
   const evidence: string[] = [];
   const unreadable: string[] = [];
+  let severity: PostureSeverity = 'info';
   const seen = new Set<string>();
+  const rate = (path: string, observed: string): void => {
+    const access = inputs.view.canWrite(path);
+    // connect(2) on a unix socket needs write permission on it; an unanswerable access check counts as reachable
+    const reachable = access !== 'no';
+    evidence.push(`${observed}${reachable ? '' : ' (not writable by this process)'}`);
+    severity = maxSeverity(severity, reachable ? 'critical' : 'high');
+  };
   if (inputs.mounts.ok) {
     for (const mount of inputs.mounts.mounts) {
       if (RUNTIME_SOCKET_NAMES.has(basename(mount.root)) || RUNTIME_SOCKET_NAMES.has(basename(mount.mountPoint))) {
         seen.add(mount.mountPoint);
-        evidence.push(`${mount.mountPoint}: runtime socket mounted from ${mount.root}`);
+        rate(mount.mountPoint, `${mount.mountPoint}: runtime socket mounted from ${mount.root}`);
       }
     }
   } else {
@@ -228,12 +237,13 @@ export function checkRuntimeSocket(inputs: AuditInputs): Outcome {
     if (seen.has(path)) continue;
     const stat = inputs.view.stat(path);
     if (stat.ok) {
-      if (stat.stats.isSocket()) evidence.push(`${path}: a socket is present`);
-    } else if (stat.error !== 'ENOENT' && stat.error !== 'ENOTDIR') {
+      if (stat.stats.isSocket()) rate(path, `${path}: a socket is present`);
+    } else if (stat.error !== 'ENOENT' && stat.error !== 'ENOTDIR' && stat.error !== 'EACCES') {
+      // EACCES: the directory cannot be searched, so the socket cannot be connected to either
       unreadable.push(`cannot stat ${path} (${stat.error})`);
     }
   }
-  if (evidence.length > 0) return finding('critical', evidence);
+  if (evidence.length > 0) return finding(severity, evidence);
   if (unreadable.length > 0) return unknown(...unreadable);
   return ok('no runtime socket mounted or at its default path');
 }

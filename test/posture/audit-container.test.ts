@@ -436,6 +436,8 @@ describe('auditContainer', () => {
       ['a relative root', { root: 'proc' }, 'auditContainer.root'],
       ['an empty root', { root: '' }, 'auditContainer.root'],
       ['sandboxRoots that is not an array', { sandboxRoots: '/srv' }, 'auditContainer.sandboxRoots'],
+      ['sandboxRoots that is null', { sandboxRoots: null }, 'auditContainer.sandboxRoots'],
+      ['a root with NUL', { root: '/tmp\0' }, 'auditContainer.root'],
       ['a relative sandbox root', { sandboxRoots: ['/srv', 'files'] }, 'auditContainer.sandboxRoots[1]'],
       ['a sandbox root with NUL', { sandboxRoots: ['/srv\0'] }, 'auditContainer.sandboxRoots[0]'],
       ['failOn "info"', { failOn: 'info' }, 'auditContainer.failOn'],

@@ -7,6 +7,7 @@ import {
 import { type AccessResult, createHostView, type HostView } from '../../src/posture/host-view.js';
 import { auditContainer, type PostureCheck, type PostureCheckId } from '../../src/posture/index.js';
 import { type AuditInputs, readInputs } from '../../src/posture/inputs.js';
+import { checkRuntimeSocket } from '../../src/posture/mount-checks.js';
 import { buildTree, removeTree, type TreeSpec } from './fixture-tree.js';
 import { HARDENED_CONTAINER, statusText } from './fixtures.js';
 
@@ -171,6 +172,49 @@ describe('RUNTIME_SOCKET', () => {
     expect(found).toMatchObject({ status: 'finding', severity: 'critical' });
   });
 
+  it('rates a socket this process may not connect to as high', () => {
+    const view = readInputs(
+      tree({
+        ...SELF,
+        'proc/7/mountinfo':
+          '1 0 0:50 / / ro - overlay overlay ro\n3 1 0:24 /docker.sock /var/run/docker.sock rw - tmpfs tmpfs rw\n',
+      }),
+    );
+    const inputs: AuditInputs = { ...view, view: { ...view.view, canWrite: () => 'no' } };
+    expect(checkRuntimeSocket(inputs)).toEqual({
+      status: 'finding',
+      severity: 'high',
+      evidence: ['/var/run/docker.sock: runtime socket mounted from /docker.sock (not writable by this process)'],
+    });
+  });
+
+  it('is ok, not unknown, when a socket directory cannot be searched (EACCES: no connect either)', () => {
+    const real = readInputs(tree({ ...SELF, 'proc/7/mountinfo': '1 0 0:50 / / ro - overlay overlay ro\n' }));
+    const inputs: AuditInputs = {
+      ...real,
+      view: {
+        ...real.view,
+        stat: (path) => (path.startsWith('/run/crio') ? { ok: false, error: 'EACCES' } : real.view.stat(path)),
+      },
+    };
+    expect(checkRuntimeSocket(inputs).status).toBe('ok');
+  });
+
+  it('says unknown when a socket path cannot be checked for another reason', () => {
+    const real = readInputs(tree({ ...SELF, 'proc/7/mountinfo': '1 0 0:50 / / ro - overlay overlay ro\n' }));
+    const inputs: AuditInputs = {
+      ...real,
+      view: {
+        ...real.view,
+        stat: (path) => (path === '/run/crio/crio.sock' ? { ok: false, error: 'EIO' } : real.view.stat(path)),
+      },
+    };
+    expect(checkRuntimeSocket(inputs)).toMatchObject({
+      status: 'unknown',
+      evidence: ['cannot stat /run/crio/crio.sock (EIO)'],
+    });
+  });
+
   it('ignores a regular file at a socket path', () => {
     const found = checkOf(
       { ...SELF, 'proc/7/mountinfo': '1 0 0:50 / / ro - overlay overlay ro\n', 'var/run/docker.sock': 'not a socket' },
@@ -321,6 +365,14 @@ describe('SANDBOX_ROOT_EXPOSED', () => {
       status: 'finding',
       severity: 'high',
       evidence: ['/data/etc/conf is on a host mount: /data/etc: host /etc [ext4 /etc]'],
+    });
+  });
+
+  it('treats a trailing slash as the same directory', () => {
+    const inputs = inputsWithAccess(spec, { '/srv': 'no' });
+    expect(checkSandboxRoots(inputs, ['/srv/files/'])).toMatchObject({
+      status: 'ok',
+      evidence: ['/srv/files: not a system or host path, parent not readable'],
     });
   });
 
