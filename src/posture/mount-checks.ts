@@ -65,6 +65,20 @@ const VIRTUAL_FS = new Set([
   'shm',
 ]);
 
+/** Device nodes rootless runtimes bind from the host's /dev (and over masked /proc files): no data behind them. */
+const HARMLESS_DEVICES = new Set([
+  '/null',
+  '/zero',
+  '/full',
+  '/random',
+  '/urandom',
+  '/tty',
+  '/console',
+  '/ptmx',
+  '/fuse',
+  '/net/tun',
+]);
+
 /** File names of container runtime API sockets. */
 const RUNTIME_SOCKET_NAMES = new Set([
   'docker.sock',
@@ -145,9 +159,11 @@ export function findHostMounts(mounts: readonly MountEntry[]): HostMount[] {
     } else if (mount.fsType === 'sysfs' && point === '/sys' && !mount.options.includes('ro')) {
       // Docker and containerd mount /sys read-only unless the container is privileged
       add(mount, 'medium', 'sysfs mounted read-write');
-    } else if (mount.fsType === 'devtmpfs') {
+    } else if (mount.fsType === 'devtmpfs' && mount.root === '/') {
       // container runtimes give /dev a tmpfs; devtmpfs is the kernel's full device tree (disks included)
       add(mount, 'high', "the kernel's device tree (devtmpfs): host disks are device files here");
+    } else if (mount.fsType === 'devtmpfs' && !HARMLESS_DEVICES.has(mount.root)) {
+      add(mount, 'high', 'a host device node');
     } else if (!VIRTUAL_FS.has(mount.fsType)) {
       if (CONTAINER_STATE_PREFIXES.some((prefix) => mount.root.startsWith(prefix))) continue;
       if (mount.root === '/' && hostDisks.has(mount.device)) {

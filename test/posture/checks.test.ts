@@ -150,6 +150,9 @@ describe('HOST_PATH_MOUNTED', () => {
     ['a second sysfs', '3 1 0:6 / /host/sys ro - sysfs sysfs ro\n', 'high'],
     ['a read-write /sys', '3 1 0:6 / /sys rw - sysfs sysfs rw\n', 'medium'],
     ['the kernel device tree', '3 1 0:7 / /dev rw - devtmpfs udev rw\n', 'high'],
+    ['a host disk device node', '3 1 0:7 /sda /dev/sda rw - devtmpfs udev rw\n', 'high'],
+    ['/dev/null bound from the host (rootless Podman)', '3 1 0:7 /null /dev/null rw - devtmpfs udev rw\n', undefined],
+    ['/dev/null bound over /proc/kcore (masking)', '3 1 0:7 /null /proc/kcore ro - devtmpfs udev rw\n', undefined],
     ['a tmpfs', '3 1 0:8 / /tmp rw - tmpfs tmpfs rw\n', undefined],
   ])('rates %s', (_case, lines, severity) => {
     const found = checkOf({ ...SELF, 'proc/7/mountinfo': base + lines }, 'HOST_PATH_MOUNTED');
