@@ -13,6 +13,8 @@ const CONTAINER_STATE_PREFIXES = [
   '/var/lib/docker/containers/',
   '/var/lib/docker/volumes/',
   '/var/lib/kubelet/pods/',
+  '/var/lib/containerd/io.containerd.grpc.v1.cri/sandboxes/',
+  '/var/lib/containerd/io.containerd.grpc.v1.cri/containers/',
   '/var/lib/containers/storage/overlay-containers/',
   '/var/lib/containers/storage/volumes/',
   '/var/lib/rancher/k3s/agent/containerd/',

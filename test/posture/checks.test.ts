@@ -143,6 +143,12 @@ describe('HOST_PATH_MOUNTED', () => {
     ['host /etc', '3 1 8:1 /etc /host-etc ro - xfs /dev/sda1 rw\n', 'high'],
     ['Kubernetes node credentials', '3 1 8:1 /etc/kubernetes /k ro - xfs /dev/sda1 rw\n', 'critical'],
     ['Docker state', '3 1 8:1 /var/lib/docker /d ro - ext4 /dev/sda1 rw\n', 'critical'],
+    [
+      'a Kubernetes pod’s own hostname from containerd',
+      '3 1 8:1 /var/lib/containerd/io.containerd.grpc.v1.cri/sandboxes/5f/hostname /etc/hostname rw - ext4 /dev/sda1 rw\n',
+      undefined,
+    ],
+    ['containerd state', '3 1 8:1 /var/lib/containerd /c rw - ext4 /dev/sda1 rw\n', 'critical'],
     ['a Docker named volume', '3 1 8:1 /var/lib/docker/volumes/v/_data /v rw - ext4 /dev/sda1 rw\n', undefined],
     ['host logs', '3 1 8:1 /var/log /logs ro - ext4 /dev/sda1 rw\n', 'medium'],
     ['a second procfs', '3 1 0:5 / /host/proc rw - proc proc rw\n', 'high'],
