@@ -6,6 +6,7 @@ import { dirname, posix } from 'node:path';
 import { type AuditInputs, finding, type Outcome, ok, unknown } from './inputs.js';
 import { findHostMounts } from './mount-checks.js';
 import { mountContaining } from './mountinfo.js';
+import { INITIAL_PID_NAMESPACE } from './namespace-checks.js';
 import { maxSeverity } from './severity.js';
 import type { PostureSeverity } from './types.js';
 
@@ -72,13 +73,15 @@ export function checkServiceAccountToken(inputs: AuditInputs): Outcome {
  */
 export function checkHostFilesReadable(inputs: AuditInputs): Outcome {
   const self = inputs.view.readLink('/proc/self');
-  const isPid1 = self.ok && self.text === '1';
+  const pidNamespace = inputs.view.readLink('/proc/self/ns/pid');
+  // PID 1 is this process, or the container's own init (its files are the container's): only the host's PID 1 counts
+  const ownPid1 = (self.ok && self.text === '1') || (pidNamespace.ok && pidNamespace.text !== INITIAL_PID_NAMESPACE);
   const readable: string[] = [];
   const refused: string[] = [];
   const errors: string[] = [];
   let severity: PostureSeverity = 'info';
   for (const file of SENSITIVE_FILES) {
-    if (file.pid1 && isPid1) continue;
+    if (file.pid1 && ownPid1) continue;
     const access = inputs.view.canRead(file.path);
     if (access === 'yes') {
       readable.push(file.path);

@@ -4,7 +4,7 @@
 import { type AuditInputs, cannotRead, finding, type Outcome, ok, unknown } from './inputs.js';
 
 /** The inode of the initial PID namespace is fixed (`PROC_PID_INIT_INO`, include/linux/proc_ns.h). */
-const INITIAL_PID_NAMESPACE = 'pid:[4026531836]';
+export const INITIAL_PID_NAMESPACE = 'pid:[4026531836]';
 
 /**
  * Interfaces that exist only in a host's network namespace: container bridges, CNI plugins, the host end of veth

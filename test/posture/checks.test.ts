@@ -317,6 +317,26 @@ describe('access checks', () => {
     expect(checkHostFilesReadable(inputs).status).toBe('ok');
   });
 
+  it('skips PID 1’s files when PID 1 is the container’s own init (docker run --init)', () => {
+    const inputs = readInputs(
+      tree({
+        ...SELF,
+        'proc/7/ns/pid': { link: 'pid:[4026532570]' },
+        'proc/1/environ': 'x',
+        'proc/1/root/etc': { dir: true },
+      }),
+    );
+    expect(checkHostFilesReadable(inputs).status).toBe('ok');
+  });
+
+  it('checks PID 1’s files in the host PID namespace', () => {
+    const inputs = readInputs(tree({ ...SELF, 'proc/7/ns/pid': { link: 'pid:[4026531836]' }, 'proc/1/environ': 'x' }));
+    expect(checkHostFilesReadable(inputs)).toMatchObject({
+      status: 'finding',
+      evidence: ['readable: /proc/1/environ'],
+    });
+  });
+
   it('says unknown when access fails for another reason', () => {
     const inputs = inputsWithAccess({ ...SELF }, { '/etc/shadow': { error: 'EIO' } });
     expect(checkHostFilesReadable(inputs)).toMatchObject({
