@@ -23,6 +23,8 @@
 export type KoaMtlsErrorCode =
   // options (startup)
   | 'ERR_INVALID_OPTION'
+  // posture (startup)
+  | 'ERR_POSTURE_FAIL'
   // TLS server configuration (startup)
   | 'ERR_MTLS_CONFIG_INVALID'
   // identity and authorization (per request)

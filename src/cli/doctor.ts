@@ -1,0 +1,134 @@
+/**
+ * `koa-mtls doctor`: prints the container posture report as a table (or JSON) and exits non-zero when a check
+ * reaches `--fail-on`.
+ *
+ * Exit codes: 0 nothing at or above the threshold, 1 findings (or unknown checks, unless `--ignore-unknown`) at or
+ * above it, 2 usage error.
+ *
+ * @module cli/doctor
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { InvalidOptionError } from '../errors.js';
+import { auditContainer, failingChecks } from '../posture/audit-container.js';
+import { formatReport } from '../posture/format-report.js';
+import type { PostureThreshold } from '../posture/types.js';
+
+/** What a command may touch of the process (injected, so tests run it in-process). */
+interface CommandIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly isTTY: boolean;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+const EXIT_OK = 0;
+const EXIT_FINDINGS = 1;
+const EXIT_USAGE = 2;
+
+const THRESHOLDS = ['critical', 'high', 'medium', 'low', 'none'] as const;
+
+const USAGE = `Usage: koa-mtls doctor [options]
+
+Audits the container this process runs in (capabilities, UID, seccomp, no_new_privs,
+AppArmor/SELinux, read-only root, host mounts, runtime sockets, host namespaces,
+service-account token, readable host files) and prints what weakens it.
+
+Options:
+  --fail-on <level>      critical | high | medium | low | none   (default: high)
+  --ignore-unknown       do not fail on checks that could not be made
+  --sandbox-root <dir>   a directory the service serves files from (repeatable)
+  --root <dir>           read /proc, /sys and paths under <dir> instead of /
+  --json                 print the report as JSON
+  --no-color             no ANSI colours (also: NO_COLOR set, or not a terminal)
+  -h, --help             this help
+
+Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage error.
+`;
+
+function usageError(io: CommandIo, message: string): number {
+  io.stderr(`koa-mtls doctor: ${message} (see koa-mtls doctor --help)\n`);
+  return EXIT_USAGE;
+}
+
+/**
+ * Runs `koa-mtls doctor` with the arguments that follow the command name, and returns the exit code.
+ *
+ * @example
+ * ```ts
+ * const code = await runDoctor(['--json', '--fail-on', 'critical'], {
+ *   stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t),
+ *   isTTY: process.stdout.isTTY === true, env: process.env,
+ * });
+ * process.exitCode = code;
+ * ```
+ */
+export async function runDoctor(argv: readonly string[], io: CommandIo): Promise<number> {
+  let values: ReturnType<typeof parse>['values'];
+  try {
+    values = parse(argv).values;
+  } catch (error) {
+    // parseArgs (strict) rejects unknown flags, missing values and positionals
+    return usageError(
+      io,
+      error instanceof Error ? (error.message.split('\n')[0] ?? 'invalid arguments') : 'invalid arguments',
+    );
+  }
+  if (values.help === true) {
+    io.stdout(USAGE);
+    return EXIT_OK;
+  }
+  const failOnFlag = values['fail-on'] ?? 'high';
+  if (!(THRESHOLDS as readonly string[]).includes(failOnFlag)) {
+    return usageError(io, `--fail-on must be one of ${THRESHOLDS.join(', ')}`);
+  }
+  const failOn = failOnFlag === 'none' ? undefined : (failOnFlag as PostureThreshold);
+  const failOnUnknown = values['ignore-unknown'] !== true;
+  let report: ReturnType<typeof auditContainer>;
+  try {
+    report = auditContainer({
+      // a command line takes paths relative to the working directory
+      root: resolve(values.root ?? '/'),
+      sandboxRoots: (values['sandbox-root'] ?? []).map((dir) => resolve(dir)),
+    });
+  } catch (error) {
+    if (error instanceof InvalidOptionError) return usageError(io, error.message);
+    throw error;
+  }
+  const failing = failOn === undefined ? [] : failingChecks(report, failOn, failOnUnknown);
+  const exitCode = failing.length > 0 ? EXIT_FINDINGS : EXIT_OK;
+  if (values.json === true) {
+    const document = {
+      schema: 'koa-mtls/doctor@1',
+      failOn: failOn ?? null,
+      failOnUnknown,
+      failing: failing.map((check) => check.id),
+      exitCode,
+      report,
+    };
+    io.stdout(`${JSON.stringify(document, null, 2)}\n`);
+    return exitCode;
+  }
+  // no-color.org: NO_COLOR set to any non-empty value disables colour
+  const noColorEnv = io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== '';
+  const color = io.isTTY && !noColorEnv && values['no-color'] !== true;
+  io.stdout(formatReport(report, { color, failOn, failing }));
+  return exitCode;
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      'fail-on': { type: 'string' },
+      'ignore-unknown': { type: 'boolean' },
+      'sandbox-root': { type: 'string', multiple: true },
+      root: { type: 'string' },
+      json: { type: 'boolean' },
+      'no-color': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}

@@ -1,0 +1,155 @@
+/**
+ * Read-only access to `/proc`, `/sys` and path metadata under a root directory (default `/`). It only reads files,
+ * reads links and calls `stat`/`access`: nothing is written and nothing is executed. Every failure is returned as a
+ * value (with its errno code), so each check can say `unknown` instead of guessing.
+ */
+import { accessSync, constants, lstatSync, readFileSync, readlinkSync, type Stats, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * A file's text, or why it could not be read (an errno code such as `ENOENT`, `EACCES`, `EISDIR`).
+ *
+ * @example
+ * ```ts
+ * const status = createHostView('/').readText('/proc/self/status'); // { ok: true, text } or { ok: false, error: 'ENOENT' }
+ * ```
+ */
+export type ReadResult = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly error: string };
+
+/**
+ * A path's metadata, or why it could not be read.
+ *
+ * @example
+ * ```ts
+ * const stat = createHostView('/').stat('/var/run/docker.sock'); if (stat.ok && stat.stats.isSocket()) warn();
+ * ```
+ */
+export type StatResult = { readonly ok: true; readonly stats: Stats } | { readonly ok: false; readonly error: string };
+
+/**
+ * `access(2)` for reading: `yes`, `no` (EACCES/EPERM), `missing` (ENOENT/ENOTDIR), or the errno that makes it unknown.
+ *
+ * @example
+ * ```ts
+ * createHostView('/').canRead('/etc/shadow'); // 'no' for a non-root user
+ * ```
+ */
+export type AccessResult = 'yes' | 'no' | 'missing' | { readonly error: string };
+
+/** The largest file read (mountinfo on a busy node is well under this). */
+const MAX_READ_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The read-only view of one root directory.
+ *
+ * @example
+ * ```ts
+ * const view: HostView = createHostView('/tmp/captured-proc-tree');
+ * ```
+ */
+export interface HostView {
+  /** The root every path is read under. */
+  readonly root: string;
+  /** Reads a small text file, e.g. `/proc/self/status`. */
+  readText(path: string): ReadResult;
+  /** Reads a symbolic link's target, e.g. `/proc/self/ns/pid`. */
+  readLink(path: string): ReadResult;
+  /** `stat` (follows links). */
+  stat(path: string): StatResult;
+  /** `lstat` (does not follow links). */
+  lstat(path: string): StatResult;
+  /** Whether the process may read (and, for directories, list) the path. */
+  canRead(path: string): AccessResult;
+  /** Whether the process may write the path (for a socket: connect to it). `access(2)` only: nothing is written. */
+  canWrite(path: string): AccessResult;
+}
+
+function errorCode(error: unknown): string {
+  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') {
+    return error.code;
+  }
+  return 'EUNKNOWN';
+}
+
+function checkAccess(path: string, mode: number): AccessResult {
+  try {
+    accessSync(path, mode);
+    return 'yes';
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'EACCES' || code === 'EPERM') return 'no';
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+    return { error: code };
+  }
+}
+
+/**
+ * Creates the view of `root`. Container paths (`/proc/self/status`) are joined under it.
+ *
+ * @example
+ * ```ts
+ * const view = createHostView('/');
+ * const status = view.readText('/proc/self/status');
+ * ```
+ */
+export function createHostView(root: string): HostView {
+  const at = (path: string): string => (root === '/' ? path : join(root, path));
+  return Object.freeze({
+    root,
+    readText(path: string): ReadResult {
+      try {
+        const buffer = readFileSync(at(path));
+        // a file larger than any /proc file we parse is not what we expect: treat it as unreadable
+        if (buffer.length > MAX_READ_BYTES) return { ok: false, error: 'EFBIG' };
+        return { ok: true, text: buffer.toString('utf8') };
+      } catch (error) {
+        return { ok: false, error: errorCode(error) };
+      }
+    },
+    readLink(path: string): ReadResult {
+      try {
+        return { ok: true, text: readlinkSync(at(path)) };
+      } catch (error) {
+        return { ok: false, error: errorCode(error) };
+      }
+    },
+    stat(path: string): StatResult {
+      try {
+        return { ok: true, stats: statSync(at(path)) };
+      } catch (error) {
+        return { ok: false, error: errorCode(error) };
+      }
+    },
+    lstat(path: string): StatResult {
+      try {
+        return { ok: true, stats: lstatSync(at(path)) };
+      } catch (error) {
+        return { ok: false, error: errorCode(error) };
+      }
+    },
+    canRead(path: string): AccessResult {
+      return checkAccess(at(path), constants.R_OK);
+    },
+    canWrite(path: string): AccessResult {
+      return checkAccess(at(path), constants.W_OK);
+    },
+  });
+}
+
+/**
+ * Parses `Key:\tvalue` lines (the format of `/proc/<pid>/status`) into a map.
+ *
+ * @example
+ * ```ts
+ * parseStatusFile('Uid:\t0\t0\t0\t0\n').get('Uid'); // '0\t0\t0\t0'
+ * ```
+ */
+export function parseStatusFile(text: string): ReadonlyMap<string, string> {
+  const fields = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    fields.set(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  return fields;
+}
