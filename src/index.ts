@@ -17,3 +17,15 @@ export type {
   PeerVerification,
   SubjectAltNames,
 } from './identity/peer-identity.js';
+export {
+  auditContainer,
+  type ContainerAuditOptions,
+  type ContainerAuditReport,
+  type ContainerDetection,
+  type PostureCheck,
+  type PostureCheckId,
+  type PostureFix,
+  type PostureSeverity,
+  type PostureStatus,
+  type PostureThreshold,
+} from './posture/index.js';

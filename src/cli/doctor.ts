@@ -13,18 +13,7 @@ import { InvalidOptionError } from '../errors.js';
 import { auditContainer, failingChecks } from '../posture/audit-container.js';
 import { formatReport } from '../posture/format-report.js';
 import type { PostureThreshold } from '../posture/types.js';
-
-/** What a command may touch of the process (injected, so tests run it in-process). */
-interface CommandIo {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  readonly isTTY: boolean;
-  readonly env: NodeJS.ProcessEnv;
-}
-
-const EXIT_OK = 0;
-const EXIT_FINDINGS = 1;
-const EXIT_USAGE = 2;
+import { type CommandIo, exitCodes } from './command-io.js';
 
 const THRESHOLDS = ['critical', 'high', 'medium', 'low', 'none'] as const;
 
@@ -48,7 +37,7 @@ Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage 
 
 function usageError(io: CommandIo, message: string): number {
   io.stderr(`koa-mtls doctor: ${message} (see koa-mtls doctor --help)\n`);
-  return EXIT_USAGE;
+  return exitCodes.usage;
 }
 
 /**
@@ -58,7 +47,7 @@ function usageError(io: CommandIo, message: string): number {
  * ```ts
  * const code = await runDoctor(['--json', '--fail-on', 'critical'], {
  *   stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t),
- *   isTTY: process.stdout.isTTY === true, env: process.env,
+ *   isTTY: process.stdout.isTTY === true, env: process.env, cwd: process.cwd(),
  * });
  * process.exitCode = code;
  * ```
@@ -76,7 +65,7 @@ export async function runDoctor(argv: readonly string[], io: CommandIo): Promise
   }
   if (values.help === true) {
     io.stdout(USAGE);
-    return EXIT_OK;
+    return exitCodes.ok;
   }
   const failOnFlag = values['fail-on'] ?? 'high';
   if (!(THRESHOLDS as readonly string[]).includes(failOnFlag)) {
@@ -88,15 +77,15 @@ export async function runDoctor(argv: readonly string[], io: CommandIo): Promise
   try {
     report = auditContainer({
       // a command line takes paths relative to the working directory
-      root: resolve(values.root ?? '/'),
-      sandboxRoots: (values['sandbox-root'] ?? []).map((dir) => resolve(dir)),
+      root: resolve(io.cwd, values.root ?? '/'),
+      sandboxRoots: (values['sandbox-root'] ?? []).map((dir) => resolve(io.cwd, dir)),
     });
   } catch (error) {
     if (error instanceof InvalidOptionError) return usageError(io, error.message);
     throw error;
   }
   const failing = failOn === undefined ? [] : failingChecks(report, failOn, failOnUnknown);
-  const exitCode = failing.length > 0 ? EXIT_FINDINGS : EXIT_OK;
+  const exitCode = failing.length > 0 ? exitCodes.findings : exitCodes.ok;
   if (values.json === true) {
     const document = {
       schema: 'koa-mtls/doctor@1',

@@ -3,11 +3,13 @@
  */
 import { runCerts } from './certs.js';
 import { type CommandIo, exitCodes, UsageError } from './command-io.js';
+import { runDoctor } from './doctor.js';
 
 type Command = (argv: readonly string[], io: CommandIo) => Promise<number>;
 
 const commands: Readonly<Record<string, { readonly run: Command; readonly summary: string }>> = Object.freeze({
   certs: { run: runCerts, summary: 'make a development PKI (init, server, client, revoke)' },
+  doctor: { run: runDoctor, summary: 'audit the container this process runs in (posture report)' },
 });
 
 function usage(): string {

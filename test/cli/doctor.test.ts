@@ -26,6 +26,7 @@ async function doctor(
     },
     isTTY: options.isTTY ?? false,
     env: options.env ?? {},
+    cwd: process.cwd(),
   });
   return { code, stdout, stderr };
 }
@@ -185,10 +186,10 @@ describe('koa-mtls doctor', () => {
     expect(JSON.parse(run.stdout).report.root).toBe(process.cwd());
   });
 
-  it('exits with the same codes as a real process (node --import tsx)', () => {
-    const entry = fileURLToPath(new URL('../posture/doctor-entry.ts', import.meta.url));
+  it('exits with the same codes as a real `koa-mtls doctor` process (node --import tsx src/cli.ts)', () => {
+    const entry = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
     const run = (args: string[]) =>
-      spawnSync(process.execPath, ['--import', 'tsx', entry, ...args], { encoding: 'utf8', timeout: 20_000 });
+      spawnSync(process.execPath, ['--import', 'tsx', entry, 'doctor', ...args], { encoding: 'utf8', timeout: 20_000 });
     const failing = run(['--root', privileged, '--json']);
     expect(failing.status).toBe(1);
     expect(JSON.parse(failing.stdout).failing).toContain('RUNTIME_SOCKET');
