@@ -87,7 +87,7 @@ function defaultOnError(error: Error): void {
 function optionsDigest(built: BuiltMtlsOptions): string {
   const { key, cert, ca, crl } = built.options;
   return createHash('sha256')
-    .update(JSON.stringify([key, cert, ca, crl ?? '']))
+    .update(JSON.stringify([key, cert, ca, crl ?? []]))
     .digest('hex');
 }
 

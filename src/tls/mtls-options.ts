@@ -104,8 +104,11 @@ export interface MtlsServerOptions {
   readonly cert: string;
   /** The validated trust bundle, PEM. */
   readonly ca: string;
-  /** The validated CRLs, PEM, when configured. */
-  readonly crl?: string;
+  /**
+   * The validated CRLs, one PEM string each, when configured. An array on purpose: Node's `addCRL` reads only the
+   * first CRL of a string, so a second CA's CRL in the same string would be ignored (then `UNABLE_TO_GET_CRL`).
+   */
+  readonly crl?: string[];
   readonly requestCert: true;
   readonly rejectUnauthorized: true;
   readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
@@ -411,7 +414,7 @@ export function buildMtlsOptions(
     ...(compiled.passphrase === undefined ? {} : { passphrase: compiled.passphrase }),
     cert: joinPem(chain),
     ca: joinPem(bundle),
-    ...(crls.length === 0 ? {} : { crl: `${crls.map((crl) => crl.pem).join('\n')}\n` }),
+    ...(crls.length === 0 ? {} : { crl: Object.freeze(crls.map((crl) => `${crl.pem}\n`)) as string[] }),
     requestCert: true,
     rejectUnauthorized: true,
     minVersion: compiled.minVersion,

@@ -8,7 +8,7 @@ import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Server } from 'node:tls';
+import { connect, type Server } from 'node:tls';
 
 /** A temporary directory removed by `dispose()`. */
 export function temporaryDirectory(prefix: string): { readonly path: string; dispose(): void } {
@@ -193,4 +193,56 @@ export function permissiveOpensslConfig(dir: string): string {
       '',
     ].join('\n'),
   );
+}
+
+/** What one raw TLS connection saw. */
+export interface TlsExchange {
+  /** The HTTP status line's code, or 0 when the server dropped the connection. */
+  readonly status: number;
+  /** Whether the TLS session was resumed. */
+  readonly reused: boolean;
+  /** The session to resume later (the last ticket received). */
+  readonly session: Buffer | undefined;
+  /** SHA-256 fingerprint of the server certificate, colon-separated upper-case hex (Node's format). */
+  readonly serverFingerprint: string | undefined;
+}
+
+/** One HTTP/1.1 request over `tls.connect` (SNI `localhost`), optionally resuming `session`. */
+export function tlsRequest(
+  port: number,
+  options: { readonly ca: string; readonly cert?: string; readonly key?: string; readonly session?: Buffer },
+): Promise<TlsExchange> {
+  return new Promise((done) => {
+    let response = '';
+    let session: Buffer | undefined;
+    let reused = false;
+    let serverFingerprint: string | undefined;
+    const socket = connect({
+      host: '127.0.0.1',
+      port,
+      servername: 'localhost',
+      ca: options.ca,
+      ...(options.cert === undefined ? {} : { cert: options.cert }),
+      ...(options.key === undefined ? {} : { key: options.key }),
+      ...(options.session === undefined ? {} : { session: options.session }),
+    });
+    socket.setTimeout(5000, () => socket.destroy(new Error('timeout')));
+    socket.on('session', (ticket: Buffer) => {
+      session = ticket;
+    });
+    socket.on('secureConnect', () => {
+      reused = socket.isSessionReused();
+      serverFingerprint = socket.getPeerX509Certificate()?.fingerprint256;
+      socket.write('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    });
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      response += chunk;
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      const match = /^HTTP\/1\.1 (\d{3})/.exec(response);
+      done({ status: match === null ? 0 : Number(match[1]), reused, session, serverFingerprint });
+    });
+  });
 }
