@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type Server } from 'node:tls';
@@ -23,15 +23,23 @@ export function writeFile(dir: string, name: string, content: string, mode = 0o6
   return path;
 }
 
-/** Listens on 127.0.0.1, port 0, and returns the port. */
+const openSockets = new WeakMap<Server, Set<Socket>>();
+
+/** Listens on 127.0.0.1, port 0, and returns the port. Tracks connections so that {@link close} can end them. */
 export async function listen(server: Server): Promise<number> {
+  const sockets = new Set<Socket>();
+  openSockets.set(server, sockets);
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   return (server.address() as AddressInfo).port;
 }
 
 /** Closes a server and every connection it still has. */
 export async function close(server: Server): Promise<void> {
-  (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+  for (const socket of openSockets.get(server) ?? []) socket.destroy();
   await new Promise<void>((done) => server.close(() => done()));
 }
 
@@ -163,6 +171,29 @@ export async function opensslGet(
   return match === null
     ? { status: 0, body: '', error: 'no HTTP response' }
     : { status: Number(match[1]), body: stdout };
+}
+
+/** A full `openssl s_client` transcript (handshake details, session, HTTP/1.0 response). */
+export async function opensslTranscript(
+  port: number,
+  caFile: string,
+  client: ClientFiles,
+  extra: readonly string[] = [],
+): Promise<string> {
+  const args = [
+    's_client',
+    '-connect',
+    `127.0.0.1:${port}`,
+    '-servername',
+    'localhost',
+    '-CAfile',
+    caFile,
+    '-ign_eof',
+    ...(client.certFile === undefined ? [] : ['-cert', client.certFile]),
+    ...(client.keyFile === undefined ? [] : ['-key', client.keyFile]),
+    ...extra,
+  ];
+  return (await run('openssl', args, 'GET / HTTP/1.0\r\nHost: localhost\r\n\r\n')).stdout;
 }
 
 /** Waits until `predicate` holds, polling every 20 ms, at most `ms`. */
