@@ -3,6 +3,7 @@
  * openssl s_client. Every bad client is rejected, and the rejection reaches `onTlsClientRejected` with its reason.
  */
 import { createServer, type Server } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/audit/event.js';
@@ -96,6 +97,17 @@ afterAll(async () => {
   dir.dispose();
 });
 
+/** Whether Node's TLS client agrees to load this client certificate at its default security level. */
+function nodeCanSend(client: string): boolean {
+  const issued = clients[client];
+  try {
+    createSecureContext({ cert: issued?.chain, key: issued?.key });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 type Attempt = (client: string | undefined, tls12Only: boolean) => Promise<ClientOutcome>;
 
 /** Debian's OpenSSL refuses to *send* an RSA-1024 or SHA-1 certificate at its default level 2: lower it client-side. */
@@ -155,8 +167,10 @@ describe.each([
     expect(events).toEqual([]);
   });
 
-  const rows = clientName === 'Node https' ? rejections.filter(([, client]) => client !== 'sha1') : rejections;
-  it.each(rows)('rejects %s', async (_case, client, tls12Only, reason, subject) => {
+  it.for(rejections)('rejects %s', async ([, client, tls12Only, reason, subject], context) => {
+    // Node's own client refuses to load a SHA-1 certificate, and on Node 24 (security level 2) an RSA-1024 one:
+    // curl and openssl s_client send those (notes §3.4)
+    if (clientName === 'Node https' && client !== undefined && !nodeCanSend(client)) context.skip();
     events.length = 0;
     const before = handled;
     const outcome = await attempt(client, tls12Only);
