@@ -369,7 +369,13 @@ function loadPrivateKey(source: PemSource, passphrase: string | undefined): KeyO
 function warnIfWorldReadable(spec: SourceSpec, warn: (warning: MtlsWarning) => void): void {
   // POSIX modes only; Windows ACLs are not mode bits
   if (spec.kind !== 'file' || process.platform === 'win32') return;
-  const mode = statSync(spec.path).mode;
+  let mode: number;
+  try {
+    mode = statSync(spec.path).mode;
+  } catch {
+    // The key was read a moment ago; a file swapped away since is the next reload's business
+    return;
+  }
   // Kubernetes secret volumes default to 0644 (notes §6.1): anyone in the container can read the key
   if ((mode & 0o004) !== 0) {
     warn({

@@ -41,19 +41,13 @@ export function inlineSource(option: string, value: PemInput): PemSource {
 /** Content read from a file (symlinks followed, as Kubernetes volumes need). */
 export function fileSource(option: string, file: string): PemSource {
   const label = `${option} ${file}`;
+  let isFile: boolean;
+  let text: string;
   try {
-    // Fail closed: a missing, unreadable or non-regular file refuses startup instead of falling back to defaults
-    if (!statSync(file).isFile()) {
-      throw configError(
-        'ERR_MTLS_CONFIG_FILE_UNREADABLE',
-        label,
-        'is not a regular file',
-        `point ${option} at the PEM file itself`,
-      );
-    }
-    return { text: readFileSync(file, 'utf8'), label, file };
+    isFile = statSync(file).isFile();
+    text = isFile ? readFileSync(file, 'utf8') : '';
   } catch (error) {
-    if (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_MTLS_CONFIG_')) throw error;
+    // Fail closed: a missing or unreadable file refuses startup instead of falling back to Node's defaults
     const reason = error instanceof Error && 'code' in error ? String(error.code) : 'read failed';
     throw configError(
       'ERR_MTLS_CONFIG_FILE_UNREADABLE',
@@ -63,6 +57,16 @@ export function fileSource(option: string, file: string): PemSource {
       error,
     );
   }
+  // A directory or device is a wrong path, not an empty PEM
+  if (!isFile) {
+    throw configError(
+      'ERR_MTLS_CONFIG_FILE_UNREADABLE',
+      label,
+      'is not a regular file',
+      `point ${option} at the PEM file itself`,
+    );
+  }
+  return { text, label, file };
 }
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
