@@ -29,3 +29,20 @@ export {
   type PostureStatus,
   type PostureThreshold,
 } from './posture/index.js';
+export {
+  type CertificateRotation,
+  type CertificateWatcher,
+  type CertificateWatcherOptions,
+  type MtlsConfigErrorCode,
+  type MtlsOptionsInput,
+  type MtlsProfile,
+  type MtlsServerOptions,
+  type MtlsWarning,
+  type MtlsWarningCode,
+  type MtlsWarningHook,
+  mtlsOptions,
+  onTlsClientRejected,
+  type PemInput,
+  type ReloadResult,
+  watchCertificates,
+} from './tls/index.js';

@@ -1,0 +1,279 @@
+/**
+ * Certificate rotation without a restart, for short-lived certificates (SPIRE SVIDs via spiffe-helper,
+ * cert-manager Secrets). After Envoy's `watched_directory`, nginx's reload and Go's `GetCertificate`
+ * (notes/tls-options.md §6): watch the directories, poll the contents, debounce, read everything, validate fully,
+ * dry-run the secure context, then `server.setSecureContext()` with the complete strict option set. Any failure
+ * keeps the old context.
+ *
+ * @module tls/certificate-watcher
+ */
+import { createHash } from 'node:crypto';
+import { type FSWatcher, readFileSync, watch } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Server } from 'node:tls';
+import type { AuditHook } from '../audit/event.js';
+import { InvalidOptionError, KoaMtlsError } from '../errors.js';
+import { assertOptionsObject, optionalBoolean, optionalFunction, optionalInteger } from '../options/validate.js';
+import { type BuiltMtlsOptions, buildMtlsOptions, compileMtlsInput, type MtlsOptionsInput } from './mtls-options.js';
+
+/** What a rotation changed. */
+export interface CertificateRotation {
+  /** SHA-256 of the previous and the new leaf certificate (lower-case hex). */
+  readonly previousFingerprint256: string;
+  readonly fingerprint256: string;
+  /** The new leaf's expiry. */
+  readonly notAfter: Date;
+  /** Whether the CA bundle or the CRLs changed. Sessions from before can then not resume. */
+  readonly trustChanged: boolean;
+}
+
+/** The outcome of one {@link CertificateWatcher.reload}. */
+export type ReloadResult =
+  | { readonly status: 'rotated'; readonly rotation: CertificateRotation }
+  | { readonly status: 'unchanged' }
+  | { readonly status: 'failed'; readonly error: Error };
+
+/** Options of {@link watchCertificates}. */
+export interface CertificateWatcherOptions {
+  /** Quiet time after the last file event before reloading, in ms, 0–60000. Default 300 (spiffe-helper writes three files). */
+  readonly debounceMs?: number;
+  /** Content poll interval, in ms, 100–3600000. Default 30000. Catches events the directory watch misses (NFS). */
+  readonly pollIntervalMs?: number;
+  /** First retry delay after a failed reload, in ms, doubling up to `pollIntervalMs`. Default 1000. */
+  readonly retryMs?: number;
+  /** After a CA or CRL change, close idle keep-alive connections so clients re-handshake. Default true. */
+  readonly closeIdleConnections?: boolean;
+  /** Watch the directories with `fs.watch`. Default true; `false` relies on polling and `reload()` only. */
+  readonly watch?: boolean;
+  /** Called after each applied rotation. */
+  readonly onRotated?: (rotation: CertificateRotation) => void;
+  /** Called for each refused reload (the old context stays). Default `process.emitWarning`. */
+  readonly onError?: (error: Error) => void;
+  /** Receives `tls` audit events: `allow`/`TLS_CERTIFICATES_ROTATED` and `reject`/`TLS_ROTATION_REFUSED`. */
+  readonly onAudit?: AuditHook;
+}
+
+/** A running watcher. */
+export interface CertificateWatcher {
+  /** Reads, validates and applies the files now. Never throws for bad files: the result says what happened. */
+  reload(): ReloadResult;
+  /** Stops watching and polling; no timer or watcher is left. Idempotent. */
+  close(): void;
+  /** The leaf currently served and the last refusal, for readiness probes. */
+  status(): { readonly fingerprint256: string; readonly notAfter: Date; readonly lastError: Error | undefined };
+}
+
+const KNOWN_KEYS = [
+  'debounceMs',
+  'pollIntervalMs',
+  'retryMs',
+  'closeIdleConnections',
+  'watch',
+  'onRotated',
+  'onError',
+  'onAudit',
+] as const;
+
+const PATH = 'watchCertificates.options';
+
+function defaultOnError(error: Error): void {
+  process.emitWarning(error.message, {
+    type: 'KoaMtlsWarning',
+    code: error instanceof KoaMtlsError ? error.code : 'MTLS_ROTATION_FAILED',
+  });
+}
+
+/** Everything `server.setSecureContext` needs, in one string, to tell "same files" from "new files". */
+function optionsDigest(built: BuiltMtlsOptions): string {
+  const { key, cert, ca, crl } = built.options;
+  return createHash('sha256')
+    .update(JSON.stringify([key, cert, ca, crl ?? []]))
+    .digest('hex');
+}
+
+/**
+ * Watches the certificate files of `input` and rotates `server`'s secure context when they change.
+ *
+ * Detection: `fs.watch` on each file's **directory** (a Kubernetes `..data` symlink swap replaces the files, so a
+ * file watch goes deaf after the first swap), a content poll, and manual `reload()`. After a burst of events it
+ * waits `debounceMs`, reads every file, runs every `mtlsOptions` check plus an OpenSSL dry run, and only then calls
+ * `server.setSecureContext()` with the complete strict option set (partial options would reset the protocol floor
+ * and the trust store, notes §3.7). A half-written set (a new certificate with the old key) is refused, reported to
+ * `onError`, and retried with backoff; the old context keeps serving.
+ *
+ * After a CA or CRL change, sessions from before cannot resume: the new context has fresh ticket keys and a new
+ * `sessionIdContext`; idle keep-alive connections are closed so their clients re-handshake.
+ *
+ * It throws at startup, like `mtlsOptions`, when the files are invalid now.
+ *
+ * @example
+ * ```ts
+ * import https from 'node:https';
+ * import { mtlsOptions, watchCertificates } from 'koa-mtls';
+ *
+ * const tlsFiles = { keyFile: '/etc/tls/tls.key', certFile: '/etc/tls/tls.crt', caFile: '/etc/tls/ca.crt' };
+ * const server = https.createServer(mtlsOptions(tlsFiles), app.callback());
+ * const watcher = watchCertificates(server, tlsFiles, { onError: (err) => log.error(err) });
+ * process.on('SIGHUP', () => watcher.reload()); // spiffe-helper renew_signal
+ * server.on('close', () => watcher.close());
+ * ```
+ */
+export function watchCertificates(
+  server: Server,
+  input: MtlsOptionsInput,
+  options: CertificateWatcherOptions = {},
+): CertificateWatcher {
+  if (typeof server?.setSecureContext !== 'function') {
+    throw new InvalidOptionError('watchCertificates.server', 'must be a TLS server (https, http2 secure or tls)');
+  }
+  assertOptionsObject(options, PATH, KNOWN_KEYS);
+  const debounceMs = optionalInteger(options, 'debounceMs', PATH, 0, 60_000) ?? 300;
+  const pollIntervalMs = optionalInteger(options, 'pollIntervalMs', PATH, 100, 3_600_000) ?? 30_000;
+  const retryMs = optionalInteger(options, 'retryMs', PATH, 10, 3_600_000) ?? 1000;
+  const closeIdle = optionalBoolean(options, 'closeIdleConnections', PATH) ?? true;
+  const watchDirectories = optionalBoolean(options, 'watch', PATH) ?? true;
+  const onRotated = optionalFunction<(rotation: CertificateRotation) => void>(options, 'onRotated', PATH);
+  const onError = optionalFunction<(error: Error) => void>(options, 'onError', PATH) ?? defaultOnError;
+  const onAudit = optionalFunction<AuditHook>(options, 'onAudit', PATH);
+
+  const compiled = compileMtlsInput(input);
+  const files = [compiled.key, compiled.cert, compiled.ca, compiled.crl].flatMap((spec) =>
+    spec?.kind === 'file' ? [resolve(spec.path)] : [],
+  );
+  // Inline PEM never changes: a watcher without files would watch nothing
+  if (files.length === 0) {
+    throw new InvalidOptionError(
+      'watchCertificates.input',
+      'must name at least one file (keyFile, certFile, caFile, crlFile)',
+    );
+  }
+
+  /** A cheap fingerprint of the raw files: the poll compares it; unreadable files count as a change. */
+  const filesDigest = (): string => {
+    const hash = createHash('sha256');
+    for (const file of files) {
+      try {
+        hash.update(readFileSync(file));
+      } catch (error) {
+        hash.update(`unreadable:${file}:${error instanceof Error && 'code' in error ? String(error.code) : ''}`);
+      }
+    }
+    return hash.digest('hex');
+  };
+
+  let seenFiles = filesDigest();
+  let current = buildMtlsOptions(compiled);
+  let currentDigest = optionsDigest(current);
+  // Apply at start so the server's context is exactly what the watcher tracks
+  server.setSecureContext(current.options);
+
+  let lastError: Error | undefined;
+  let failures = 0;
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const report = (error: Error): void => {
+    lastError = error;
+    try {
+      onAudit?.({
+        kind: 'tls',
+        outcome: 'reject',
+        reason: 'TLS_ROTATION_REFUSED',
+        detail: { code: error instanceof KoaMtlsError ? error.code : 'ERR_UNKNOWN', message: error.message },
+      });
+    } finally {
+      onError(error);
+    }
+  };
+
+  const reload = (): ReloadResult => {
+    if (closed) throw new Error('watchCertificates: reload() after close()');
+    seenFiles = filesDigest();
+    let next: BuiltMtlsOptions;
+    try {
+      next = buildMtlsOptions(compiled);
+    } catch (error) {
+      // Keep the old context: a half-written rotation (new cert, old key) must never be applied
+      const failure = error instanceof Error ? error : new Error(String(error));
+      report(failure);
+      return { status: 'failed', error: failure };
+    }
+    const nextDigest = optionsDigest(next);
+    lastError = undefined;
+    if (nextDigest === currentDigest) return { status: 'unchanged' };
+    try {
+      // Always the complete option set: setSecureContext resets everything it is not given (notes §3.7)
+      server.setSecureContext(next.options);
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      report(failure);
+      return { status: 'failed', error: failure };
+    }
+    const rotation: CertificateRotation = Object.freeze({
+      previousFingerprint256: current.fingerprint256,
+      fingerprint256: next.fingerprint256,
+      notAfter: next.notAfter,
+      trustChanged: next.trustDigest !== current.trustDigest,
+    });
+    current = next;
+    currentDigest = nextDigest;
+    // Kept-alive connections keep the identity verified under the old trust (notes §3.11)
+    if (rotation.trustChanged && closeIdle) {
+      (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+    }
+    onAudit?.({
+      kind: 'tls',
+      outcome: 'allow',
+      reason: 'TLS_CERTIFICATES_ROTATED',
+      detail: { ...rotation, notAfter: rotation.notAfter.toISOString() },
+    });
+    onRotated?.(rotation);
+    return { status: 'rotated', rotation };
+  };
+
+  const schedule = (delay: number): void => {
+    if (closed) return;
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      const result = reload();
+      failures = result.status === 'failed' ? failures + 1 : 0;
+      // Retry with backoff: spiffe-helper's second write is probably still in flight (notes §6.2)
+      if (failures > 0) schedule(Math.min(retryMs * 2 ** (failures - 1), pollIntervalMs));
+    }, delay);
+    timer.unref();
+  };
+
+  const watchers: FSWatcher[] = [];
+  if (watchDirectories) {
+    for (const directory of new Set(files.map((file) => dirname(file)))) {
+      try {
+        const watcher = watch(directory, { persistent: false }, () => schedule(debounceMs));
+        // A vanished directory is not fatal: the poll still runs
+        watcher.on('error', () => watcher.close());
+        watchers.push(watcher);
+      } catch {
+        // Some filesystems cannot be watched (notes §6.2): polling covers them
+      }
+    }
+  }
+  const poll = setInterval(() => {
+    if (filesDigest() !== seenFiles) schedule(debounceMs);
+  }, pollIntervalMs);
+  poll.unref();
+
+  return Object.freeze({
+    reload,
+    close(): void {
+      if (closed) return;
+      closed = true;
+      clearInterval(poll);
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      for (const watcher of watchers) watcher.close();
+    },
+    status() {
+      return { fingerprint256: current.fingerprint256, notAfter: current.notAfter, lastError };
+    },
+  });
+}

@@ -1,0 +1,18 @@
+/**
+ * Strict mutual-TLS server options, certificate rotation and visible client rejections.
+ *
+ * @module tls
+ */
+export {
+  type CertificateRotation,
+  type CertificateWatcher,
+  type CertificateWatcherOptions,
+  type ReloadResult,
+  watchCertificates,
+} from './certificate-watcher.js';
+export { onTlsClientRejected } from './client-rejections.js';
+export type { MtlsConfigErrorCode } from './config-error.js';
+export { type MtlsOptionsInput, type MtlsServerOptions, mtlsOptions } from './mtls-options.js';
+export type { PemInput } from './pem-source.js';
+export type { MtlsProfile } from './profile.js';
+export type { MtlsWarning, MtlsWarningCode, MtlsWarningHook } from './warnings.js';

@@ -1,0 +1,55 @@
+/**
+ * The `SNICallback` every `mtlsOptions` result carries. Node verifies a client against the SNI context's own trust
+ * store, and a context added with `server.addContext()` without `ca` falls back to the public root store (notes
+ * §3.8). This callback keeps every name on the strict default context and refuses the handshake when the server
+ * has `addContext()` entries. It also remembers the peer certificate of sockets on audited servers, because Node
+ * destroys a rejected socket before `tlsClientError` can read it (notes §3.2).
+ *
+ * @module tls/sni
+ */
+import type { X509Certificate } from 'node:crypto';
+import { type SecureContext, TLSSocket } from 'node:tls';
+import { configError } from './config-error.js';
+
+/** Node's `SNICallback` signature. */
+export type StrictSniCallback = (
+  servername: string,
+  callback: (error: Error | null, context?: SecureContext) => void,
+) => void;
+
+/** Servers whose rejections are audited, with how many hooks are attached (set by `onTlsClientRejected`). */
+export const auditedServers = new WeakMap<object, number>();
+
+/** The peer certificate of each socket on an audited server, captured before Node can destroy the socket. */
+export const capturedPeers = new WeakMap<TLSSocket, X509Certificate>();
+
+function serverOf(socket: TLSSocket): { readonly _contexts?: unknown } | undefined {
+  const server: unknown = (socket as unknown as { server?: unknown }).server;
+  return typeof server === 'object' && server !== null ? server : undefined;
+}
+
+/** Node calls it with the server-side `TLSSocket` as `this`, for every client that sends SNI. */
+export const strictSniCallback: StrictSniCallback = function strictSniCallback(this: unknown, _servername, callback) {
+  const socket = this instanceof TLSSocket ? this : undefined;
+  const server = socket === undefined ? undefined : serverOf(socket);
+  // addContext() contexts are not built by mtlsOptions and may trust the public store: fail closed (notes §3.8)
+  if (server !== undefined && Array.isArray(server._contexts) && server._contexts.length > 0) {
+    callback(
+      configError(
+        'ERR_MTLS_CONFIG_SNI_CONTEXT',
+        'server.addContext()',
+        'was called on a server built with mtlsOptions; its contexts may verify clients against the public root store',
+        'remove the addContext() calls; run one server per certificate, each built with mtlsOptions',
+      ),
+    );
+    return;
+  }
+  if (socket !== undefined && server !== undefined && (auditedServers.get(server) ?? 0) > 0) {
+    // Runs before Node's own 'secure' listener, which destroys a rejected socket (and its certificate with it)
+    socket.prependOnceListener('secure', () => {
+      const certificate = socket.getPeerX509Certificate();
+      if (certificate !== undefined) capturedPeers.set(socket, certificate);
+    });
+  }
+  callback(null);
+};

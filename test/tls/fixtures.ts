@@ -1,0 +1,279 @@
+/**
+ * Test PKI and helpers for the TLS tests: certificates made at test time with `src/pki`, files in a temporary
+ * directory, and bounded real clients (Node `https`, `curl`, `openssl s_client`) against `127.0.0.1`.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type Server } from 'node:tls';
+
+/** A temporary directory removed by `dispose()`. */
+export function temporaryDirectory(prefix: string): { readonly path: string; dispose(): void } {
+  const path = mkdtempSync(join(tmpdir(), `koa-mtls-${prefix}-`));
+  return { path, dispose: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Writes `content` to `dir/name` with `mode` and returns the path. */
+export function writeFile(dir: string, name: string, content: string, mode = 0o600): string {
+  const path = join(dir, name);
+  writeFileSync(path, content, { mode });
+  return path;
+}
+
+const openSockets = new WeakMap<Server, Set<Socket>>();
+
+/** Listens on 127.0.0.1, port 0, and returns the port. Tracks connections so that {@link close} can end them. */
+export async function listen(server: Server): Promise<number> {
+  const sockets = new Set<Socket>();
+  openSockets.set(server, sockets);
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return (server.address() as AddressInfo).port;
+}
+
+/** Closes a server and every connection it still has. */
+export async function close(server: Server): Promise<void> {
+  for (const socket of openSockets.get(server) ?? []) socket.destroy();
+  await new Promise<void>((done) => server.close(() => done()));
+}
+
+/** The outcome of one client attempt: the HTTP status (0 when the connection failed) and the error, if any. */
+export interface ClientOutcome {
+  readonly status: number;
+  readonly body: string;
+  readonly error?: string;
+}
+
+/** A client identity: PEM certificate (chain) and key, or none. */
+export interface ClientCredentials {
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+/** One HTTPS GET with Node's client (SNI `localhost`, no connection reuse). */
+export function nodeGet(
+  port: number,
+  ca: string,
+  client: ClientCredentials,
+  extra: { readonly maxVersion?: 'TLSv1.2' | 'TLSv1.3' } = {},
+): Promise<ClientOutcome> {
+  return new Promise((done) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        servername: 'localhost',
+        path: '/',
+        ca,
+        ...(client.cert === undefined ? {} : { cert: client.cert }),
+        ...(client.key === undefined ? {} : { key: client.key }),
+        ...extra,
+        agent: false,
+        timeout: 5000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => done({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('client timeout')));
+    req.on('error', (error: Error & { code?: string }) =>
+      done({ status: 0, body: '', error: error.code ?? error.message }),
+    );
+    req.end();
+  });
+}
+
+function run(
+  command: string,
+  args: readonly string[],
+  input?: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string }> {
+  return new Promise((done) => {
+    const options = { timeout: 10_000, encoding: 'utf8' as const, ...(env === undefined ? {} : { env }) };
+    const child = execFile(command, args, options, (error, stdout) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+      done({ code, stdout });
+    });
+    child.stdin?.end(input ?? '');
+  });
+}
+
+/** Files for the command-line clients. */
+export interface ClientFiles {
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+
+/** One HTTPS GET with `curl` (SNI `localhost` resolved to 127.0.0.1). */
+export async function curlGet(
+  port: number,
+  caFile: string,
+  client: ClientFiles,
+  extra: readonly string[] = [],
+  env?: NodeJS.ProcessEnv,
+): Promise<ClientOutcome> {
+  const args = [
+    '-sS',
+    '--max-time',
+    '5',
+    '--cacert',
+    caFile,
+    '--resolve',
+    `localhost:${port}:127.0.0.1`,
+    ...(client.certFile === undefined ? [] : ['--cert', client.certFile]),
+    ...(client.keyFile === undefined ? [] : ['--key', client.keyFile]),
+    ...extra,
+    '-w',
+    '\n%{http_code}',
+    `https://localhost:${port}/`,
+  ];
+  const { code, stdout } = await run('curl', args, undefined, env);
+  const lines = stdout.trimEnd().split('\n');
+  const status = Number(lines.pop() ?? 0);
+  return code === 0 ? { status, body: lines.join('\n') } : { status: 0, body: '', error: `curl exit ${code}` };
+}
+
+/** One HTTP/1.0 GET over `openssl s_client`. */
+export async function opensslGet(
+  port: number,
+  caFile: string,
+  client: ClientFiles,
+  extra: readonly string[] = [],
+): Promise<ClientOutcome> {
+  const args = [
+    's_client',
+    '-connect',
+    `127.0.0.1:${port}`,
+    '-servername',
+    'localhost',
+    '-CAfile',
+    caFile,
+    '-verify_return_error',
+    '-quiet',
+    ...(client.certFile === undefined ? [] : ['-cert', client.certFile]),
+    ...(client.keyFile === undefined ? [] : ['-key', client.keyFile]),
+    ...extra,
+  ];
+  const { stdout } = await run('openssl', args, 'GET / HTTP/1.0\r\nHost: localhost\r\n\r\n');
+  const match = /^HTTP\/1\.[01] (\d{3})/m.exec(stdout);
+  return match === null
+    ? { status: 0, body: '', error: 'no HTTP response' }
+    : { status: Number(match[1]), body: stdout };
+}
+
+/** A full `openssl s_client` transcript (handshake details, session, HTTP/1.0 response). */
+export async function opensslTranscript(
+  port: number,
+  caFile: string,
+  client: ClientFiles,
+  extra: readonly string[] = [],
+): Promise<string> {
+  const args = [
+    's_client',
+    '-connect',
+    `127.0.0.1:${port}`,
+    '-servername',
+    'localhost',
+    '-CAfile',
+    caFile,
+    '-ign_eof',
+    ...(client.certFile === undefined ? [] : ['-cert', client.certFile]),
+    ...(client.keyFile === undefined ? [] : ['-key', client.keyFile]),
+    ...extra,
+  ];
+  return (await run('openssl', args, 'GET / HTTP/1.0\r\nHost: localhost\r\n\r\n')).stdout;
+}
+
+/** Waits until `predicate` holds, polling every 20 ms, at most `ms`. */
+export async function waitFor(predicate: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('waitFor: condition not met in time');
+    await new Promise((done) => setTimeout(done, 20));
+  }
+}
+
+/**
+ * An OpenSSL config at security level 0, for `OPENSSL_CONF`: curl checks its own certificate against the system
+ * level (2 on Debian) before any `--ciphers` applies, so a weak client certificate needs it to be sent at all.
+ */
+export function permissiveOpensslConfig(dir: string): string {
+  return writeFile(
+    dir,
+    'openssl-seclevel0.cnf',
+    [
+      'openssl_conf = default_conf',
+      '[default_conf]',
+      'ssl_conf = ssl_sect',
+      '[ssl_sect]',
+      'system_default = system_default_sect',
+      '[system_default_sect]',
+      'CipherString = DEFAULT@SECLEVEL=0',
+      '',
+    ].join('\n'),
+  );
+}
+
+/** What one raw TLS connection saw. */
+export interface TlsExchange {
+  /** The HTTP status line's code, or 0 when the server dropped the connection. */
+  readonly status: number;
+  /** Whether the TLS session was resumed. */
+  readonly reused: boolean;
+  /** The session to resume later (the last ticket received). */
+  readonly session: Buffer | undefined;
+  /** SHA-256 fingerprint of the server certificate, colon-separated upper-case hex (Node's format). */
+  readonly serverFingerprint: string | undefined;
+}
+
+/** One HTTP/1.1 request over `tls.connect` (SNI `localhost`), optionally resuming `session`. */
+export function tlsRequest(
+  port: number,
+  options: { readonly ca: string; readonly cert?: string; readonly key?: string; readonly session?: Buffer },
+): Promise<TlsExchange> {
+  return new Promise((done) => {
+    let response = '';
+    let session: Buffer | undefined;
+    let reused = false;
+    let serverFingerprint: string | undefined;
+    const socket = connect({
+      host: '127.0.0.1',
+      port,
+      servername: 'localhost',
+      ca: options.ca,
+      ...(options.cert === undefined ? {} : { cert: options.cert }),
+      ...(options.key === undefined ? {} : { key: options.key }),
+      ...(options.session === undefined ? {} : { session: options.session }),
+    });
+    socket.setTimeout(5000, () => socket.destroy(new Error('timeout')));
+    socket.on('session', (ticket: Buffer) => {
+      session = ticket;
+    });
+    socket.on('secureConnect', () => {
+      reused = socket.isSessionReused();
+      serverFingerprint = socket.getPeerX509Certificate()?.fingerprint256;
+      socket.write('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    });
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      response += chunk;
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      const match = /^HTTP\/1\.1 (\d{3})/.exec(response);
+      done({ status: match === null ? 0 : Number(match[1]), reused, session, serverFingerprint });
+    });
+  });
+}
