@@ -13,6 +13,12 @@ import { InvalidOptionError } from '../errors.js';
 import { auditContainer, failingChecks } from '../posture/audit-container.js';
 import { formatReport } from '../posture/format-report.js';
 import type { PostureThreshold } from '../posture/types.js';
+import {
+  type CertificateDirectoryReport,
+  checkCertificateDirectory,
+  formatCertificateDirectory,
+  knownLayouts,
+} from './certificate-directory.js';
 import { type CommandIo, exitCodes } from './command-io.js';
 
 const THRESHOLDS = ['critical', 'high', 'medium', 'low', 'none'] as const;
@@ -28,6 +34,9 @@ Options:
   --ignore-unknown       do not fail on checks that could not be made
   --sandbox-root <dir>   a directory the service serves files from (repeatable)
   --root <dir>           read /proc, /sys and paths under <dir> instead of /
+  --certs <dir>          also check the server certificate, key, CA (and CRL) in <dir> with
+                         the rules of mtlsOptions (layouts: koa-mtls certs, Kubernetes TLS
+                         secret, spiffe-helper); a refusal fails unless --fail-on none
   --json                 print the report as JSON
   --no-color             no ANSI colours (also: NO_COLOR set, or not a terminal)
   -h, --help             this help
@@ -84,8 +93,14 @@ export async function runDoctor(argv: readonly string[], io: CommandIo): Promise
     if (error instanceof InvalidOptionError) return usageError(io, error.message);
     throw error;
   }
+  let certificates: CertificateDirectoryReport | undefined;
+  if (values.certs !== undefined) {
+    certificates = checkCertificateDirectory(resolve(io.cwd, values.certs));
+    if (certificates === undefined) return usageError(io, `--certs ${values.certs}: no known layout (${knownLayouts})`);
+  }
   const failing = failOn === undefined ? [] : failingChecks(report, failOn, failOnUnknown);
-  const exitCode = failing.length > 0 ? exitCodes.findings : exitCodes.ok;
+  const certificatesRefused = failOn !== undefined && certificates?.refusal !== undefined;
+  const exitCode = failing.length > 0 || certificatesRefused ? exitCodes.findings : exitCodes.ok;
   if (values.json === true) {
     const document = {
       schema: 'koa-mtls/doctor@1',
@@ -94,6 +109,7 @@ export async function runDoctor(argv: readonly string[], io: CommandIo): Promise
       failing: failing.map((check) => check.id),
       exitCode,
       report,
+      ...(certificates === undefined ? {} : { certificates }),
     };
     io.stdout(`${JSON.stringify(document, null, 2)}\n`);
     return exitCode;
@@ -102,6 +118,7 @@ export async function runDoctor(argv: readonly string[], io: CommandIo): Promise
   const noColorEnv = io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== '';
   const color = io.isTTY && !noColorEnv && values['no-color'] !== true;
   io.stdout(formatReport(report, { color, failOn, failing }));
+  if (certificates !== undefined) io.stdout(formatCertificateDirectory(certificates));
   return exitCode;
 }
 
@@ -115,6 +132,7 @@ function parse(argv: readonly string[]) {
       'ignore-unknown': { type: 'boolean' },
       'sandbox-root': { type: 'string', multiple: true },
       root: { type: 'string' },
+      certs: { type: 'string' },
       json: { type: 'boolean' },
       'no-color': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },

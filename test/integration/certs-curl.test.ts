@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { mtlsOptions } from '../../src/tls/index.js';
 import { capturedIo } from '../helpers/captured-io.js';
 
 const run = promisify(execFile);
@@ -43,7 +44,7 @@ const curl = (...args: string[]) =>
   run('curl', ['--silent', '--show-error', '--max-time', '5', '--resolve', `localhost:${port}:127.0.0.1`, ...args]);
 
 describe('a PKI written by `koa-mtls certs init`', () => {
-  it('lets curl call a Node https server configured from the same files', async () => {
+  it('lets curl call a Node https server configured from the same files with mtlsOptions', async () => {
     const { stdout } = await curl(
       '--cacert',
       join(dir, 'ca.pem'),

@@ -1,0 +1,59 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { createCertificateAuthority } from '../../src/pki/index.js';
+import { capturedIo } from '../helpers/captured-io.js';
+import { buildTree, removeTree } from '../posture/fixture-tree.js';
+import { HARDENED_CONTAINER } from '../posture/fixtures.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'koa-mtls-doctor-certs-'));
+let hardened: string;
+beforeAll(() => {
+  hardened = buildTree(HARDENED_CONTAINER);
+});
+afterAll(() => {
+  removeTree(hardened);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const doctor = async (...args: string[]) => {
+  const io = capturedIo(dir);
+  const code = await main(['doctor', '--root', hardened, ...args], io);
+  return { code, out: io.out(), err: io.err() };
+};
+
+describe('koa-mtls doctor --certs DIR', () => {
+  it('passes a directory written by `koa-mtls certs init`', async () => {
+    expect(await main(['certs', 'init', '--out', 'good'], capturedIo(dir))).toBe(0);
+    const run = await doctor('--certs', 'good');
+    expect(run.code).toBe(0);
+    expect(run.out).toContain(`Certificates in ${join(dir, 'good')} (koa-mtls certs)`);
+    expect(run.out).toContain('ok       mtlsOptions accepts these files');
+  });
+
+  it('fails (exit 1) on a Kubernetes TLS secret that mtlsOptions refuses, and says why with the code', async () => {
+    const root = await createCertificateAuthority();
+    const expired = await root.issueServer({ notBefore: new Date('2020-01-01'), notAfter: new Date('2020-02-01') });
+    const secret = join(dir, 'secret');
+    rmSync(secret, { recursive: true, force: true });
+    mkdirSync(secret);
+    writeFileSync(join(secret, 'tls.crt'), expired.chain);
+    writeFileSync(join(secret, 'tls.key'), expired.key, { mode: 0o600 });
+    writeFileSync(join(secret, 'ca.crt'), root.root);
+    const run = await doctor('--certs', 'secret', '--json');
+    expect(run.code).toBe(1);
+    const report = JSON.parse(run.out);
+    expect(report.exitCode).toBe(1);
+    expect(report.certificates.layout).toBe('Kubernetes TLS secret (cert-manager)');
+    expect(report.certificates.refusal.code).toBe('ERR_MTLS_CONFIG_CERT_EXPIRED');
+    expect((await doctor('--certs', 'secret', '--fail-on', 'none')).code).toBe(0);
+  });
+
+  it('refuses a directory with no known layout as a usage error (exit 2)', async () => {
+    const run = await doctor('--certs', '.');
+    expect(run.code).toBe(2);
+    expect(run.err).toContain('no known layout');
+  });
+});
