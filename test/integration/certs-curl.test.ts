@@ -18,15 +18,9 @@ let port: number;
 
 beforeAll(async () => {
   expect(await main(['certs', 'init', '--out', dir], capturedIo(dir))).toBe(0);
-  const file = (name: string) => readFileSync(join(dir, name));
+  const file = (name: string) => join(dir, name);
   server = https.createServer(
-    {
-      key: file('server-key.pem'),
-      cert: file('server.pem'),
-      ca: file('ca.pem'),
-      requestCert: true,
-      rejectUnauthorized: true,
-    },
+    mtlsOptions({ keyFile: file('server-key.pem'), certFile: file('server.pem'), caFile: file('ca.pem') }),
     (req, res) => {
       const peer = (req.socket as TLSSocket).getPeerX509Certificate();
       res.end(`hello ${peer?.subject ?? 'nobody'}`);
