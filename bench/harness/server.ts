@@ -5,6 +5,7 @@
  */
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { mtlsOptions } from '../../src/tls/index.js';
 import { readFixtures } from './fixtures.js';
 import { variants } from './variants.js';
 
