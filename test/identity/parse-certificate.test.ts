@@ -250,10 +250,16 @@ describe('when the certificate is hostile or malformed', () => {
     ['a NUL in a CN (null-prefix)', buildCertificate({ subject: name(['2.5.4.3', utf8('good.com\u0000.evil')]) })],
     ['a PrintableString with "@"', buildCertificate({ subject: name(['2.5.4.3', printable('a@b')]) })],
     ['an empty RDN', buildCertificate({ subject: sequence(tlv(0x31, [])) })],
-    ['a raw U-label in a dNSName', buildCertificate({ extensions: [subjectAltName(dnsName(Buffer.from('bücher.example')))] })],
+    [
+      'a raw U-label in a dNSName',
+      buildCertificate({ extensions: [subjectAltName(dnsName(Buffer.from('bücher.example')))] }),
+    ],
     ['an 8-byte iPAddress', buildCertificate({ extensions: [subjectAltName(ipName([10, 0, 0, 0, 255, 0, 0, 0]))] })],
     ['an empty SAN sequence', buildCertificate({ extensions: [subjectAltName()] })],
-    ['a duplicate extension', buildCertificate({ extensions: [subjectAltName(dnsName('a')), subjectAltName(dnsName('b'))] })],
+    [
+      'a duplicate extension',
+      buildCertificate({ extensions: [subjectAltName(dnsName('a')), subjectAltName(dnsName('b'))] }),
+    ],
     ['a fractional-second time', buildCertificate({ notAfter: '350101000000.5Z' })],
     ['an impossible date', buildCertificate({ notAfter: '350231000000Z' })],
     ['a local time', buildCertificate({ notAfter: '3501010000+0100' })],

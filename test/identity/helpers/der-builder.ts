@@ -27,7 +27,8 @@ export function oid(dotted: string): Uint8Array {
   const bytes = [a * 40 + b];
   for (const arc of rest) {
     const chunk = [arc & 0x7f];
-    for (let value = Math.floor(arc / 128); value > 0; value = Math.floor(value / 128)) chunk.unshift(0x80 | (value & 0x7f));
+    for (let value = Math.floor(arc / 128); value > 0; value = Math.floor(value / 128))
+      chunk.unshift(0x80 | (value & 0x7f));
     bytes.push(...chunk);
   }
   return tlv(0x06, bytes);
