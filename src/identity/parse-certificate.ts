@@ -27,6 +27,7 @@ const EXT_SUBJECT_ALT_NAME = '2.5.29.17';
 const EXT_BASIC_CONSTRAINTS = '2.5.29.19';
 const EXT_KEY_USAGE = '2.5.29.15';
 const EXT_EXT_KEY_USAGE = '2.5.29.37';
+const EXT_NAME_CONSTRAINTS = '2.5.29.30';
 
 /**
  * Extensions a relying party may see marked critical and still process (RFC 5280 §4.2: a certificate with an
@@ -40,7 +41,7 @@ const knownExtensions: ReadonlySet<string> = new Set([
   EXT_EXT_KEY_USAGE,
   '2.5.29.14', // subjectKeyIdentifier
   '2.5.29.35', // authorityKeyIdentifier
-  '2.5.29.30', // nameConstraints
+  EXT_NAME_CONSTRAINTS,
   '2.5.29.32', // certificatePolicies
   '2.5.29.36', // policyConstraints
   '2.5.29.54', // inhibitAnyPolicy
@@ -86,6 +87,15 @@ export interface ParsedCertificate {
   readonly isCA: boolean;
   /** OIDs of critical extensions this parser does not understand (non-empty → never a peer). */
   readonly unknownCriticalExtensions: readonly string[];
+  /** The outer signatureAlgorithm OID (for app-side chain verification). */
+  readonly signatureAlgorithm: string;
+  /** Hex of the issuer and subject Name DER, for exact issuer matching (RFC 5280 §7.1 allows binary comparison). */
+  readonly issuerNameHex: string;
+  readonly subjectNameHex: string;
+  /** basicConstraints pathLenConstraint, when present. */
+  readonly pathLength: number | undefined;
+  /** Whether a nameConstraints extension is present (app-side verification refuses such CAs: not implemented). */
+  readonly hasNameConstraints: boolean;
 }
 
 /** Parser limits. */
@@ -97,7 +107,8 @@ function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-function parseSerial(node: DerNode): string {
+/** Reads a CertificateSerialNumber as lower-case hex without leading zeros. */
+export function parseSerial(node: DerNode): string {
   const bytes = expectUniversal(node, Tag.INTEGER, 'a serial number').content;
   // RFC 5280 §4.1.2.2: a positive integer of at most 20 octets (we accept the sign byte on top).
   if (bytes.length === 0 || bytes.length > 21) throw new DerError('bad serial number length');
@@ -107,7 +118,8 @@ function parseSerial(node: DerNode): string {
 const utcTime = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
 const generalizedTime = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
 
-function parseTime(node: DerNode): number {
+/** Reads an RFC 5280 Time (UTCTime or GeneralizedTime, UTC, whole seconds) as epoch milliseconds. */
+export function parseTime(node: DerNode): number {
   const text = Buffer.from(node.content).toString('latin1');
   const isUtc = node.tagClass === 0 && node.tagNumber === Tag.UTC_TIME;
   const isGeneralized = node.tagClass === 0 && node.tagNumber === Tag.GENERALIZED_TIME;
@@ -144,10 +156,21 @@ function parseExtKeyUsage(extnValue: Uint8Array): string[] {
   return oids.map(decodeOid);
 }
 
-function parseBasicConstraints(extnValue: Uint8Array): boolean {
+function parseBasicConstraints(extnValue: Uint8Array): { isCA: boolean; pathLength: number | undefined } {
   const fields = children(expectUniversal(parseDer(extnValue), Tag.SEQUENCE, 'BasicConstraints'), 2);
+  let rest = fields;
+  let isCA = false;
   const first = fields[0];
-  return first !== undefined && first.tagNumber === Tag.BOOLEAN && first.tagClass === 0 && decodeBoolean(first);
+  if (first !== undefined && first.tagClass === 0 && first.tagNumber === Tag.BOOLEAN) {
+    isCA = decodeBoolean(first);
+    rest = fields.slice(1);
+  }
+  const lengthNode = rest[0];
+  if (lengthNode === undefined) return { isCA, pathLength: undefined };
+  const bytes = expectUniversal(lengthNode, Tag.INTEGER, 'a pathLenConstraint').content;
+  // A path length is a small non-negative integer; anything else is a malformed (or hostile) certificate.
+  if (bytes.length !== 1 || (bytes[0] as number) > 0x7f) throw new DerError('bad pathLenConstraint');
+  return { isCA, pathLength: bytes[0] as number };
 }
 
 interface Extensions {
@@ -155,6 +178,8 @@ interface Extensions {
   keyUsage: KeyUsage[] | undefined;
   extKeyUsage: string[] | undefined;
   isCA: boolean;
+  pathLength: number | undefined;
+  hasNameConstraints: boolean;
   unknownCritical: string[];
 }
 
@@ -164,6 +189,8 @@ function parseExtensions(wrapper: DerNode | undefined, limits: ParseLimits): Ext
     keyUsage: undefined,
     extKeyUsage: undefined,
     isCA: false,
+    pathLength: undefined,
+    hasNameConstraints: false,
     unknownCritical: [],
   };
   if (wrapper === undefined) return result;
@@ -190,7 +217,10 @@ function parseExtensions(wrapper: DerNode | undefined, limits: ParseLimits): Ext
         result.extKeyUsage = parseExtKeyUsage(value);
         break;
       case EXT_BASIC_CONSTRAINTS:
-        result.isCA = parseBasicConstraints(value);
+        ({ isCA: result.isCA, pathLength: result.pathLength } = parseBasicConstraints(value));
+        break;
+      case EXT_NAME_CONSTRAINTS:
+        result.hasNameConstraints = true;
         break;
       default:
         if (critical && !knownExtensions.has(oid)) result.unknownCritical.push(oid);
@@ -217,7 +247,9 @@ export function parseCertificate(input: Uint8Array, limits: ParseLimits): Parsed
     expectUniversal(parseDer(der), Tag.SEQUENCE, 'a Certificate'),
     4,
   );
-  expectUniversal(signatureAlgorithm, Tag.SEQUENCE, 'a signatureAlgorithm');
+  const signatureAlgorithmOid = decodeOid(
+    children(expectUniversal(signatureAlgorithm, Tag.SEQUENCE, 'a signatureAlgorithm'), 2)[0] as DerNode,
+  );
   expectUniversal(signature, Tag.BIT_STRING, 'a signature');
   if (extra !== undefined) throw new DerError('bad Certificate');
   const fields = children(expectUniversal(tbs, Tag.SEQUENCE, 'a TBSCertificate'), 10);
@@ -227,12 +259,14 @@ export function parseCertificate(input: Uint8Array, limits: ParseLimits): Parsed
   if (versionNode !== undefined && versionNode.tagClass === 2 && versionNode.tagNumber === 0) index += 1;
   const serialNumber = parseSerial(fields[index] as DerNode);
   expectUniversal(fields[index + 1], Tag.SEQUENCE, 'a signature AlgorithmIdentifier');
-  const issuer = parseName(fields[index + 2] as DerNode);
+  const issuerNode = fields[index + 2] as DerNode;
+  const issuer = parseName(issuerNode);
   const validity = children(expectUniversal(fields[index + 3], Tag.SEQUENCE, 'a Validity'), 2);
   if (validity.length !== 2) throw new DerError('bad Validity');
   const notBefore = parseTime(validity[0] as DerNode);
   const notAfter = parseTime(validity[1] as DerNode);
-  const subject = parseName(fields[index + 4] as DerNode);
+  const subjectNode = fields[index + 4] as DerNode;
+  const subject = parseName(subjectNode);
   const spki = expectUniversal(fields[index + 5], Tag.SEQUENCE, 'a SubjectPublicKeyInfo');
   const rest = fields.slice(index + 6);
   for (const field of rest) {
@@ -266,5 +300,10 @@ export function parseCertificate(input: Uint8Array, limits: ParseLimits): Parsed
     hasExtKeyUsage: extensions.extKeyUsage !== undefined,
     isCA: extensions.isCA,
     unknownCriticalExtensions: Object.freeze(extensions.unknownCritical),
+    signatureAlgorithm: signatureAlgorithmOid,
+    issuerNameHex: toHex(issuerNode.encoded),
+    subjectNameHex: toHex(subjectNode.encoded),
+    pathLength: extensions.pathLength,
+    hasNameConstraints: extensions.hasNameConstraints,
   });
 }

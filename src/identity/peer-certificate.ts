@@ -6,10 +6,20 @@
  */
 import type { Context, Middleware, Next } from 'koa';
 import { type AuditEvent, type AuditHook, type RequestIdResolver, requestIdFromHeader } from '../audit/event.js';
-import { assertOptionsObject, optionalFunction, optionalInteger } from '../options/validate.js';
+import { InvalidOptionError } from '../errors.js';
+import {
+  assertOptionsObject,
+  isPlainObject,
+  optionalFunction,
+  optionalInteger,
+  ownValue,
+} from '../options/validate.js';
 import { CertificateReader } from './certificate-reader.js';
 import { validityProblem } from './create-identity.js';
 import type { PeerIdentity } from './peer-identity.js';
+import { compileVerification, ForwardedPeers, type ForwardedVerificationOptions } from './proxy/forwarded-peers.js';
+import { type CompiledHeaderSource, compileSources, type PeerCertificateSource } from './proxy/sources.js';
+import { compileAddresses } from './proxy/trusted-proxies.js';
 import { SocketPeers } from './socket-peer.js';
 import { summarizePeer } from './summarize-peer.js';
 
@@ -21,7 +31,24 @@ declare module 'koa' {
 }
 
 /**
- * Options of {@link peerCertificate}. Every field is optional.
+ * Who may forward a client certificate in a header. When both are given, both must hold.
+ */
+export interface TrustedProxies {
+  /**
+   * CIDRs or addresses of the proxies, matched against the TCP peer address (IPv4-mapped IPv6 matches IPv4 entries).
+   * `X-Forwarded-For` is never consulted: the client writes it.
+   */
+  readonly addresses?: readonly string[];
+  /**
+   * A predicate on the proxy's own verified mTLS identity (the socket's peer). A predicate that throws is a "no".
+   * @example (proxy) => proxy.spiffeId === 'spiffe://example.org/ns/ingress/sa/envoy'
+   */
+  readonly peer?: (proxy: PeerIdentity) => boolean;
+}
+
+/**
+ * Options of {@link peerCertificate}. Every field is optional, except that header sources need `trustedProxies`
+ * and `verify`.
  */
 export interface PeerCertificateOptions {
   /** Receives an event for every request: `allow`/`PEER_IDENTIFIED`, or `reject` with the reason. Default: none. */
@@ -30,37 +57,161 @@ export interface PeerCertificateOptions {
   readonly requestId?: RequestIdResolver;
   /** The clock for the per-request validity check, in epoch milliseconds. Default `Date.now`. */
   readonly now?: () => number;
-  /** Parsed certificates kept across connections (LRU keyed by the DER's SHA-256). 0 disables. Default 1000. */
+  /** Parsed certificates (and verified forwarded chains) kept across connections, LRU. 0 disables. Default 1000. */
   readonly cacheSize?: number;
   /** A certificate with more subject alternative names than this is never a peer. Default 256 (max 10 000). */
   readonly maxSubjectAltNames?: number;
+  /**
+   * Where certificates come from. Default `['tls']` (the TLS socket only). Header sources (`'xfcc'`,
+   * `'client-cert'`, `'nginx'`, `{ type: 'header', … }`) are read only from {@link TrustedProxies}; for a request
+   * from a trusted proxy the socket's own certificate (the proxy's) is never the peer.
+   */
+  readonly sources?: readonly PeerCertificateSource[];
+  /** Required with header sources. */
+  readonly trustedProxies?: TrustedProxies;
+  /** Re-verification of forwarded certificates. Required with header sources. */
+  readonly verify?: ForwardedVerificationOptions;
+  /** Maximum length of one forwarded-certificate header. Default 16 384 (Node's default total header size). */
+  readonly maxHeaderBytes?: number;
 }
 
-const optionKeys = ['onAudit', 'requestId', 'now', 'cacheSize', 'maxSubjectAltNames'] as const;
+const optionKeys = [
+  'onAudit',
+  'requestId',
+  'now',
+  'cacheSize',
+  'maxSubjectAltNames',
+  'sources',
+  'trustedProxies',
+  'verify',
+  'maxHeaderBytes',
+] as const;
+
+interface CompiledProxies {
+  readonly sources: readonly CompiledHeaderSource[];
+  readonly headers: ReadonlySet<string>;
+  readonly address: ((address: string | undefined) => boolean) | undefined;
+  readonly peer: ((proxy: PeerIdentity) => boolean) | undefined;
+  readonly forwarded: ForwardedPeers;
+}
 
 interface CompiledOptions {
   readonly onAudit: AuditHook | undefined;
   readonly requestId: RequestIdResolver;
   readonly now: () => number;
-  readonly cacheSize: number;
-  readonly maxSubjectAltNames: number;
+  readonly tls: boolean;
+  readonly socketPeers: SocketPeers;
+  readonly proxies: CompiledProxies | undefined;
+}
+
+function compileProxies(
+  options: Record<string, unknown>,
+  headerSources: readonly CompiledHeaderSource[],
+  reader: CertificateReader,
+  cacheSize: number,
+): CompiledProxies | undefined {
+  const trustedProxies = ownValue(options, 'trustedProxies');
+  const verify = ownValue(options, 'verify');
+  if (headerSources.length === 0) {
+    // Options that would do nothing are a configuration mistake, not a no-op.
+    if (trustedProxies !== undefined || verify !== undefined) {
+      throw new InvalidOptionError(
+        'peerCertificate.sources',
+        'has no header source for trustedProxies/verify to apply to',
+      );
+    }
+    return undefined;
+  }
+  const path = 'peerCertificate.trustedProxies';
+  // Notes §4 pitfall 1: a header source without a trust boundary lets any client forge its identity.
+  if (trustedProxies === undefined) throw new InvalidOptionError(path, 'is required with header sources');
+  assertOptionsObject(trustedProxies, path, ['addresses', 'peer']);
+  const addresses = ownValue(trustedProxies, 'addresses');
+  const peer = optionalFunction<(proxy: PeerIdentity) => boolean>(trustedProxies, 'peer', path);
+  if (addresses === undefined && peer === undefined) {
+    throw new InvalidOptionError(path, 'must have addresses, peer, or both');
+  }
+  // Notes §4 pitfall 2: proxies forward unverified certificates; the app re-verifies against its own anchors.
+  if (verify === undefined) throw new InvalidOptionError('peerCertificate.verify', 'is required with header sources');
+  return Object.freeze({
+    sources: headerSources,
+    headers: new Set(headerSources.flatMap((source) => source.headers)),
+    address: addresses === undefined ? undefined : compileAddresses(addresses, `${path}.addresses`),
+    peer,
+    forwarded: new ForwardedPeers(reader, compileVerification(verify, 'peerCertificate.verify', reader), cacheSize),
+  });
 }
 
 function compileOptions(options: unknown): CompiledOptions {
   assertOptionsObject(options, 'peerCertificate', optionKeys);
+  const cacheSize = optionalInteger(options, 'cacheSize', 'peerCertificate', 0, 1_000_000) ?? 1000;
+  const maxSubjectAltNames = optionalInteger(options, 'maxSubjectAltNames', 'peerCertificate', 1, 10_000) ?? 256;
+  const maxHeaderBytes = optionalInteger(options, 'maxHeaderBytes', 'peerCertificate', 1024, 1_048_576) ?? 16_384;
+  const reader = new CertificateReader(cacheSize, maxSubjectAltNames);
+  const verify = ownValue(options, 'verify');
+  const maxChainLength = isPlainObject(verify)
+    ? (optionalInteger(verify, 'maxChainLength', 'peerCertificate.verify', 1, 8) ?? 4)
+    : 4;
+  const sources = compileSources(ownValue(options, 'sources'), 'peerCertificate.sources', {
+    maxHeaderBytes,
+    maxChainCertificates: maxChainLength,
+  });
   return Object.freeze({
     onAudit: optionalFunction<AuditHook>(options, 'onAudit', 'peerCertificate'),
     requestId: optionalFunction<RequestIdResolver>(options, 'requestId', 'peerCertificate') ?? requestIdFromHeader,
     now: optionalFunction<() => number>(options, 'now', 'peerCertificate') ?? Date.now,
-    cacheSize: optionalInteger(options, 'cacheSize', 'peerCertificate', 0, 1_000_000) ?? 1000,
-    maxSubjectAltNames: optionalInteger(options, 'maxSubjectAltNames', 'peerCertificate', 1, 10_000) ?? 256,
+    tls: sources.tls,
+    socketPeers: new SocketPeers(reader),
+    proxies: compileProxies(options, sources.headerSources, reader, cacheSize),
   });
 }
+
+type AuditDraft = Omit<AuditEvent, 'requestId'>;
 
 /** The result of resolving one request's peer. */
 interface Resolution {
   readonly peer: PeerIdentity | undefined;
-  readonly event: Omit<AuditEvent, 'requestId'>;
+  readonly events: readonly AuditDraft[];
+}
+
+function identified(peer: PeerIdentity, events: readonly AuditDraft[] = []): Resolution {
+  return {
+    peer,
+    events: [...events, { kind: 'identity', outcome: 'allow', reason: 'PEER_IDENTIFIED', peer: summarizePeer(peer) }],
+  };
+}
+
+function rejected(
+  kind: 'identity' | 'proxy',
+  reason: string,
+  extra: { peer?: PeerIdentity | undefined; detail?: Readonly<Record<string, unknown>> | undefined } = {},
+  events: readonly AuditDraft[] = [],
+): Resolution {
+  const event: AuditDraft = {
+    kind,
+    outcome: 'reject',
+    reason,
+    ...(extra.peer === undefined ? {} : { peer: summarizePeer(extra.peer) }),
+    ...(extra.detail === undefined || Object.keys(extra.detail).length === 0 ? {} : { detail: extra.detail }),
+  };
+  return { peer: undefined, events: [...events, event] };
+}
+
+/** Removes forwarded-certificate headers so that no later code can read a forged one by mistake. */
+function stripHeaders(ctx: Context, names: ReadonlySet<string>): string[] {
+  const removed: string[] = [];
+  for (const name of names) {
+    if (ctx.req.headers[name] !== undefined) {
+      delete ctx.req.headers[name];
+      removed.push(name);
+    }
+  }
+  const raw = ctx.req.rawHeaders;
+  // rawHeaders is [name, value, name, value, …]; splice in place (HTTP/2 exposes it through a getter).
+  for (let i = raw.length - 2; i >= 0; i -= 2) {
+    if (names.has((raw[i] as string).toLowerCase())) raw.splice(i, 2);
+  }
+  return removed;
 }
 
 /**
@@ -92,51 +243,95 @@ interface Resolution {
  */
 export function peerCertificate(options: PeerCertificateOptions = {}): Middleware {
   const compiled = compileOptions(options);
-  const peers = new SocketPeers(new CertificateReader(compiled.cacheSize, compiled.maxSubjectAltNames));
 
-  function resolve(ctx: Context): Resolution {
-    const connection = peers.peerOf(ctx);
+  function fromSocket(ctx: Context, before: readonly AuditDraft[]): Resolution {
+    if (!compiled.tls) return rejected('identity', 'PEER_NO_SOURCE', {}, before);
+    const connection = compiled.socketPeers.peerOf(ctx);
     if (!connection.ok) {
       const detail = {
         ...connection.detail,
         ...(connection.certificate === undefined ? {} : { fingerprint256: connection.certificate.fingerprint256 }),
       };
-      return {
-        peer: undefined,
-        event: {
-          kind: 'identity',
-          outcome: 'reject',
-          reason: connection.reason,
-          ...(Object.keys(detail).length === 0 ? {} : { detail }),
-        },
-      };
+      return rejected('identity', connection.reason, { detail }, before);
     }
     const problem = validityProblem(connection.certificate, compiled.now());
-    if (problem !== undefined) {
-      return {
-        peer: undefined,
-        event: { kind: 'identity', outcome: 'reject', reason: problem, peer: summarizePeer(connection.identity) },
-      };
+    if (problem !== undefined) return rejected('identity', problem, { peer: connection.identity }, before);
+    return identified(connection.identity, before);
+  }
+
+  /** Whether the connection is a trusted proxy: its address and/or its own verified identity. */
+  function proxyTrust(ctx: Context, proxies: CompiledProxies): { trusted: boolean; detail: Record<string, unknown> } {
+    const address = ctx.req.socket.remoteAddress;
+    if (proxies.address !== undefined && !proxies.address(address)) {
+      return { trusted: false, detail: { remoteAddress: address, check: 'address' } };
     }
-    return {
-      peer: connection.identity,
-      event: {
-        kind: 'identity',
-        outcome: 'allow',
-        reason: 'PEER_IDENTIFIED',
-        peer: summarizePeer(connection.identity),
-      },
-    };
+    if (proxies.peer !== undefined) {
+      const connection = compiled.socketPeers.peerOf(ctx);
+      const proxy =
+        connection.ok && validityProblem(connection.certificate, compiled.now()) === undefined
+          ? connection.identity
+          : undefined;
+      let accepted = false;
+      try {
+        accepted = proxy !== undefined && proxies.peer(proxy) === true;
+      } catch {
+        // Fail closed: a predicate that throws does not make a proxy trusted.
+        accepted = false;
+      }
+      if (!accepted) return { trusted: false, detail: { remoteAddress: address, check: 'peer' } };
+    }
+    return { trusted: true, detail: {} };
+  }
+
+  function fromProxy(ctx: Context, proxies: CompiledProxies): Resolution {
+    for (const source of proxies.sources) {
+      const extraction = source.extract(ctx.req.headers);
+      if (extraction.kind === 'absent') continue;
+      if (extraction.kind === 'invalid') {
+        return rejected('proxy', extraction.reason, { detail: { source: source.source, problem: extraction.detail } });
+      }
+      const outcome = proxies.forwarded.resolve(source.source, extraction.leaf, extraction.chain, compiled.now());
+      if (outcome.ok) return identified(outcome.identity);
+      return rejected('proxy', outcome.reason, {
+        peer: outcome.identity,
+        detail: { source: source.source, ...outcome.detail },
+      });
+    }
+    // From a trusted proxy, the socket's certificate is the proxy's own: never the client's identity.
+    return rejected('proxy', 'PROXY_CERTIFICATE_MISSING', { detail: { problem: 'no forwarded-certificate header' } });
+  }
+
+  function resolve(ctx: Context): Resolution {
+    const proxies = compiled.proxies;
+    if (proxies === undefined) return fromSocket(ctx, []);
+    const trust = proxyTrust(ctx, proxies);
+    if (trust.trusted) return fromProxy(ctx, proxies);
+    const removed = stripHeaders(ctx, proxies.headers);
+    // Notes §4 pitfall 1: a forwarded-certificate header from anyone but a trusted proxy is a spoofing attempt.
+    const spoofing: AuditDraft[] =
+      removed.length === 0
+        ? []
+        : [
+            {
+              kind: 'proxy',
+              outcome: 'reject',
+              reason: 'PROXY_UNTRUSTED_SOURCE',
+              detail: { ...trust.detail, headers: removed },
+            },
+          ];
+    return fromSocket(ctx, spoofing);
   }
 
   return async function peerCertificateMiddleware(ctx: Context, next: Next): Promise<void> {
     // Fail closed: whatever an earlier middleware put here is not this module's decision.
     delete ctx.state.peer;
-    const { peer, event } = resolve(ctx);
+    const { peer, events } = resolve(ctx);
     if (peer !== undefined) ctx.state.peer = peer;
     if (compiled.onAudit !== undefined) {
       const requestId = compiled.requestId(ctx);
-      compiled.onAudit(Object.freeze(requestId === undefined ? event : { ...event, requestId }));
+      for (const event of events) {
+        compiled.onAudit(Object.freeze(requestId === undefined ? event : { ...event, requestId }));
+      }
     }
     await next();
   };
