@@ -102,7 +102,8 @@ function buildPath(
   for (const anchor of trust.anchors) {
     if (issued(anchor, current)) return [anchor];
   }
-  if (used.size >= trust.maxChainLength) return undefined;
+  // One more intermediate plus the anchor above it must still fit in maxChainLength issuers.
+  if (used.size + 2 > trust.maxChainLength) return undefined;
   for (const candidate of candidates) {
     const fingerprint = candidate.parsed.fingerprint256;
     if (used.has(fingerprint) || !issued(candidate, current)) continue;

@@ -50,10 +50,16 @@ export interface Answer {
 }
 
 /** One HTTPS/1.1 GET. Pass an agent to reuse a keep-alive connection. */
-export function get(port: number, credentials: ClientCredentials, agent?: https.Agent, path = '/'): Promise<Answer> {
+export function get(
+  port: number,
+  credentials: ClientCredentials,
+  agent?: https.Agent,
+  path = '/',
+  headers: Readonly<Record<string, string>> = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const request = https.request(
-      { host: '127.0.0.1', port, path, servername: 'localhost', ...credentials, agent: agent ?? false },
+      { host: '127.0.0.1', port, path, headers, servername: 'localhost', ...credentials, agent: agent ?? false },
       (response) => {
         let body = '';
         response.setEncoding('utf8');
@@ -80,9 +86,9 @@ export async function http2Session(port: number, credentials: ClientCredentials)
     session.once('error', reject);
   });
   return {
-    get(path = '/'): Promise<Answer> {
+    get(path = '/', headers: Readonly<Record<string, string>> = {}): Promise<Answer> {
       return new Promise((resolve, reject) => {
-        const stream = session.request({ ':path': path });
+        const stream = session.request({ ':path': path, ...headers });
         let status = 0;
         let body = '';
         stream.setEncoding('utf8');
