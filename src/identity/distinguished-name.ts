@@ -11,7 +11,7 @@ import type { DistinguishedName, DistinguishedNameAttribute } from './peer-ident
 const MAX_RDNS = 64;
 const MAX_ATTRIBUTES_PER_RDN = 16;
 
-interface ParsedAttribute extends DistinguishedNameAttribute {
+export interface ParsedAttribute extends DistinguishedNameAttribute {
   /** True when the value is not a string type and `value` is RFC 4514 `#hex` of its DER. */
   readonly hex: boolean;
 }
@@ -44,7 +44,8 @@ function formatAttribute(attribute: ParsedAttribute): string {
   return `${type}=${attribute.hex ? attribute.value : escapeValue(attribute.value)}`;
 }
 
-function createName(rdns: readonly (readonly ParsedAttribute[])[]): DistinguishedName {
+/** Builds the frozen {@link DistinguishedName} from RDNs in certificate order. */
+export function createName(rdns: readonly (readonly ParsedAttribute[])[]): DistinguishedName {
   const text = rdns
     .slice()
     .reverse()

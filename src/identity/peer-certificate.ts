@@ -17,6 +17,7 @@ import {
 import { CertificateReader } from './certificate-reader.js';
 import { validityProblem } from './create-identity.js';
 import type { PeerIdentity } from './peer-identity.js';
+import { createClaimedIdentity } from './proxy/claimed-identity.js';
 import { compileVerification, ForwardedPeers, type ForwardedVerificationOptions } from './proxy/forwarded-peers.js';
 import { type CompiledHeaderSource, compileSources, type PeerCertificateSource } from './proxy/sources.js';
 import { compileAddresses } from './proxy/trusted-proxies.js';
@@ -289,6 +290,16 @@ export function peerCertificate(options: PeerCertificateOptions = {}): Middlewar
       if (extraction.kind === 'absent') continue;
       if (extraction.kind === 'invalid') {
         return rejected('proxy', extraction.reason, { detail: { source: source.source, problem: extraction.detail } });
+      }
+      if (extraction.kind === 'claimed') {
+        try {
+          return identified(createClaimedIdentity(extraction.claims));
+        } catch {
+          // An unparsable claimed Subject is a malformed header: no peer, never a 500.
+          return rejected('proxy', 'PROXY_HEADER_MALFORMED', {
+            detail: { source: source.source, problem: 'bad Subject' },
+          });
+        }
       }
       const outcome = proxies.forwarded.resolve(source.source, extraction.leaf, extraction.chain, compiled.now());
       if (outcome.ok) return identified(outcome.identity);

@@ -292,3 +292,45 @@ describe('when the proxy options are wrong', () => {
     expect((caught as InvalidOptionError).path).toBe(path);
   });
 });
+
+describe('when claimed identities are explicitly allowed (allowClaimedIdentity)', () => {
+  const claimed = (): PeerCertificateOptions => ({
+    sources: [{ type: 'xfcc', allowClaimedIdentity: true }],
+    trustedProxies: { addresses: ['127.0.0.1'] },
+    verify: { ca: root.root },
+  });
+
+  it('builds an identity from the claimed fields, marked proxy-claimed', async () => {
+    const { port, seen } = await start(claimed());
+    const header = `By=x;Hash=${'AB'.repeat(32)};Subject="CN=svc+UID=42,O=Acme\\, Inc";URI=${CLIENT_ID};DNS=a.example;DNS=b.example`;
+    const answer = await get(port, asProxy(), undefined, '/', { 'x-forwarded-client-cert': header });
+    expect(JSON.parse(answer.body)).toEqual({ peer: CLIENT_ID });
+    const peer = seen[0]?.peer as PeerIdentity;
+    expect(peer.verifiedBy).toBe('proxy-claimed');
+    expect(peer.source).toBe('xfcc');
+    expect(peer.subject.toString()).toBe('CN=svc+UID=42,O=Acme\\, Inc');
+    expect(peer.subject.get('UID')).toEqual(['42']);
+    expect(peer.san.dns).toEqual(['a.example', 'b.example']);
+    expect(peer.fingerprint256).toBe('ab'.repeat(32));
+    expect(peer.der).toHaveLength(0);
+    expect(Object.isFrozen(peer)).toBe(true);
+  });
+
+  it('still prefers (and re-verifies) the certificate when the element has one', async () => {
+    const { port, seen } = await start(claimed());
+    await get(port, asProxy(), undefined, '/', { 'x-forwarded-client-cert': xfcc(client, ';Subject="CN=admin"') });
+    expect(seen[0]?.peer?.verifiedBy).toBe('app');
+    expect(seen[0]?.peer?.subject.toString()).toBe('CN=client');
+  });
+
+  it('gives no spiffeId for two claimed URIs, and no peer for an unparsable Subject', async () => {
+    const { port, seen, events } = await start(claimed());
+    await get(port, asProxy(), undefined, '/', {
+      'x-forwarded-client-cert': `URI=${CLIENT_ID};URI=spiffe://example.org/b`,
+    });
+    expect(seen[0]?.peer?.spiffeId).toBeUndefined();
+    await get(port, asProxy(), undefined, '/', { 'x-forwarded-client-cert': 'Subject="/C=US/CN=legacy"' });
+    expect(seen[1]?.peer).toBeUndefined();
+    expect(events.at(-1)).toMatchObject({ kind: 'proxy', reason: 'PROXY_HEADER_MALFORMED' });
+  });
+});

@@ -9,6 +9,7 @@ import { InvalidOptionError } from '../../errors.js';
 import {
   assertOptionsObject,
   isPlainObject,
+  optionalBoolean,
   optionalChoice,
   optionalInteger,
   optionalString,
@@ -21,6 +22,7 @@ import {
   MalformedHeaderError,
   urlDecode,
 } from './certificate-encodings.js';
+import type { Claims } from './claimed-identity.js';
 import { parseByteSequenceItem, parseByteSequenceList } from './structured-field.js';
 import { parseXfcc, selectElement, singleValue } from './xfcc.js';
 
@@ -39,6 +41,12 @@ export interface XfccSource {
    * is added by the nearest proxy). Default 1: the nearest proxy terminated the client's TLS.
    */
   readonly hops?: number;
+  /**
+   * Accept an element without `Cert` from its claimed `Subject`/`URI`/`DNS`/`Hash` fields, as an identity marked
+   * `verifiedBy: 'proxy-claimed'` (never re-verified; authorization rejects it unless a policy opts in).
+   * An element *with* `Cert` always uses the certificate. Default false.
+   */
+  readonly allowClaimedIdentity?: boolean;
 }
 
 /** RFC 9440 `Client-Cert` / `Client-Cert-Chain` (Google Cloud LB, Cloudflare, Keycloak's `rfc9440` provider). */
@@ -82,6 +90,7 @@ export type PeerCertificateSource =
 export type Extraction =
   | { readonly kind: 'absent' }
   | { readonly kind: 'certificate'; readonly leaf: Uint8Array; readonly chain: readonly Uint8Array[] }
+  | { readonly kind: 'claimed'; readonly claims: Claims }
   | { readonly kind: 'invalid'; readonly reason: ExtractionProblem; readonly detail: string };
 
 /** Why a present header yielded no certificate. */
@@ -148,9 +157,10 @@ function guarded(run: () => Extraction): Extraction {
 }
 
 function xfccSource(options: Record<string, unknown>, path: string, limits: HeaderLimits): CompiledHeaderSource {
-  assertOptionsObject(options, path, ['type', 'header', 'hops']);
+  assertOptionsObject(options, path, ['type', 'header', 'hops', 'allowClaimedIdentity']);
   const header = headerOption(options, 'header', path, 'x-forwarded-client-cert');
   const hops = optionalInteger(options, 'hops', path, 1, 8) ?? 1;
+  const allowClaimed = optionalBoolean(options, 'allowClaimedIdentity', path) ?? false;
   const xfccLimits = { maxElements: 16, maxPairs: 64 };
   return Object.freeze({
     source: 'xfcc' as const,
@@ -161,14 +171,25 @@ function xfccSource(options: Record<string, unknown>, path: string, limits: Head
         if (value === undefined) return { kind: 'absent' };
         const element = selectElement(parseXfcc(value, xfccLimits), hops);
         const cert = singleValue(element, 'cert');
-        // The identity comes from the certificate, never from the claimed Subject/URI/DNS fields.
+        const hash = singleValue(element, 'hash');
+        if (hash !== undefined && !sha256Hex.test(hash)) {
+          throw new MalformedHeaderError('Hash is not a SHA-256 hex digest');
+        }
+        // The identity comes from the certificate, never from the claimed Subject/URI/DNS fields (unless opted in).
         if (cert === undefined) {
-          return { kind: 'invalid', reason: 'PROXY_CERTIFICATE_MISSING', detail: 'the XFCC element has no Cert' };
+          if (!allowClaimed) {
+            return { kind: 'invalid', reason: 'PROXY_CERTIFICATE_MISSING', detail: 'the XFCC element has no Cert' };
+          }
+          const claims: Claims = {
+            subject: singleValue(element, 'subject'),
+            uri: element.get('uri') ?? [],
+            dns: element.get('dns') ?? [],
+            hash: hash?.toLowerCase(),
+          };
+          return { kind: 'claimed', claims };
         }
         const leaf = decodeCertificate(cert, 'url-pem');
-        const hash = singleValue(element, 'hash');
         if (hash !== undefined) {
-          if (!sha256Hex.test(hash)) throw new MalformedHeaderError('Hash is not a SHA-256 hex digest');
           // Envoy: Hash is the SHA-256 of the DER of Cert; a mismatch means one of them was tampered with.
           if (createHash('sha256').update(leaf).digest('hex') !== hash.toLowerCase()) {
             return { kind: 'invalid', reason: 'PROXY_HASH_MISMATCH', detail: 'Hash does not match Cert' };
