@@ -1,7 +1,7 @@
 /**
  * Envoy's `x-forwarded-client-cert` (XFCC), parsed for real: elements separated by `,` (one per proxy hop, each
  * appended at the end), `Key=Value` pairs separated by `;`, keys case-insensitive, values double-quoted when they
- * contain `,` `;` `=`, with `\"` escapes.
+ * contain `,` `;` `=`, with `\"` the only escape (other backslashes are literal).
  * https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_conn_man/headers#x-forwarded-client-cert
  */
 import { MalformedHeaderError } from './certificate-encodings.js';
@@ -46,10 +46,9 @@ export function parseXfcc(header: string, limits: XfccLimits): XfccElement[] {
         if (char === undefined) throw new MalformedHeaderError('unterminated quoted value');
         i += 1;
         if (char === '"') break;
-        if (char === '\\') {
-          const escaped = header[i];
-          if (escaped === undefined) throw new MalformedHeaderError('dangling escape');
-          value += escaped;
+        // Envoy escapes only '"' (as \"); every other backslash is literal, so RFC 2253 escapes in Subject survive.
+        if (char === '\\' && header[i] === '"') {
+          value += '"';
           i += 1;
         } else {
           value += char;

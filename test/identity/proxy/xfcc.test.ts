@@ -25,6 +25,7 @@ describe('when parsing a well-formed XFCC header', () => {
       [{ subject: ['CN=a,OU=b;c'], uri: ['x'] }],
     ],
     ['escaped quotes', 'Subject="CN=\\"quoted\\", Inc"', [{ subject: ['CN="quoted", Inc'] }]],
+    ['RFC 2253 backslash escapes kept literally', 'Subject="CN=a\\,b\\+c"', [{ subject: ['CN=a\\,b\\+c'] }]],
     ['repeated DNS keys, in order', 'DNS=a.example;DNS=b.example', [{ dns: ['a.example', 'b.example'] }]],
     ['case-insensitive keys', 'cert=x;HASH=y', [{ cert: ['x'], hash: ['y'] }]],
     [
@@ -46,7 +47,7 @@ describe('when the XFCC header is malformed', () => {
   it.each([
     ['an empty header', ''],
     ['an unterminated quote', 'Subject="CN=a'],
-    ['a dangling escape', 'Subject="CN=a\\'],
+    ['an escaped closing quote (still unterminated)', 'Subject="CN=a\\"'],
     ['a pair without "="', 'Cert'],
     ['an empty key', '=value'],
     ['a trailing comma', 'By=a,'],
