@@ -218,20 +218,27 @@ function stripHeaders(ctx: Context, names: ReadonlySet<string>): string[] {
 /**
  * Creates the middleware that identifies the peer of each request.
  *
- * `ctx.state.peer` is set only when the TLS connection (HTTP/1.1 or HTTP/2) carries a peer certificate **and**
- * `socket.authorized === true`, the certificate parses exactly, has no unknown critical extension, allows
- * clientAuth when it has an EKU, and is within its validity period *now* (checked per request, because long-lived
- * connections outlive certificates). In every other case `ctx.state.peer` is `undefined` (even if something earlier
- * set it) and the audit hook receives the reason. The middleware never denies a request by itself: pair it with
- * `requirePeer()`.
+ * From the TLS socket (HTTP/1.1 or HTTP/2), `ctx.state.peer` is set only when the connection carries a peer
+ * certificate **and** `socket.authorized === true`, the certificate parses exactly, has no unknown critical
+ * extension, allows clientAuth when it has an EKU, and is within its validity period *now* (checked per request,
+ * because long-lived connections outlive certificates). Parsing happens once per connection (memoized on the socket
+ * or HTTP/2 session) and once per certificate across connections (a bounded LRU).
  *
- * Parsing happens once per connection (memoized on the socket or HTTP/2 session) and once per certificate across
- * connections (a bounded LRU).
+ * Behind a proxy, header `sources` are read **only** when the request comes from a trusted proxy (TCP peer address
+ * and/or the proxy's own verified mTLS identity; never `X-Forwarded-For`). The forwarded certificate is re-verified
+ * against `verify.ca` (chain with every signature, validity, EKU clientAuth, CRLs, key strength) and becomes an
+ * identity with `verifiedBy: 'app'`. From anyone else, those headers are removed from the request and reported to
+ * the audit hook as `PROXY_UNTRUSTED_SOURCE`, and the socket source (if listed) decides.
+ *
+ * In every other case `ctx.state.peer` is `undefined` (even if something earlier set it) and the audit hook
+ * receives the reason. The middleware never denies a request by itself: pair it with `requirePeer()`.
  *
  * Limitations: TLS ≤ 1.2 renegotiation can change the peer certificate of a live connection and the memoized
- * identity would not follow; use `mtlsOptions()` (TLS 1.3 only) or disable renegotiation.
+ * identity would not follow (use `mtlsOptions()`, TLS 1.3 only). Forwarded chains are refused when a CA in them has
+ * name constraints (not evaluated). OCSP is not checked.
  *
- * @throws {InvalidOptionError} at startup, for an unknown option or a wrong type.
+ * @throws {InvalidOptionError} at startup, for an unknown option, a wrong type, a header source without
+ * `trustedProxies` and `verify`, or unreadable trust anchors/CRLs.
  *
  * @example
  * ```ts
@@ -240,6 +247,15 @@ function stripHeaders(ctx: Context, names: ReadonlySet<string>): string[] {
  * const app = new Koa();
  * app.use(peerCertificate({ onAudit: (event) => console.log(event.reason) }));
  * app.use((ctx) => { ctx.body = ctx.state.peer?.spiffeId ?? 'anonymous'; });
+ * ```
+ *
+ * @example Behind Envoy, trusted by its SPIFFE ID and address, re-verified against the mesh CA:
+ * ```ts
+ * app.use(peerCertificate({
+ *   sources: ['xfcc'],
+ *   trustedProxies: { addresses: ['10.0.0.0/8'], peer: (proxy) => proxy.spiffeId === 'spiffe://example.org/ns/ingress/sa/envoy' },
+ *   verify: { ca: readFileSync('mesh-ca.pem', 'utf8') },
+ * }));
  * ```
  */
 export function peerCertificate(options: PeerCertificateOptions = {}): Middleware {

@@ -196,6 +196,20 @@ describe('when a request that is not from a trusted proxy carries a forwarded ce
     expect(events[1]).toMatchObject({ kind: 'identity', reason: 'PEER_IDENTIFIED' });
   });
 
+  it('strips the header on HTTP/2 too', async () => {
+    const { port, seen, events } = await start(
+      { ...trustLoopback(), trustedProxies: { addresses: ['10.0.0.0/8'] } },
+      'http2',
+    );
+    const session = await http2Session(port, { ca: root.root });
+    await session.get('/', { 'x-forwarded-client-cert': xfcc(client) });
+    await session.close();
+    expect(seen[0]?.peer).toBeUndefined();
+    expect(seen[0]?.headers['x-forwarded-client-cert']).toBeUndefined();
+    expect(seen[0]?.rawHeaders.map((name) => name.toLowerCase())).not.toContain('x-forwarded-client-cert');
+    expect(events.map((event) => event.reason)).toEqual(['PROXY_UNTRUSTED_SOURCE', 'PEER_NO_CERTIFICATE']);
+  });
+
   it('gives no peer at all when the socket is not a source', async () => {
     const { port, events } = await start({
       sources: ['xfcc'],
