@@ -156,6 +156,7 @@ function compileOptions(options: unknown): CompiledOptions {
   const sources = compileSources(ownValue(options, 'sources'), 'peerCertificate.sources', {
     maxHeaderBytes,
     maxChainCertificates: maxChainLength,
+    cacheSize,
   });
   return Object.freeze({
     onAudit: optionalFunction<AuditHook>(options, 'onAudit', 'peerCertificate'),

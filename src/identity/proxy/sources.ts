@@ -14,6 +14,7 @@ import {
   optionalInteger,
   optionalString,
 } from '../../options/validate.js';
+import { BoundedCache } from '../bounded-cache.js';
 import type { PeerSource } from '../peer-identity.js';
 import {
   type CertificateEncoding,
@@ -105,6 +106,8 @@ export interface HeaderLimits {
   readonly maxHeaderBytes: number;
   /** Maximum certificates in a forwarded chain (leaf excluded). */
   readonly maxChainCertificates: number;
+  /** Decoded header values remembered per source (LRU keyed by the values), 0 disables. */
+  readonly cacheSize: number;
 }
 
 /** A compiled header source. */
@@ -132,28 +135,52 @@ function headerOption(object: Record<string, unknown>, key: string, path: string
 }
 
 /** A header's value: Node joins repeated headers with ', ' (which is exactly how XFCC hops combine). */
-function read(headers: IncomingHttpHeaders, name: string, limits: HeaderLimits): string | undefined {
+function read(headers: IncomingHttpHeaders, name: string): string | undefined {
   const raw = headers[name];
   if (raw === undefined) return undefined;
-  const value = Array.isArray(raw) ? raw.join(', ') : raw;
-  // Notes §4 pitfall 5: bound the work a header can cause, whatever the server's maxHeaderSize.
-  if (value.length > limits.maxHeaderBytes) throw new HeaderTooLargeError(name);
-  return value;
+  return Array.isArray(raw) ? raw.join(', ') : raw;
 }
 
-class HeaderTooLargeError extends Error {}
+/** Decodes the values of a source's headers (in `headers` order; at least one is present). May throw. */
+type Decoder = (values: readonly (string | undefined)[]) => Extraction;
 
-function guarded(run: () => Extraction): Extraction {
-  try {
-    return run();
-  } catch (error) {
-    if (error instanceof HeaderTooLargeError) {
-      return { kind: 'invalid', reason: 'PROXY_HEADER_TOO_LARGE', detail: `${error.message} exceeds maxHeaderBytes` };
-    }
-    // Fail closed: a header that cannot be decoded exactly is no peer, never a crash.
-    const detail = error instanceof MalformedHeaderError ? error.message : 'undecodable header';
-    return { kind: 'invalid', reason: 'PROXY_HEADER_MALFORMED', detail };
-  }
+/**
+ * A source over `headers`: reads and bounds the values, then decodes them once per distinct value set (a proxy
+ * forwards the same header for every request of a client), failing closed on any decoding error.
+ */
+function headerSource(
+  source: PeerSource,
+  headers: readonly string[],
+  limits: HeaderLimits,
+  decode: Decoder,
+): CompiledHeaderSource {
+  const decoded = new BoundedCache<string, Extraction>(limits.cacheSize);
+  return Object.freeze({
+    source,
+    headers: Object.freeze([...headers]),
+    extract(incoming: IncomingHttpHeaders): Extraction {
+      const values = headers.map((name) => read(incoming, name));
+      if (values.every((value) => value === undefined)) return { kind: 'absent' };
+      // Notes §4 pitfall 5: bound the work a header can cause, whatever the server's maxHeaderSize.
+      const tooLarge = headers.find((_, index) => (values[index]?.length ?? 0) > limits.maxHeaderBytes);
+      if (tooLarge !== undefined) {
+        return { kind: 'invalid', reason: 'PROXY_HEADER_TOO_LARGE', detail: `${tooLarge} exceeds maxHeaderBytes` };
+      }
+      const key = values.map((value) => (value === undefined ? '\u0000' : `=${value}`)).join('\u0001');
+      const known = decoded.get(key);
+      if (known !== undefined) return known;
+      let extraction: Extraction;
+      try {
+        extraction = decode(values);
+      } catch (error) {
+        // Fail closed: a header that cannot be decoded exactly is no peer, never a crash.
+        const detail = error instanceof MalformedHeaderError ? error.message : 'undecodable header';
+        extraction = { kind: 'invalid', reason: 'PROXY_HEADER_MALFORMED', detail };
+      }
+      decoded.set(key, Object.freeze(extraction));
+      return extraction;
+    },
+  });
 }
 
 function xfccSource(options: Record<string, unknown>, path: string, limits: HeaderLimits): CompiledHeaderSource {
@@ -162,44 +189,33 @@ function xfccSource(options: Record<string, unknown>, path: string, limits: Head
   const hops = optionalInteger(options, 'hops', path, 1, 8) ?? 1;
   const allowClaimed = optionalBoolean(options, 'allowClaimedIdentity', path) ?? false;
   const xfccLimits = { maxElements: 16, maxPairs: 64 };
-  return Object.freeze({
-    source: 'xfcc' as const,
-    headers: Object.freeze([header]),
-    extract: (headers: IncomingHttpHeaders) =>
-      guarded(() => {
-        const value = read(headers, header, limits);
-        if (value === undefined) return { kind: 'absent' };
-        const element = selectElement(parseXfcc(value, xfccLimits), hops);
-        const cert = singleValue(element, 'cert');
-        const hash = singleValue(element, 'hash');
-        if (hash !== undefined && !sha256Hex.test(hash)) {
-          throw new MalformedHeaderError('Hash is not a SHA-256 hex digest');
-        }
-        // The identity comes from the certificate, never from the claimed Subject/URI/DNS fields (unless opted in).
-        if (cert === undefined) {
-          if (!allowClaimed) {
-            return { kind: 'invalid', reason: 'PROXY_CERTIFICATE_MISSING', detail: 'the XFCC element has no Cert' };
-          }
-          const claims: Claims = {
-            subject: singleValue(element, 'subject'),
-            uri: element.get('uri') ?? [],
-            dns: element.get('dns') ?? [],
-            hash: hash?.toLowerCase(),
-          };
-          return { kind: 'claimed', claims };
-        }
-        const leaf = decodeCertificate(cert, 'url-pem');
-        if (hash !== undefined) {
-          // Envoy: Hash is the SHA-256 of the DER of Cert; a mismatch means one of them was tampered with.
-          if (createHash('sha256').update(leaf).digest('hex') !== hash.toLowerCase()) {
-            return { kind: 'invalid', reason: 'PROXY_HASH_MISMATCH', detail: 'Hash does not match Cert' };
-          }
-        }
-        const chainValue = singleValue(element, 'chain');
-        const chain =
-          chainValue === undefined ? [] : decodePemCertificates(urlDecode(chainValue), limits.maxChainCertificates + 1);
-        return { kind: 'certificate', leaf, chain };
-      }),
+  return headerSource('xfcc', [header], limits, ([value]) => {
+    const element = selectElement(parseXfcc(value as string, xfccLimits), hops);
+    const cert = singleValue(element, 'cert');
+    const hash = singleValue(element, 'hash');
+    if (hash !== undefined && !sha256Hex.test(hash)) throw new MalformedHeaderError('Hash is not a SHA-256 hex digest');
+    // The identity comes from the certificate, never from the claimed Subject/URI/DNS fields (unless opted in).
+    if (cert === undefined) {
+      if (!allowClaimed) {
+        return { kind: 'invalid', reason: 'PROXY_CERTIFICATE_MISSING', detail: 'the XFCC element has no Cert' };
+      }
+      const claims: Claims = {
+        subject: singleValue(element, 'subject'),
+        uri: element.get('uri') ?? [],
+        dns: element.get('dns') ?? [],
+        hash: hash?.toLowerCase(),
+      };
+      return { kind: 'claimed', claims };
+    }
+    const leaf = decodeCertificate(cert, 'url-pem');
+    // Envoy: Hash is the SHA-256 of the DER of Cert; a mismatch means one of them was tampered with.
+    if (hash !== undefined && createHash('sha256').update(leaf).digest('hex') !== hash.toLowerCase()) {
+      return { kind: 'invalid', reason: 'PROXY_HASH_MISMATCH', detail: 'Hash does not match Cert' };
+    }
+    const chainValue = singleValue(element, 'chain');
+    const chain =
+      chainValue === undefined ? [] : decodePemCertificates(urlDecode(chainValue), limits.maxChainCertificates + 1);
+    return { kind: 'certificate', leaf, chain };
   });
 }
 
@@ -207,37 +223,23 @@ function clientCertSource(options: Record<string, unknown>, path: string, limits
   assertOptionsObject(options, path, ['type', 'header', 'chainHeader']);
   const header = headerOption(options, 'header', path, 'client-cert');
   const chainHeader = headerOption(options, 'chainHeader', path, 'client-cert-chain');
-  return Object.freeze({
-    source: 'client-cert' as const,
-    headers: Object.freeze([header, chainHeader]),
-    extract: (headers: IncomingHttpHeaders) =>
-      guarded(() => {
-        const value = read(headers, header, limits);
-        const chainValue = read(headers, chainHeader, limits);
-        if (value === undefined) {
-          // RFC 9440 §2.3: Client-Cert-Chain without Client-Cert is meaningless; treat it as malformed input.
-          return chainValue === undefined
-            ? { kind: 'absent' }
-            : { kind: 'invalid', reason: 'PROXY_CERTIFICATE_MISSING', detail: 'Client-Cert-Chain without Client-Cert' };
-        }
-        const leaf = parseByteSequenceItem(value);
-        const chain = chainValue === undefined ? [] : parseByteSequenceList(chainValue, limits.maxChainCertificates);
-        return { kind: 'certificate', leaf, chain };
-      }),
+  return headerSource('client-cert', [header, chainHeader], limits, ([value, chainValue]) => {
+    // RFC 9440 §2.3: Client-Cert-Chain without Client-Cert carries no client certificate.
+    if (value === undefined) {
+      return { kind: 'invalid', reason: 'PROXY_CERTIFICATE_MISSING', detail: 'Client-Cert-Chain without Client-Cert' };
+    }
+    const leaf = parseByteSequenceItem(value);
+    const chain = chainValue === undefined ? [] : parseByteSequenceList(chainValue, limits.maxChainCertificates);
+    return { kind: 'certificate', leaf, chain };
   });
 }
 
 function singleHeaderSource(header: string, encoding: CertificateEncoding, limits: HeaderLimits): CompiledHeaderSource {
-  return Object.freeze({
-    source: 'header' as const,
-    headers: Object.freeze([header]),
-    extract: (headers: IncomingHttpHeaders) =>
-      guarded(() => {
-        const value = read(headers, header, limits);
-        if (value === undefined) return { kind: 'absent' };
-        return { kind: 'certificate', leaf: decodeCertificate(value, encoding), chain: [] };
-      }),
-  });
+  return headerSource('header', [header], limits, ([value]) => ({
+    kind: 'certificate',
+    leaf: decodeCertificate(value as string, encoding),
+    chain: [],
+  }));
 }
 
 /** Compiles the `sources` option; throws {@link InvalidOptionError} at startup. */
