@@ -170,16 +170,19 @@ function compileOptions(options: unknown): CompiledOptions {
 
 type AuditDraft = Omit<AuditEvent, 'requestId'>;
 
-/** The result of resolving one request's peer. */
+/** The result of resolving one request's peer; events are built only when an audit hook wants them. */
 interface Resolution {
   readonly peer: PeerIdentity | undefined;
-  readonly events: readonly AuditDraft[];
+  readonly events: () => readonly AuditDraft[];
 }
 
 function identified(peer: PeerIdentity, events: readonly AuditDraft[] = []): Resolution {
   return {
     peer,
-    events: [...events, { kind: 'identity', outcome: 'allow', reason: 'PEER_IDENTIFIED', peer: summarizePeer(peer) }],
+    events: () => [
+      ...events,
+      { kind: 'identity', outcome: 'allow', reason: 'PEER_IDENTIFIED', peer: summarizePeer(peer) },
+    ],
   };
 }
 
@@ -189,14 +192,14 @@ function rejected(
   extra: { peer?: PeerIdentity | undefined; detail?: Readonly<Record<string, unknown>> | undefined } = {},
   events: readonly AuditDraft[] = [],
 ): Resolution {
-  const event: AuditDraft = {
+  const event = (): AuditDraft => ({
     kind,
     outcome: 'reject',
     reason,
     ...(extra.peer === undefined ? {} : { peer: summarizePeer(extra.peer) }),
     ...(extra.detail === undefined || Object.keys(extra.detail).length === 0 ? {} : { detail: extra.detail }),
-  };
-  return { peer: undefined, events: [...events, event] };
+  });
+  return { peer: undefined, events: () => [...events, event()] };
 }
 
 /** Removes forwarded-certificate headers so that no later code can read a forged one by mistake. */
@@ -357,7 +360,7 @@ export function peerCertificate(options: PeerCertificateOptions = {}): Middlewar
     if (peer !== undefined) ctx.state.peer = peer;
     if (compiled.onAudit !== undefined) {
       const requestId = compiled.requestId(ctx);
-      for (const event of events) {
+      for (const event of events()) {
         compiled.onAudit(Object.freeze(requestId === undefined ? event : { ...event, requestId }));
       }
     }
