@@ -164,6 +164,17 @@ describe('when the TLS peer has no usable certificate', () => {
     expect(event?.detail?.authorizationError).toBe(tlsError);
   });
 
+  it('gives no peer (and no crash) for a verified certificate with a huge SAN list', async () => {
+    const dns = Array.from({ length: 300 }, (_, i) => `host${i}.example.com`);
+    const huge = await intermediate.issueClient({ subject: 'CN=huge', san: { dns } });
+    const harness = createApp();
+    const { port } = await httpsServer(harness);
+    const answer = await get(port, { ca: root.root, cert: huge.chain, key: huge.key });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toEqual({ peer: null });
+    expect(lastEvent(harness)).toMatchObject({ outcome: 'reject', reason: 'PEER_TOO_MANY_SANS' });
+  });
+
   it('reports PEER_NOT_TLS on a plain HTTP server', async () => {
     const harness = createApp();
     const plain = http.createServer(harness.app.callback());
