@@ -1,0 +1,369 @@
+/**
+ * `peerCertificate()`: puts the verified peer of each request on `ctx.state.peer` as a typed, lossless, immutable
+ * {@link PeerIdentity}, or leaves it `undefined` and tells the audit hook why.
+ *
+ * @module identity
+ */
+import type { Context, Middleware, Next } from 'koa';
+import { type AuditEvent, type AuditHook, type RequestIdResolver, requestIdFromHeader } from '../audit/event.js';
+import { InvalidOptionError } from '../errors.js';
+import {
+  assertOptionsObject,
+  isPlainObject,
+  optionalFunction,
+  optionalInteger,
+  ownValue,
+} from '../options/validate.js';
+import { CertificateReader } from './certificate-reader.js';
+import { validityProblem } from './create-identity.js';
+import type { PeerIdentity } from './peer-identity.js';
+import { createClaimedIdentity } from './proxy/claimed-identity.js';
+import { compileVerification, ForwardedPeers, type ForwardedVerificationOptions } from './proxy/forwarded-peers.js';
+import { type CompiledHeaderSource, compileSources, type PeerCertificateSource } from './proxy/sources.js';
+import { compileAddresses } from './proxy/trusted-proxies.js';
+import { SocketPeers } from './socket-peer.js';
+import { summarizePeer } from './summarize-peer.js';
+
+declare module 'koa' {
+  interface DefaultState {
+    /** The verified peer, set by `peerCertificate()`; `undefined` when the request has none. */
+    peer?: PeerIdentity;
+  }
+}
+
+/**
+ * Who may forward a client certificate in a header. When both are given, both must hold.
+ */
+export interface TrustedProxies {
+  /**
+   * CIDRs or addresses of the proxies, matched against the TCP peer address (IPv4-mapped IPv6 matches IPv4 entries).
+   * `X-Forwarded-For` is never consulted: the client writes it.
+   */
+  readonly addresses?: readonly string[];
+  /**
+   * A predicate on the proxy's own verified mTLS identity (the socket's peer). A predicate that throws is a "no".
+   * @example (proxy) => proxy.spiffeId === 'spiffe://example.org/ns/ingress/sa/envoy'
+   */
+  readonly peer?: (proxy: PeerIdentity) => boolean;
+}
+
+/**
+ * Options of {@link peerCertificate}. Every field is optional, except that header sources need `trustedProxies`
+ * and `verify`.
+ */
+export interface PeerCertificateOptions {
+  /** Receives an event for every request: `allow`/`PEER_IDENTIFIED`, or `reject` with the reason. Default: none. */
+  readonly onAudit?: AuditHook;
+  /** How to find the request id for audit events. Default: the `x-request-id` header. */
+  readonly requestId?: RequestIdResolver;
+  /** The clock for the per-request validity check, in epoch milliseconds. Default `Date.now`. */
+  readonly now?: () => number;
+  /** Parsed certificates (and verified forwarded chains) kept across connections, LRU. 0 disables. Default 1000. */
+  readonly cacheSize?: number;
+  /** A certificate with more subject alternative names than this is never a peer. Default 256 (max 10 000). */
+  readonly maxSubjectAltNames?: number;
+  /**
+   * Where certificates come from. Default `['tls']` (the TLS socket only). Header sources (`'xfcc'`,
+   * `'client-cert'`, `'nginx'`, `{ type: 'header', … }`) are read only from {@link TrustedProxies}; for a request
+   * from a trusted proxy the socket's own certificate (the proxy's) is never the peer.
+   */
+  readonly sources?: readonly PeerCertificateSource[];
+  /** Required with header sources. */
+  readonly trustedProxies?: TrustedProxies;
+  /** Re-verification of forwarded certificates. Required with header sources. */
+  readonly verify?: ForwardedVerificationOptions;
+  /** Maximum length of one forwarded-certificate header. Default 16 384 (Node's default total header size). */
+  readonly maxHeaderBytes?: number;
+}
+
+const optionKeys = [
+  'onAudit',
+  'requestId',
+  'now',
+  'cacheSize',
+  'maxSubjectAltNames',
+  'sources',
+  'trustedProxies',
+  'verify',
+  'maxHeaderBytes',
+] as const;
+
+interface CompiledProxies {
+  readonly sources: readonly CompiledHeaderSource[];
+  readonly headers: ReadonlySet<string>;
+  readonly address: ((address: string | undefined) => boolean) | undefined;
+  readonly peer: ((proxy: PeerIdentity) => boolean) | undefined;
+  readonly forwarded: ForwardedPeers;
+}
+
+interface CompiledOptions {
+  readonly onAudit: AuditHook | undefined;
+  readonly requestId: RequestIdResolver;
+  readonly now: () => number;
+  readonly tls: boolean;
+  readonly socketPeers: SocketPeers;
+  readonly proxies: CompiledProxies | undefined;
+}
+
+function compileProxies(
+  options: Record<string, unknown>,
+  headerSources: readonly CompiledHeaderSource[],
+  reader: CertificateReader,
+  cacheSize: number,
+): CompiledProxies | undefined {
+  const trustedProxies = ownValue(options, 'trustedProxies');
+  const verify = ownValue(options, 'verify');
+  if (headerSources.length === 0) {
+    // Options that would do nothing are a configuration mistake, not a no-op.
+    if (trustedProxies !== undefined || verify !== undefined) {
+      throw new InvalidOptionError(
+        'peerCertificate.sources',
+        'has no header source for trustedProxies/verify to apply to',
+      );
+    }
+    return undefined;
+  }
+  const path = 'peerCertificate.trustedProxies';
+  // Notes §4 pitfall 1: a header source without a trust boundary lets any client forge its identity.
+  if (trustedProxies === undefined) throw new InvalidOptionError(path, 'is required with header sources');
+  assertOptionsObject(trustedProxies, path, ['addresses', 'peer']);
+  const addresses = ownValue(trustedProxies, 'addresses');
+  const peer = optionalFunction<(proxy: PeerIdentity) => boolean>(trustedProxies, 'peer', path);
+  if (addresses === undefined && peer === undefined) {
+    throw new InvalidOptionError(path, 'must have addresses, peer, or both');
+  }
+  // Notes §4 pitfall 2: proxies forward unverified certificates; the app re-verifies against its own anchors.
+  if (verify === undefined) throw new InvalidOptionError('peerCertificate.verify', 'is required with header sources');
+  return Object.freeze({
+    sources: headerSources,
+    headers: new Set(headerSources.flatMap((source) => source.headers)),
+    address: addresses === undefined ? undefined : compileAddresses(addresses, `${path}.addresses`),
+    peer,
+    forwarded: new ForwardedPeers(reader, compileVerification(verify, 'peerCertificate.verify', reader), cacheSize),
+  });
+}
+
+function compileOptions(options: unknown): CompiledOptions {
+  assertOptionsObject(options, 'peerCertificate', optionKeys);
+  const cacheSize = optionalInteger(options, 'cacheSize', 'peerCertificate', 0, 1_000_000) ?? 1000;
+  const maxSubjectAltNames = optionalInteger(options, 'maxSubjectAltNames', 'peerCertificate', 1, 10_000) ?? 256;
+  const maxHeaderBytes = optionalInteger(options, 'maxHeaderBytes', 'peerCertificate', 1024, 1_048_576) ?? 16_384;
+  const reader = new CertificateReader(cacheSize, maxSubjectAltNames);
+  const verify = ownValue(options, 'verify');
+  const maxChainLength = isPlainObject(verify)
+    ? (optionalInteger(verify, 'maxChainLength', 'peerCertificate.verify', 1, 8) ?? 4)
+    : 4;
+  const sources = compileSources(ownValue(options, 'sources'), 'peerCertificate.sources', {
+    maxHeaderBytes,
+    maxChainCertificates: maxChainLength,
+    cacheSize,
+  });
+  return Object.freeze({
+    onAudit: optionalFunction<AuditHook>(options, 'onAudit', 'peerCertificate'),
+    requestId: optionalFunction<RequestIdResolver>(options, 'requestId', 'peerCertificate') ?? requestIdFromHeader,
+    now: optionalFunction<() => number>(options, 'now', 'peerCertificate') ?? Date.now,
+    tls: sources.tls,
+    socketPeers: new SocketPeers(reader),
+    proxies: compileProxies(options, sources.headerSources, reader, cacheSize),
+  });
+}
+
+type AuditDraft = Omit<AuditEvent, 'requestId'>;
+
+/** The result of resolving one request's peer; events are built only when an audit hook wants them. */
+interface Resolution {
+  readonly peer: PeerIdentity | undefined;
+  readonly events: () => readonly AuditDraft[];
+}
+
+function identified(peer: PeerIdentity, events: readonly AuditDraft[] = []): Resolution {
+  return {
+    peer,
+    events: () => [
+      ...events,
+      { kind: 'identity', outcome: 'allow', reason: 'PEER_IDENTIFIED', peer: summarizePeer(peer) },
+    ],
+  };
+}
+
+function rejected(
+  kind: 'identity' | 'proxy',
+  reason: string,
+  extra: { peer?: PeerIdentity | undefined; detail?: Readonly<Record<string, unknown>> | undefined } = {},
+  events: readonly AuditDraft[] = [],
+): Resolution {
+  const event = (): AuditDraft => ({
+    kind,
+    outcome: 'reject',
+    reason,
+    ...(extra.peer === undefined ? {} : { peer: summarizePeer(extra.peer) }),
+    ...(extra.detail === undefined || Object.keys(extra.detail).length === 0 ? {} : { detail: extra.detail }),
+  });
+  return { peer: undefined, events: () => [...events, event()] };
+}
+
+/** Removes forwarded-certificate headers so that no later code can read a forged one by mistake. */
+function stripHeaders(ctx: Context, names: ReadonlySet<string>): string[] {
+  const removed: string[] = [];
+  for (const name of names) {
+    if (ctx.req.headers[name] !== undefined) {
+      delete ctx.req.headers[name];
+      removed.push(name);
+    }
+  }
+  const raw = ctx.req.rawHeaders;
+  // rawHeaders is [name, value, name, value, …]; splice in place (HTTP/2 exposes it through a getter).
+  for (let i = raw.length - 2; i >= 0; i -= 2) {
+    if (names.has((raw[i] as string).toLowerCase())) raw.splice(i, 2);
+  }
+  return removed;
+}
+
+/**
+ * Creates the middleware that identifies the peer of each request.
+ *
+ * From the TLS socket (HTTP/1.1 or HTTP/2), `ctx.state.peer` is set only when the connection carries a peer
+ * certificate **and** `socket.authorized === true`, the certificate parses exactly, has no unknown critical
+ * extension, allows clientAuth when it has an EKU, and is within its validity period *now* (checked per request,
+ * because long-lived connections outlive certificates). Parsing happens once per connection (memoized on the socket
+ * or HTTP/2 session) and once per certificate across connections (a bounded LRU).
+ *
+ * Behind a proxy, header `sources` are read **only** when the request comes from a trusted proxy (TCP peer address
+ * and/or the proxy's own verified mTLS identity; never `X-Forwarded-For`). The forwarded certificate is re-verified
+ * against `verify.ca` (chain with every signature, validity, EKU clientAuth, CRLs, key strength) and becomes an
+ * identity with `verifiedBy: 'app'`. From anyone else, those headers are removed from the request and reported to
+ * the audit hook as `PROXY_UNTRUSTED_SOURCE`, and the socket source (if listed) decides.
+ *
+ * In every other case `ctx.state.peer` is `undefined` (even if something earlier set it) and the audit hook
+ * receives the reason. The middleware never denies a request by itself: pair it with `requirePeer()`.
+ *
+ * Limitations: TLS ≤ 1.2 renegotiation can change the peer certificate of a live connection and the memoized
+ * identity would not follow (use `mtlsOptions()`, TLS 1.3 only). Forwarded chains are refused when a CA in them has
+ * name constraints (not evaluated). OCSP is not checked.
+ *
+ * @throws {InvalidOptionError} at startup, for an unknown option, a wrong type, a header source without
+ * `trustedProxies` and `verify`, or unreadable trust anchors/CRLs.
+ *
+ * @example
+ * ```ts
+ * import Koa from 'koa';
+ * import { peerCertificate } from 'koa-mtls';
+ * const app = new Koa();
+ * app.use(peerCertificate({ onAudit: (event) => console.log(event.reason) }));
+ * app.use((ctx) => { ctx.body = ctx.state.peer?.spiffeId ?? 'anonymous'; });
+ * ```
+ *
+ * @example Behind Envoy, trusted by its SPIFFE ID and address, re-verified against the mesh CA:
+ * ```ts
+ * app.use(peerCertificate({
+ *   sources: ['xfcc'],
+ *   trustedProxies: { addresses: ['10.0.0.0/8'], peer: (proxy) => proxy.spiffeId === 'spiffe://example.org/ns/ingress/sa/envoy' },
+ *   verify: { ca: readFileSync('mesh-ca.pem', 'utf8') },
+ * }));
+ * ```
+ */
+export function peerCertificate(options: PeerCertificateOptions = {}): Middleware {
+  const compiled = compileOptions(options);
+
+  function fromSocket(ctx: Context, before: readonly AuditDraft[]): Resolution {
+    if (!compiled.tls) return rejected('identity', 'PEER_NO_SOURCE', {}, before);
+    const connection = compiled.socketPeers.peerOf(ctx);
+    if (!connection.ok) {
+      const detail = {
+        ...connection.detail,
+        ...(connection.certificate === undefined ? {} : { fingerprint256: connection.certificate.fingerprint256 }),
+      };
+      return rejected('identity', connection.reason, { detail }, before);
+    }
+    const problem = validityProblem(connection.certificate, compiled.now());
+    if (problem !== undefined) return rejected('identity', problem, { peer: connection.identity }, before);
+    return identified(connection.identity, before);
+  }
+
+  /** Whether the connection is a trusted proxy: its address and/or its own verified identity. */
+  function proxyTrust(ctx: Context, proxies: CompiledProxies): { trusted: boolean; detail: Record<string, unknown> } {
+    const address = ctx.req.socket.remoteAddress;
+    if (proxies.address !== undefined && !proxies.address(address)) {
+      return { trusted: false, detail: { remoteAddress: address, check: 'address' } };
+    }
+    if (proxies.peer !== undefined) {
+      const connection = compiled.socketPeers.peerOf(ctx);
+      const proxy =
+        connection.ok && validityProblem(connection.certificate, compiled.now()) === undefined
+          ? connection.identity
+          : undefined;
+      let accepted = false;
+      try {
+        accepted = proxy !== undefined && proxies.peer(proxy) === true;
+      } catch {
+        // Fail closed: a predicate that throws does not make a proxy trusted.
+        accepted = false;
+      }
+      if (!accepted) return { trusted: false, detail: { remoteAddress: address, check: 'peer' } };
+    }
+    return { trusted: true, detail: {} };
+  }
+
+  function fromProxy(ctx: Context, proxies: CompiledProxies): Resolution {
+    for (const source of proxies.sources) {
+      const extraction = source.extract(ctx.req.headers);
+      if (extraction.kind === 'absent') continue;
+      if (extraction.kind === 'invalid') {
+        return rejected('proxy', extraction.reason, { detail: { source: source.source, problem: extraction.detail } });
+      }
+      if (extraction.kind === 'claimed') {
+        try {
+          return identified(createClaimedIdentity(extraction.claims));
+        } catch {
+          // An unparsable claimed Subject is a malformed header: no peer, never a 500.
+          return rejected('proxy', 'PROXY_HEADER_MALFORMED', {
+            detail: { source: source.source, problem: 'bad Subject' },
+          });
+        }
+      }
+      const outcome = proxies.forwarded.resolve(source.source, extraction.leaf, extraction.chain, compiled.now());
+      if (outcome.ok) return identified(outcome.identity);
+      return rejected('proxy', outcome.reason, {
+        peer: outcome.identity,
+        detail: { source: source.source, ...outcome.detail },
+      });
+    }
+    // From a trusted proxy, the socket's certificate is the proxy's own: never the client's identity.
+    return rejected('proxy', 'PROXY_CERTIFICATE_MISSING', { detail: { problem: 'no forwarded-certificate header' } });
+  }
+
+  function resolve(ctx: Context): Resolution {
+    const proxies = compiled.proxies;
+    if (proxies === undefined) return fromSocket(ctx, []);
+    const trust = proxyTrust(ctx, proxies);
+    if (trust.trusted) return fromProxy(ctx, proxies);
+    const removed = stripHeaders(ctx, proxies.headers);
+    // Notes §4 pitfall 1: a forwarded-certificate header from anyone but a trusted proxy is a spoofing attempt.
+    const spoofing: AuditDraft[] =
+      removed.length === 0
+        ? []
+        : [
+            {
+              kind: 'proxy',
+              outcome: 'reject',
+              reason: 'PROXY_UNTRUSTED_SOURCE',
+              detail: { ...trust.detail, headers: removed },
+            },
+          ];
+    return fromSocket(ctx, spoofing);
+  }
+
+  return async function peerCertificateMiddleware(ctx: Context, next: Next): Promise<void> {
+    // Fail closed: whatever an earlier middleware put here is not this module's decision.
+    delete ctx.state.peer;
+    const { peer, events } = resolve(ctx);
+    if (peer !== undefined) ctx.state.peer = peer;
+    if (compiled.onAudit !== undefined) {
+      const requestId = compiled.requestId(ctx);
+      for (const event of events()) {
+        compiled.onAudit(Object.freeze(requestId === undefined ? event : { ...event, requestId }));
+      }
+    }
+    await next();
+  };
+}

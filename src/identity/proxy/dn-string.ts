@@ -1,0 +1,106 @@
+/**
+ * RFC 4514 string → {@link DistinguishedName}, for the one place a DN arrives as text: the `Subject` a proxy claims
+ * in XFCC (Envoy prints it in RFC 2253/4514 form). Strict: unknown short names, unescaped specials, bad hex pairs
+ * and invalid UTF-8 are refused, so one string can only mean one name (CVE-2021-44533).
+ */
+import { attributeShortName, attributeTypeOid } from '../../x509/attribute-types.js';
+import { createName, type ParsedAttribute } from '../distinguished-name.js';
+import type { DistinguishedName } from '../peer-identity.js';
+import { MalformedHeaderError } from './certificate-encodings.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+// RFC 4514 §3: characters that must be escaped in a value.
+const specials = new Set(['"', '+', ',', ';', '<', '>', '\\']);
+const escapable = new Set([...specials, ' ', '#', '=']);
+const hexPair = /^[0-9A-Fa-f]{2}$/;
+
+class Scanner {
+  index = 0;
+  constructor(readonly text: string) {}
+  peek(): string | undefined {
+    return this.text[this.index];
+  }
+  done(): boolean {
+    return this.index >= this.text.length;
+  }
+}
+
+function parseType(scanner: Scanner): { oid: string; shortName: string | undefined } {
+  const start = scanner.index;
+  while (!scanner.done() && scanner.peek() !== '=') scanner.index += 1;
+  const type = scanner.text.slice(start, scanner.index);
+  if (scanner.peek() !== '=') throw new MalformedHeaderError('expected "=" in a DN');
+  scanner.index += 1;
+  const oid = /^[A-Za-z][A-Za-z0-9-]*$|^[0-2](\.(0|[1-9][0-9]*))+$/.test(type) ? attributeTypeOid(type) : undefined;
+  if (oid === undefined) throw new MalformedHeaderError('unknown attribute type in a DN');
+  return { oid, shortName: attributeShortName(oid) };
+}
+
+function parseValue(scanner: Scanner): { value: string; hex: boolean } {
+  if (scanner.peek() === '#') {
+    const start = scanner.index;
+    scanner.index += 1;
+    while (!scanner.done() && /[0-9A-Fa-f]/.test(scanner.peek() as string)) scanner.index += 1;
+    const value = scanner.text.slice(start, scanner.index).toLowerCase();
+    if (value.length < 3 || value.length % 2 === 0) throw new MalformedHeaderError('bad #hex value in a DN');
+    return { value, hex: true };
+  }
+  const bytes: number[] = [];
+  let lastEscapedAt = -1;
+  while (!scanner.done()) {
+    const char = scanner.peek() as string;
+    if (char === ',' || char === '+') break;
+    scanner.index += 1;
+    if (char === '\\') {
+      const next = scanner.text.slice(scanner.index, scanner.index + 2);
+      if (hexPair.test(next)) {
+        bytes.push(Number.parseInt(next, 16));
+        scanner.index += 2;
+      } else if (escapable.has(next[0] ?? '')) {
+        bytes.push((next[0] as string).charCodeAt(0));
+        scanner.index += 1;
+      } else {
+        throw new MalformedHeaderError('bad escape in a DN');
+      }
+      lastEscapedAt = bytes.length;
+      continue;
+    }
+    // RFC 4514 §2.4: these must be escaped; NUL is never a character of a name.
+    if (specials.has(char) || char === '\u0000') throw new MalformedHeaderError('unescaped special character in a DN');
+    if (bytes.length === 0 && (char === ' ' || char === '#')) throw new MalformedHeaderError('unescaped leading space');
+    bytes.push(...Buffer.from(char, 'utf8'));
+  }
+  if (bytes.length > 0 && bytes.at(-1) === 0x20 && lastEscapedAt !== bytes.length) {
+    throw new MalformedHeaderError('unescaped trailing space in a DN');
+  }
+  let value: string;
+  try {
+    value = utf8.decode(Uint8Array.from(bytes));
+  } catch {
+    throw new MalformedHeaderError('invalid UTF-8 in a DN');
+  }
+  if (value.includes('\u0000')) throw new MalformedHeaderError('NUL in a DN');
+  return { value, hex: false };
+}
+
+/** Parses an RFC 4514 DN string (most specific RDN first) into certificate order. At most 64 RDNs. */
+export function parseDistinguishedNameString(text: string): DistinguishedName {
+  const scanner = new Scanner(text);
+  const rdns: ParsedAttribute[][] = [];
+  if (text === '') return createName([]);
+  for (;;) {
+    const rdn: ParsedAttribute[] = [];
+    for (;;) {
+      const type = parseType(scanner);
+      rdn.push({ ...type, ...parseValue(scanner) });
+      if (rdn.length > 16) throw new MalformedHeaderError('too many attributes in an RDN');
+      if (scanner.peek() !== '+') break;
+      scanner.index += 1;
+    }
+    rdns.push(rdn);
+    if (rdns.length > 64) throw new MalformedHeaderError('too many RDNs');
+    if (scanner.done()) break;
+    scanner.index += 1; // the ',' that ended the value
+  }
+  return createName(rdns.reverse());
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { CertificateReader } from '../../src/identity/certificate-reader.js';
+import { buildCertificate, dnsName, subjectAltName } from './helpers/der-builder.js';
+
+describe('when reading certificates through the cache', () => {
+  it('returns the same parse for the same DER and bounds the number of entries', () => {
+    const reader = new CertificateReader(3, 16);
+    const der = buildCertificate();
+    const first = reader.read(der);
+    const second = reader.read(Uint8Array.from(der));
+    expect(first.ok && second.ok && first.certificate === second.certificate).toBe(true);
+    for (let i = 0; i < 20; i += 1) reader.read(buildCertificate({ extensions: [subjectAltName(dnsName(`h${i}`))] }));
+    expect(reader.cacheSize).toBe(3);
+  });
+
+  it('never throws, and reports unreadable and oversized certificates with their reasons', () => {
+    const reader = new CertificateReader(10, 2);
+    expect(reader.read(Uint8Array.from([1, 2, 3]))).toMatchObject({ ok: false, reason: 'PEER_CERTIFICATE_UNPARSABLE' });
+    const many = buildCertificate({ extensions: [subjectAltName(dnsName('a'), dnsName('b'), dnsName('c'))] });
+    expect(reader.read(many)).toMatchObject({ ok: false, reason: 'PEER_TOO_MANY_SANS' });
+  });
+
+  it('does not share the caller buffer', () => {
+    const reader = new CertificateReader(10, 16);
+    const der = buildCertificate();
+    const outcome = reader.read(der);
+    der.fill(0);
+    expect(outcome.ok && outcome.certificate.der[0]).toBe(0x30);
+  });
+});

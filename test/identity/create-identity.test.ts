@@ -1,0 +1,61 @@
+import { X509Certificate } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createIdentity, validityProblem } from '../../src/identity/create-identity.js';
+import { type ParsedCertificate, parseCertificate } from '../../src/identity/parse-certificate.js';
+import { createCertificateAuthority, type IssuedCertificate } from '../../src/pki/index.js';
+
+let issued: IssuedCertificate;
+let parsed: ParsedCertificate;
+
+beforeAll(async () => {
+  const root = await createCertificateAuthority();
+  issued = await root.issueClient({
+    subject: 'CN=svc,O=Acme',
+    notBefore: new Date('2026-01-01T00:00:00Z'),
+    notAfter: new Date('2026-02-01T00:00:00Z'),
+  });
+  parsed = parseCertificate(new X509Certificate(issued.certificate).raw, { maxSubjectAltNames: 16 });
+});
+
+const provenance = { source: 'tls', verifiedBy: 'tls-handshake', issuerChain: ['ab'] } as const;
+
+describe('when building an identity', () => {
+  it('is frozen, null-prototype, and carries its provenance', () => {
+    const identity = createIdentity(parsed, provenance);
+    expect(Object.isFrozen(identity)).toBe(true);
+    expect(Object.getPrototypeOf(identity)).toBeNull();
+    expect(identity.source).toBe('tls');
+    expect(identity.verifiedBy).toBe('tls-handshake');
+    expect(identity.issuerChain).toEqual(['ab']);
+    expect(Object.isFrozen(identity.issuerChain)).toBe(true);
+  });
+
+  it('hands out copies of der and dates, so a caller cannot corrupt the shared parse', () => {
+    const identity = createIdentity(parsed, provenance);
+    identity.der[0] = 0;
+    identity.notAfter.setTime(0);
+    expect(identity.der[0]).toBe(0x30);
+    expect(identity.notAfter.toISOString()).toBe('2026-02-01T00:00:00.000Z');
+    expect(identity.notBefore.toISOString()).toBe('2026-01-01T00:00:00.000Z');
+  });
+
+  it('gives the leaf PEM exactly as a CA writes it', () => {
+    expect(createIdentity(parsed, provenance).pem).toBe(issued.certificate);
+  });
+
+  it('serializes to JSON without throwing (no cycles)', () => {
+    const text = JSON.stringify(createIdentity(parsed, provenance));
+    expect(JSON.parse(text)).toMatchObject({ subject: { rdns: [[{ value: 'Acme' }], [{ value: 'svc' }]] } });
+  });
+});
+
+describe('when checking validity at a given time', () => {
+  it.each([
+    ['2025-12-31T23:59:59Z', 'PEER_CERTIFICATE_NOT_YET_VALID'],
+    ['2026-01-01T00:00:00Z', undefined],
+    ['2026-02-01T00:00:00Z', undefined],
+    ['2026-02-01T00:00:01Z', 'PEER_CERTIFICATE_EXPIRED'],
+  ])('at %s reports %s', (at, problem) => {
+    expect(validityProblem(parsed, Date.parse(at))).toBe(problem);
+  });
+});

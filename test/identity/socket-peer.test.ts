@@ -1,0 +1,84 @@
+import type { Context } from 'koa';
+import { describe, expect, it } from 'vitest';
+import { CertificateReader } from '../../src/identity/certificate-reader.js';
+import { SocketPeers } from '../../src/identity/socket-peer.js';
+import { buildCertificate, extension, tlv } from './helpers/der-builder.js';
+
+interface FakeCertificate {
+  raw?: Buffer;
+  issuerCertificate?: FakeCertificate;
+}
+
+function contextFor(socket: Record<string, unknown>): Context {
+  return { req: { socket } } as unknown as Context;
+}
+
+function tlsSocket(peer: FakeCertificate | (() => never), authorized = true) {
+  const calls = { count: 0 };
+  const socket = {
+    encrypted: true,
+    authorized,
+    authorizationError: authorized ? null : 'CERT_UNTRUSTED',
+    getPeerCertificate: () => {
+      calls.count += 1;
+      return typeof peer === 'function' ? peer() : peer;
+    },
+    getPeerX509Certificate: () => undefined,
+  };
+  return { socket, calls };
+}
+
+const peers = () => new SocketPeers(new CertificateReader(10, 16));
+
+describe('when the runtime reports an odd TLS socket', () => {
+  it('treats authorized === true without certificate bytes as no certificate (Deno/Bun divergence)', () => {
+    const { socket } = tlsSocket({});
+    expect(peers().peerOf(contextFor(socket))).toMatchObject({ ok: false, reason: 'PEER_NO_CERTIFICATE' });
+  });
+
+  it('does not trust a socket that is not TLS', () => {
+    expect(peers().peerOf(contextFor({ remoteAddress: '127.0.0.1' }))).toMatchObject({
+      ok: false,
+      reason: 'PEER_NOT_TLS',
+    });
+  });
+
+  it('fails closed without caching when reading the certificate throws (destroyed socket)', () => {
+    const { socket, calls } = tlsSocket(() => {
+      throw new Error('socket destroyed');
+    });
+    const resolver = peers();
+    expect(resolver.peerOf(contextFor(socket))).toMatchObject({ ok: false, reason: 'PEER_NO_CERTIFICATE' });
+    resolver.peerOf(contextFor(socket));
+    expect(calls.count).toBe(2);
+  });
+});
+
+describe('when the verified certificate cannot be a peer', () => {
+  it.each([
+    ['unparsable bytes', Buffer.from([0x30, 0x03, 0x01]), 'PEER_CERTIFICATE_UNPARSABLE'],
+    [
+      'an unknown critical extension',
+      Buffer.from(buildCertificate({ extensions: [extension('1.2.3.4', true, tlv(0x05, []))] })),
+      'PEER_UNKNOWN_CRITICAL_EXTENSION',
+    ],
+  ])('reports %s once per connection', (_label, raw, reason) => {
+    const { socket, calls } = tlsSocket({ raw });
+    const resolver = peers();
+    expect(resolver.peerOf(contextFor(socket))).toMatchObject({ ok: false, reason });
+    resolver.peerOf(contextFor(socket));
+    expect(calls.count).toBe(1);
+  });
+});
+
+describe('when walking the issuer chain', () => {
+  it('stops at a self-referencing root and at repeats (no cycles)', () => {
+    const rootCertificate: FakeCertificate = { raw: Buffer.from('root') };
+    rootCertificate.issuerCertificate = rootCertificate;
+    const intermediate: FakeCertificate = { raw: Buffer.from('intermediate'), issuerCertificate: rootCertificate };
+    const { socket } = tlsSocket({ raw: Buffer.from(buildCertificate()), issuerCertificate: intermediate });
+    const peer = peers().peerOf(contextFor(socket));
+    expect(peer.ok && peer.identity.issuerChain).toHaveLength(2);
+    expect(JSON.stringify(peer.ok && peer.identity)).toContain('issuerChain');
+  });
+});
