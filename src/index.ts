@@ -7,6 +7,20 @@
  */
 export type { AuditEvent, AuditHook, AuditKind, PeerSummary, RequestIdResolver } from './audit/event.js';
 export { InvalidOptionError, KoaMtlsError, type KoaMtlsErrorCode, type KoaMtlsErrorOptions } from './errors.js';
+export {
+  type CertificateEncoding,
+  type ClientCertSource,
+  type ForwardedVerificationOptions,
+  type HeaderSource,
+  type NginxSource,
+  type PeerCertificateOptions,
+  type PeerCertificateSource,
+  peerCertificate,
+  summarizePeer,
+  type TlsSource,
+  type TrustedProxies,
+  type XfccSource,
+} from './identity/index.js';
 export type {
   DistinguishedName,
   DistinguishedNameAttribute,
