@@ -2,7 +2,7 @@
  * Decoding of the ASN.1 string types that appear in distinguished names and SANs. Each decoder is strict: bytes that
  * are not valid for the declared type throw {@link DerError}, so a certificate with them never becomes a peer.
  */
-import { DerError, type DerNode, Tag } from './der.js';
+import { DerError, type DerNode, Tag } from '../x509/der.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf16be = new TextDecoder('utf-16be', { fatal: true, ignoreBOM: true });

@@ -3,8 +3,8 @@
  * multi-valued RDNs and repeated attributes kept (CVE-2021-44533), and an RFC 4514 string form.
  */
 import { attributeShortName, attributeTypeOid } from '../x509/attribute-types.js';
+import { children, DerError, type DerNode, decodeOid, expectUniversal, Tag, toHex } from '../x509/der.js';
 import { decodeString, isStringTag } from './asn1-strings.js';
-import { children, DerError, type DerNode, decodeOid, expectUniversal, Tag, toHex } from './der.js';
 import type { DistinguishedName, DistinguishedNameAttribute } from './peer-identity.js';
 
 /** At most this many RDNs and attributes per RDN: real names have a handful. */

@@ -14,7 +14,7 @@ import {
   parseDer,
   Tag,
   toHex,
-} from './der.js';
+} from '../x509/der.js';
 import { parseName } from './distinguished-name.js';
 import type { DistinguishedName, KeyUsage, SubjectAltNames } from './peer-identity.js';
 import { svidSpiffeId } from './spiffe-id.js';

@@ -2,8 +2,9 @@
  * The subjectAltName extension (RFC 5280 §4.2.1.6) read from DER into typed lists: never by splitting Node's
  * `subjectaltname` string (CVE-2021-44532), IPs in canonical text (RFC 5952), otherNames with their OID.
  */
+
+import { children, DerError, type DerNode, decodeOid, expectUniversal, parseDer, Tag, toHex } from '../x509/der.js';
 import { decodeIa5, decodeString, decodeUtf8, isStringTag } from './asn1-strings.js';
-import { children, DerError, type DerNode, decodeOid, expectUniversal, parseDer, Tag, toHex } from './der.js';
 import type { OtherName, SubjectAltNames } from './peer-identity.js';
 
 /** Microsoft User Principal Name otherName. */

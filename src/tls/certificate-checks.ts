@@ -6,23 +6,24 @@
  * @module tls/certificate-checks
  */
 import { createHash, type KeyObject, X509Certificate } from 'node:crypto';
-import { x509 } from '../x509/runtime.js';
-import { signatureVerdict, verifySignature, weakKeyReason } from './algorithms.js';
+import { type ParsedCrl, parseCrl } from '../identity/crl.js';
+import { type ParsedCertificate, parseCertificate } from '../identity/parse-certificate.js';
+import { signatureVerdict, verifySignature, weakKeyReason } from '../x509/algorithms.js';
 import { configError } from './config-error.js';
-import { signedParts } from './der.js';
 import { type PemSource, pemBlocks } from './pem-source.js';
 import type { MtlsWarning } from './warnings.js';
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const ANY_EXTENDED_KEY_USAGE = '2.5.29.37.0';
 const DAY_MS = 86_400_000;
+// A server or CA certificate with more SANs than this is not one we should load.
+const parseLimits = { maxSubjectAltNames: 1024 };
 
-/** A certificate parsed by Node (validity, keys, verification) and @peculiar/x509 (extensions, names). */
+/** A certificate parsed by Node (keys, verification) and by koa-mtls's strict DER reader (names, extensions). */
 export interface LoadedCertificate {
   readonly node: X509Certificate;
-  readonly parsed: x509.X509Certificate;
+  readonly parsed: ParsedCertificate;
   readonly pem: string;
-  readonly signatureOid: string;
   /** `certFile /etc/tls/tls.crt (certificate 2, CN=…)` */
   readonly label: string;
 }
@@ -34,8 +35,9 @@ export interface CheckContext {
   readonly warn: (warning: MtlsWarning) => void;
 }
 
-function describe(cert: x509.X509Certificate): string {
-  return cert.subject === '' ? 'empty subject' : cert.subject;
+function describe(cert: ParsedCertificate): string {
+  const subject = cert.subject.toString();
+  return subject === '' ? 'empty subject' : subject;
 }
 
 /** Parses every `CERTIFICATE` block of a source; anything else, or nothing, is a malformed file. */
@@ -54,9 +56,9 @@ export function loadCertificates(source: PemSource, what: string): LoadedCertifi
   return certificates.map((block, index) => {
     try {
       const node = new X509Certificate(block.der);
-      const parsed = new x509.X509Certificate(block.der);
+      const parsed = parseCertificate(block.der, parseLimits);
       const label = `${source.label} (certificate ${index + 1}, ${describe(parsed)})`;
-      return { node, parsed, pem: block.pem, signatureOid: signedParts(block.der).signatureOid, label };
+      return { node, parsed, pem: block.pem, label };
     } catch (error) {
       throw configError(
         'ERR_MTLS_CONFIG_MALFORMED_PEM',
@@ -84,7 +86,7 @@ function checkStrength(cert: LoadedCertificate, checkSignature: boolean): void {
       'reissue the certificate with an EC P-256/P-384 key or an RSA key of at least 2048 bits',
     );
   }
-  const verdict = signatureVerdict(cert.signatureOid);
+  const verdict = signatureVerdict(cert.parsed.signatureAlgorithm);
   // A root's self-signature is never checked by OpenSSL, so only issued certificates need a strong one
   if (checkSignature && !verdict.ok) {
     throw configError(
@@ -97,15 +99,14 @@ function checkStrength(cert: LoadedCertificate, checkSignature: boolean): void {
 }
 
 function warnIfExpiring(cert: LoadedCertificate, context: CheckContext, file: string | undefined): void {
-  const notBefore = cert.parsed.notBefore.getTime();
-  const notAfter = cert.parsed.notAfter.getTime();
+  const { notBefore, notAfter } = cert.parsed;
   const remaining = notAfter - context.now.getTime();
   // Short-lived certificates (SVIDs, cert-manager) renew at about 2/3 of their life: warn only once rotation is late
   const threshold = Math.min(context.expiryWarningMs, (notAfter - notBefore) / 3);
   if (remaining < threshold) {
     context.warn({
       code: 'MTLS_CERT_EXPIRING',
-      message: `${cert.label} expires at ${cert.parsed.notAfter.toISOString()} (in ${(remaining / DAY_MS).toFixed(2)} days); renew it and rotate`,
+      message: `${cert.label} expires at ${new Date(notAfter).toISOString()} (in ${(remaining / DAY_MS).toFixed(2)} days); renew it and rotate`,
       ...(file === undefined ? {} : { file }),
     });
   }
@@ -113,19 +114,19 @@ function warnIfExpiring(cert: LoadedCertificate, context: CheckContext, file: st
 
 function checkValidity(cert: LoadedCertificate, context: CheckContext, role: 'server' | 'ca'): void {
   const now = context.now.getTime();
-  if (now > cert.parsed.notAfter.getTime()) {
+  if (now > cert.parsed.notAfter) {
     throw configError(
       role === 'server' ? 'ERR_MTLS_CONFIG_CERT_EXPIRED' : 'ERR_MTLS_CONFIG_CA_NOT_VALID',
       cert.label,
-      `expired at ${cert.parsed.notAfter.toISOString()}`,
+      `expired at ${new Date(cert.parsed.notAfter).toISOString()}`,
       role === 'server' ? 'deploy a renewed certificate and key' : 'remove the expired CA from the bundle or renew it',
     );
   }
-  if (now < cert.parsed.notBefore.getTime()) {
+  if (now < cert.parsed.notBefore) {
     throw configError(
       role === 'server' ? 'ERR_MTLS_CONFIG_CERT_NOT_YET_VALID' : 'ERR_MTLS_CONFIG_CA_NOT_VALID',
       cert.label,
-      `is not valid before ${cert.parsed.notBefore.toISOString()}`,
+      `is not valid before ${new Date(cert.parsed.notBefore).toISOString()}`,
       'check the system clock, or wait until the certificate becomes valid before deploying it',
     );
   }
@@ -154,10 +155,9 @@ export function checkServerChain(
     checkStrength(cert, !isSelfSigned(cert));
     warnIfExpiring(cert, context, source.file);
   }
-  const eku = leaf.parsed.getExtension(x509.ExtendedKeyUsageExtension);
-  const usages = eku?.usages.map(String) ?? [];
+  const usages = leaf.parsed.extKeyUsage;
   // RFC 5280 §4.2.1.12: a present EKU restricts the key to the listed purposes; clients reject a server cert without serverAuth
-  if (eku !== null && !usages.includes(SERVER_AUTH) && !usages.includes(ANY_EXTENDED_KEY_USAGE)) {
+  if (leaf.parsed.hasExtKeyUsage && !usages.includes(SERVER_AUTH) && !usages.includes(ANY_EXTENDED_KEY_USAGE)) {
     throw configError(
       'ERR_MTLS_CONFIG_CERT_EKU',
       leaf.label,
@@ -170,9 +170,9 @@ export function checkServerChain(
 /** Checks the trust bundle: only CA certificates, within validity, strong, and at least one self-signed root. */
 export function checkCaBundle(bundle: readonly LoadedCertificate[], source: PemSource, context: CheckContext): void {
   for (const cert of bundle) {
-    const keyUsage = cert.parsed.getExtension(x509.KeyUsagesExtension);
+    const keyUsage = cert.parsed.keyUsage;
     // RFC 5280 §4.2.1.9/§4.2.1.3: an anchor needs cA=TRUE and, when keyUsage is present, keyCertSign
-    if (!cert.node.ca || (keyUsage !== null && (keyUsage.usages & x509.KeyUsageFlags.keyCertSign) === 0)) {
+    if (!cert.parsed.isCA || (keyUsage.length > 0 && !keyUsage.includes('keyCertSign'))) {
       throw configError(
         'ERR_MTLS_CONFIG_CA_NOT_CA',
         cert.label,
@@ -215,11 +215,9 @@ export function checkCrls(source: PemSource, bundle: readonly LoadedCertificate[
     );
   }
   const crls = blocks.map((block, index) => {
-    let crl: x509.X509Crl;
-    let parts: ReturnType<typeof signedParts>;
+    let crl: ParsedCrl;
     try {
-      crl = new x509.X509Crl(block.der);
-      parts = signedParts(block.der);
+      crl = parseCrl(block.der);
     } catch (error) {
       throw configError(
         'ERR_MTLS_CONFIG_CRL_MALFORMED',
@@ -229,8 +227,8 @@ export function checkCrls(source: PemSource, bundle: readonly LoadedCertificate[
         error,
       );
     }
-    const label = `${source.label} (CRL ${index + 1}, issuer ${crl.issuer})`;
-    const verdict = signatureVerdict(parts.signatureOid);
+    const label = `${source.label} (CRL ${index + 1}, issuer ${crl.issuer.toString()})`;
+    const verdict = signatureVerdict(crl.signatureAlgorithm);
     if (!verdict.ok) {
       throw configError(
         'ERR_MTLS_CONFIG_WEAK_SIGNATURE',
@@ -240,7 +238,9 @@ export function checkCrls(source: PemSource, bundle: readonly LoadedCertificate[
       );
     }
     const issuer = bundle.find(
-      (ca) => ca.parsed.subject === crl.issuer && verifySignature(parts.tbs, parts.signature, verdict.hash, ca.node),
+      (ca) =>
+        ca.parsed.subjectNameHex === crl.issuerNameHex &&
+        verifySignature(crl.tbs, crl.signature, verdict.hash, ca.node.publicKey),
     );
     // A CRL from outside the bundle is either a mistake or a forgery; OpenSSL would ignore it and clients would fail
     if (issuer === undefined) {
@@ -251,12 +251,11 @@ export function checkCrls(source: PemSource, bundle: readonly LoadedCertificate[
         'use the CRL published by one of the trusted CAs, or add its issuing CA to the bundle',
       );
     }
-    const nextUpdate = crl.nextUpdate;
     // OpenSSL rejects every client with CRL_HAS_EXPIRED once nextUpdate has passed (notes §3.5): fail closed, but loudly
-    if (nextUpdate !== undefined && nextUpdate.getTime() < context.now.getTime()) {
+    if (crl.nextUpdate < context.now.getTime()) {
       context.warn({
         code: 'MTLS_CRL_STALE',
-        message: `${label} is past its nextUpdate (${nextUpdate.toISOString()}): every client certificate from this CA is rejected until a fresh CRL is deployed`,
+        message: `${label} is past its nextUpdate (${new Date(crl.nextUpdate).toISOString()}): every client certificate from this CA is rejected until a fresh CRL is deployed`,
         ...(source.file === undefined ? {} : { file: source.file }),
       });
     }

@@ -10,7 +10,7 @@ import { Socket } from 'node:net';
 import type { Server, TLSSocket } from 'node:tls';
 import type { AuditEvent, AuditHook, PeerSummary } from '../audit/event.js';
 import { InvalidOptionError } from '../errors.js';
-import { x509 } from '../x509/runtime.js';
+import { parseCertificate } from '../identity/parse-certificate.js';
 import { auditedServers, capturedPeers } from './sni.js';
 
 /** Reasons for handshake failures that carry no verification result, by Node/OpenSSL error code. */
@@ -26,19 +26,22 @@ const reasonsByCode: Readonly<Record<string, string>> = {
   ECONNRESET: 'TLS_CONNECTION_RESET',
 };
 
+// A rejected client's certificate is summarized, never trusted: a bound on its SANs keeps that cheap.
+const parseLimits = { maxSubjectAltNames: 256 };
+
 function peerSummary(certificate: X509Certificate): PeerSummary {
   try {
-    const parsed = new x509.X509Certificate(certificate.raw);
+    const parsed = parseCertificate(certificate.raw, parseLimits);
     return {
-      'tls.client.subject': parsed.subject,
-      'tls.client.issuer': parsed.issuer,
-      'tls.client.hash.sha256': certificate.fingerprint256.replaceAll(':', ''),
-      'tls.client.not_before': parsed.notBefore.toISOString(),
-      'tls.client.not_after': parsed.notAfter.toISOString(),
+      'tls.client.subject': parsed.subject.toString(),
+      'tls.client.issuer': parsed.issuer.toString(),
+      'tls.client.hash.sha256': parsed.fingerprint256,
+      'tls.client.not_before': new Date(parsed.notBefore).toISOString(),
+      'tls.client.not_after': new Date(parsed.notAfter).toISOString(),
     };
   } catch {
-    // A certificate @peculiar/x509 cannot read is still identified by its hash
-    return { 'tls.client.hash.sha256': certificate.fingerprint256.replaceAll(':', '') };
+    // A certificate the strict reader refuses is still identified by its hash
+    return { 'tls.client.hash.sha256': certificate.fingerprint256.replaceAll(':', '').toLowerCase() };
   }
 }
 

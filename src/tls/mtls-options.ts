@@ -460,7 +460,7 @@ export function buildMtlsOptions(
     options,
     trustDigest,
     fingerprint256: leaf.node.fingerprint256.replaceAll(':', '').toLowerCase(),
-    notAfter: leaf.parsed.notAfter,
+    notAfter: new Date(leaf.parsed.notAfter),
   });
 }
 

@@ -1,9 +1,9 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { staticUseProblem } from '../../src/identity/create-identity.js';
-import { DerError } from '../../src/identity/der.js';
 import { parseCertificate } from '../../src/identity/parse-certificate.js';
 import { type CertificateAuthority, createCertificateAuthority, type IssuedCertificate } from '../../src/pki/index.js';
+import { DerError } from '../../src/x509/der.js';
 import {
   bmp,
   buildCertificate,

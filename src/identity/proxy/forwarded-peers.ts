@@ -6,13 +6,14 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { InvalidOptionError } from '../../errors.js';
 import { assertOptionsObject, optionalInteger, ownValue } from '../../options/validate.js';
+import { signatureVerdict } from '../../x509/algorithms.js';
 import { BoundedCache } from '../bounded-cache.js';
 import type { CertificateReader, ReadProblem } from '../certificate-reader.js';
 import { type CertificateUseProblem, createIdentity, staticUseProblem, validityProblem } from '../create-identity.js';
+import { type ParsedCrl, parseCrl } from '../crl.js';
 import type { ParsedCertificate } from '../parse-certificate.js';
 import type { PeerIdentity, PeerSource } from '../peer-identity.js';
 import { decodeBase64, decodePemCertificates } from './certificate-encodings.js';
-import { type ParsedCrl, parseCrl } from './crl.js';
 import { type ChainCertificate, type TrustConfiguration, type VerifyProblem, verifyChain } from './verify-chain.js';
 
 /**
@@ -101,11 +102,16 @@ function crls(pems: readonly string[], path: string): ParsedCrl[] {
     const blocks = [...pem.matchAll(crlBlock)];
     if (blocks.length === 0) throw new InvalidOptionError(`${path}[${index}]`, 'is not PEM "X509 CRL" text');
     return blocks.map((block) => {
+      let crl: ParsedCrl;
       try {
-        return parseCrl(decodeBase64((block[1] as string).replace(/\s+/g, '')));
+        crl = parseCrl(decodeBase64((block[1] as string).replace(/\s+/g, '')));
       } catch (error) {
         throw new InvalidOptionError(`${path}[${index}]`, `holds an unusable CRL (${(error as Error).message})`);
       }
+      const verdict = signatureVerdict(crl.signatureAlgorithm);
+      // A CRL we could never verify would leave its CA's clients denied forever: refuse it at startup instead
+      if (!verdict.ok) throw new InvalidOptionError(`${path}[${index}]`, `holds a CRL signed with ${verdict.name}`);
+      return crl;
     });
   });
 }

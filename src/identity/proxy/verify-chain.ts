@@ -6,8 +6,9 @@
  * Time is not checked here: the result carries a validity window that the caller checks on every request.
  */
 import type { X509Certificate } from 'node:crypto';
+import { signatureVerdict } from '../../x509/algorithms.js';
+import { crlSignedBy, type ParsedCrl } from '../crl.js';
 import type { ParsedCertificate } from '../parse-certificate.js';
-import { crlSignedBy, type ParsedCrl } from './crl.js';
 
 /** A certificate in both forms: Node's (for signatures) and ours (for fields). */
 export interface ChainCertificate {
@@ -45,18 +46,6 @@ export type VerifyOutcome =
   | { readonly ok: true; readonly path: VerifiedPath }
   | { readonly ok: false; readonly reason: VerifyProblem };
 
-// Signature algorithms accepted on leaf and intermediates; SHA-1 and MD5 (RFC 9155, SHAttered) are not among them.
-const strongSignatures: ReadonlySet<string> = new Set([
-  '1.2.840.10045.4.3.2',
-  '1.2.840.10045.4.3.3',
-  '1.2.840.10045.4.3.4',
-  '1.2.840.113549.1.1.11',
-  '1.2.840.113549.1.1.12',
-  '1.2.840.113549.1.1.13',
-  '1.2.840.113549.1.1.10',
-  '1.3.101.112',
-  '1.3.101.113',
-]);
 const strongCurves: ReadonlySet<string> = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
 
 function strongKey(certificate: ChainCertificate, minRsaBits: number): boolean {
@@ -158,7 +147,7 @@ export function verifyChain(
   if (!chain.every((certificate) => strongKey(certificate, trust.minRsaBits)))
     return { ok: false, reason: 'PROXY_WEAK_KEY' };
   // The anchor's self-signature is not relied upon; every signature below it is.
-  if (!chain.slice(0, -1).every((certificate) => strongSignatures.has(certificate.parsed.signatureAlgorithm))) {
+  if (!chain.slice(0, -1).every((certificate) => signatureVerdict(certificate.parsed.signatureAlgorithm).ok)) {
     return { ok: false, reason: 'PROXY_WEAK_SIGNATURE' };
   }
   const revocation =

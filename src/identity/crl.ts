@@ -1,13 +1,17 @@
 /**
- * Certificate revocation lists (RFC 5280 §5) for app-side re-verification of forwarded certificates: parsed once at
- * startup with the strict DER reader; a CRL's signature is checked against the issuer found in each chain.
+ * Certificate revocation lists (RFC 5280 §5), read with the strict DER reader: by `mtlsOptions` (which CA signed
+ * each CRL) and by the app-side re-verification of forwarded certificates (is a certificate revoked).
  */
-import { type KeyObject, verify } from 'node:crypto';
-import { children, DerError, type DerNode, decodeOid, expectUniversal, parseDer, Tag, toHex } from '../der.js';
-import { parseSerial, parseTime } from '../parse-certificate.js';
+import type { KeyObject } from 'node:crypto';
+import { signatureVerdict, verifySignature } from '../x509/algorithms.js';
+import { children, DerError, type DerNode, decodeOid, expectUniversal, parseDer, Tag, toHex } from '../x509/der.js';
+import { parseName } from './distinguished-name.js';
+import { parseSerial, parseTime } from './parse-certificate.js';
+import type { DistinguishedName } from './peer-identity.js';
 
 /** A parsed CRL. */
 export interface ParsedCrl {
+  readonly issuer: DistinguishedName;
   readonly issuerNameHex: string;
   readonly thisUpdate: number;
   /** Epoch ms; a CRL without nextUpdate is refused at startup (RFC 5280 §5.1.2.5: conforming CRLs include it). */
@@ -18,17 +22,6 @@ export interface ParsedCrl {
   readonly signatureAlgorithm: string;
   readonly signature: Uint8Array;
 }
-
-const hashBySignatureOid: ReadonlyMap<string, string | null> = new Map([
-  ['1.2.840.10045.4.3.2', 'sha256'],
-  ['1.2.840.10045.4.3.3', 'sha384'],
-  ['1.2.840.10045.4.3.4', 'sha512'],
-  ['1.2.840.113549.1.1.11', 'sha256'],
-  ['1.2.840.113549.1.1.12', 'sha384'],
-  ['1.2.840.113549.1.1.13', 'sha512'],
-  ['1.3.101.112', null],
-  ['1.3.101.113', null],
-]);
 
 function isContext(node: DerNode | undefined, tagNumber: number): boolean {
   return node !== undefined && node.tagClass === 2 && node.tagNumber === tagNumber;
@@ -42,8 +35,7 @@ function hasCriticalExtension(sequence: DerNode): boolean {
 }
 
 /**
- * Parses a DER CRL. Throws {@link DerError} when malformed, when it lacks nextUpdate, uses a signature algorithm
- * this module cannot verify, or carries a critical extension (RFC 5280 §5.2: an unrecognized critical extension
+ * Parses a DER CRL. Throws {@link DerError} when malformed, when it lacks nextUpdate, or carries a critical extension (RFC 5280 §5.2: an unrecognized critical extension
  * makes the CRL unusable; we recognize none, so we refuse rather than misread its scope).
  */
 export function parseCrl(der: Uint8Array): ParsedCrl {
@@ -55,7 +47,6 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
   const signatureAlgorithm = decodeOid(
     children(expectUniversal(algorithmNode, Tag.SEQUENCE, 'an AlgorithmIdentifier'), 2)[0] as DerNode,
   );
-  if (!hashBySignatureOid.has(signatureAlgorithm)) throw new DerError('unsupported CRL signature algorithm');
   const signatureBits = expectUniversal(signatureNode, Tag.BIT_STRING, 'a signature').content;
   if (signatureBits[0] !== 0) throw new DerError('bad CRL signature');
   const fields = children(expectUniversal(tbsNode, Tag.SEQUENCE, 'a TBSCertList'), 8);
@@ -91,6 +82,7 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
     throw new DerError('bad TBSCertList');
   }
   return Object.freeze({
+    issuer: parseName(issuer),
     issuerNameHex: toHex(issuer.encoded),
     thisUpdate,
     nextUpdate,
@@ -101,11 +93,8 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
   });
 }
 
-/** Whether `issuerKey` signed the CRL. Never throws. */
+/** Whether `issuerKey` signed the CRL with a strong algorithm. Never throws. */
 export function crlSignedBy(crl: ParsedCrl, issuerKey: KeyObject): boolean {
-  try {
-    return verify(hashBySignatureOid.get(crl.signatureAlgorithm) ?? null, crl.tbs, issuerKey, crl.signature);
-  } catch {
-    return false;
-  }
+  const verdict = signatureVerdict(crl.signatureAlgorithm);
+  return verdict.ok && verifySignature(crl.tbs, crl.signature, verdict.hash, issuerKey);
 }

@@ -1,10 +1,10 @@
 /**
- * Key and signature strength rules for certificates `mtlsOptions` loads: Mozilla Server Side TLS 6.0
- * (`rsa_key_size` 2048, `certificate_curves` P-256/P-384, SHA-2 signatures) and OpenSSL security level 2.
+ * Key and signature strength rules for every certificate and CRL koa-mtls loads or re-verifies: Mozilla Server Side
+ * TLS 6.0 (`rsa_key_size` 2048, `certificate_curves` P-256/P-384, SHA-2 signatures) and OpenSSL security level 2.
  *
- * @module tls/algorithms
+ * @module x509/algorithms
  */
-import { constants, type KeyObject, verify, type X509Certificate } from 'node:crypto';
+import { constants, type KeyObject, verify } from 'node:crypto';
 
 /** Signature algorithms accepted, by OID, with the hash Node's `crypto.verify` needs (`null` for EdDSA). */
 const acceptedSignatures: Readonly<Record<string, { readonly name: string; readonly hash: string | null }>> = {
@@ -68,8 +68,7 @@ export function weakKeyReason(key: KeyObject): string | undefined {
 }
 
 /** Verifies `signature` over `tbs` with `issuer`'s public key, synchronously. */
-export function verifySignature(tbs: Buffer, signature: Buffer, hash: string | null, issuer: X509Certificate): boolean {
-  const key = issuer.publicKey;
+export function verifySignature(tbs: Uint8Array, signature: Uint8Array, hash: string | null, key: KeyObject): boolean {
   try {
     return verify(
       hash,
