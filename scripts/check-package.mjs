@@ -53,8 +53,8 @@ console.log('esm', err.status, err.expose, peer === undefined, ca.certificate.st
   writeFileSync(
     join(app, 'cjs.cts'),
     `import koaMtls = require('koa-mtls');
-const loaded = Object.keys(require.cache).filter((file) => file.includes('node-forge'));
-if (loaded.length > 0) throw new Error('koa-mtls loaded node-forge: ' + loaded.join(', '));
+const loaded = Object.keys(require.cache).filter((file) => /node-forge|@peculiar|reflect-metadata/.test(file));
+if (loaded.length > 0) throw new Error('koa-mtls loaded a PKI-only dependency: ' + loaded.join(', '));
 const err = new koaMtls.KoaMtlsError('ERR_MTLS_PEER_FORBIDDEN', 'forbidden', { status: 403 });
 console.log('cjs', err.status, err.code, typeof require('koa-mtls/pki').createCertificateAuthority);
 `,

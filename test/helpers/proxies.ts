@@ -54,7 +54,7 @@ async function waitForPort(port: number, child: ChildProcess, output: () => stri
   throw new Error(`proxy did not listen on ${port} within 10 s: ${output()}`);
 }
 
-function nginxConfig(dir: string, port: number, backend: number): string {
+function nginxConfig(dir: string, port: number, backend: number, source: string): string {
   return `daemon off;
 master_process off;
 error_log ${dir}/error.log warn;
@@ -76,6 +76,7 @@ http {
     ssl_verify_depth 3;
     location / {
       proxy_pass http://127.0.0.1:${backend};
+      proxy_bind ${source};
       proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;
     }
   }
@@ -83,7 +84,7 @@ http {
 `;
 }
 
-function haproxyConfig(dir: string, port: number, backend: number): string {
+function haproxyConfig(dir: string, port: number, backend: number, source: string): string {
   return `global
   log stdout format raw local0 warning
 defaults
@@ -97,7 +98,7 @@ frontend mtls
   http-request set-header X-SSL-Client-Cert %[ssl_c_der,base64]
   default_backend app
 backend app
-  server app 127.0.0.1:${backend}
+  server app 127.0.0.1:${backend} source ${source}
 `;
 }
 
@@ -129,7 +130,13 @@ https://localhost:${port} {
  * (base64 DER); Caddy `x-client-cert` (base64 DER). Caddy answers 421 unless the request's Host header matches its
  * SNI (`localhost:<port>`), so clients must send that Host.
  */
-export async function startProxy(kind: ProxyKind, tls: ProxyTls, backendPort: number): Promise<RunningProxy> {
+export async function startProxy(
+  kind: ProxyKind,
+  tls: ProxyTls,
+  backendPort: number,
+  /** The loopback address nginx and HAProxy connect to the backend from (Caddy always uses 127.0.0.1). */
+  sourceAddress = '127.0.0.1',
+): Promise<RunningProxy> {
   const dir = mkdtempSync(join(tmpdir(), `koa-mtls-${kind}-`));
   writeFileSync(join(dir, 'ca.pem'), tls.ca);
   writeFileSync(join(dir, 'server.pem'), tls.cert);
@@ -139,11 +146,11 @@ export async function startProxy(kind: ProxyKind, tls: ProxyTls, backendPort: nu
   let child: ChildProcess;
   let header: string;
   if (kind === 'nginx') {
-    writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir, port, backendPort));
+    writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir, port, backendPort, sourceAddress));
     child = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
     header = 'x-ssl-client-cert';
   } else if (kind === 'haproxy') {
-    writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(dir, port, backendPort));
+    writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(dir, port, backendPort, sourceAddress));
     child = spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'pipe', 'pipe'] });
     header = 'x-ssl-client-cert';
   } else {

@@ -1,0 +1,205 @@
+/**
+ * Real TLS-terminating proxies (nginx, HAProxy, Caddy) in front of a Koa app that reads the forwarded client
+ * certificate with `peerCertificate({ sources })`: the identity behind each proxy is the identity the app sees when
+ * it terminates TLS itself, a certificate the proxy did not verify never becomes a peer, and a forged header from a
+ * connection that is not the proxy is removed and reported.
+ */
+import type { Server } from 'node:http';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEvent } from '../../src/audit/event.js';
+import type { PeerCertificateSource } from '../../src/identity/index.js';
+import { peerCertificate } from '../../src/identity/index.js';
+import { type CertificateAuthority, createCertificateAuthority, type IssuedCertificate } from '../../src/pki/index.js';
+import { mtlsOptions } from '../../src/tls/index.js';
+import { type ProxyKind, type RunningProxy, startProxy } from '../helpers/proxies.js';
+
+const sources: Record<ProxyKind, PeerCertificateSource> = {
+  nginx: 'nginx',
+  haproxy: { type: 'header', header: 'x-ssl-client-cert', encoding: 'base64-der' },
+  caddy: { type: 'header', header: 'x-client-cert', encoding: 'base64-der' },
+};
+// nginx and HAProxy connect to the app from 127.0.0.2, so a plain request from 127.0.0.1 is "not the proxy".
+const proxySource: Record<ProxyKind, string> = { nginx: '127.0.0.2', haproxy: '127.0.0.2', caddy: '127.0.0.1' };
+
+let root: CertificateAuthority;
+let other: CertificateAuthority;
+let serverCert: IssuedCertificate;
+let workload: IssuedCertificate;
+const closers: (() => Promise<unknown>)[] = [];
+
+interface Seen {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** A Koa app answering with the peer's identity (or 401), plus the audit events it produced. */
+function identityApp(options: Parameters<typeof peerCertificate>[0]): {
+  app: Koa;
+  events: AuditEvent[];
+  received: () => number;
+} {
+  const events: AuditEvent[] = [];
+  let received = 0;
+  const app = new Koa();
+  app.use(async (_ctx, next) => {
+    received++;
+    await next();
+  });
+  app.use(peerCertificate({ ...options, onAudit: (event) => events.push(event) }));
+  app.use((ctx) => {
+    const peer = ctx.state.peer;
+    if (peer === undefined) {
+      ctx.status = 401;
+      ctx.body = 'no peer';
+      return;
+    }
+    ctx.body = {
+      fingerprint256: peer.fingerprint256,
+      spiffeId: peer.spiffeId,
+      source: peer.source,
+      verifiedBy: peer.verifiedBy,
+    };
+  });
+  return { app, events, received: () => received };
+}
+
+async function listen(server: Server | https.Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(() => new Promise((resolve) => server.close(resolve)));
+  return (server.address() as AddressInfo).port;
+}
+
+function get(port: number, client: IssuedCertificate | undefined, headers: Record<string, string> = {}): Promise<Seen> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(
+        {
+          host: '127.0.0.1',
+          port,
+          servername: 'localhost',
+          ca: root.root,
+          agent: false,
+          headers: { host: `localhost:${port}`, ...headers },
+          ...(client === undefined ? {} : { key: client.key, cert: client.chain }),
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (chunk) => {
+            body += chunk;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      )
+      .on('error', reject);
+  });
+}
+
+function plainGet(port: number, headers: Record<string, string>): Promise<Seen> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, headers, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (chunk) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
+  });
+}
+
+beforeAll(async () => {
+  root = await createCertificateAuthority({ subject: 'CN=proxy test root' });
+  other = await createCertificateAuthority({ subject: 'CN=proxy test root' });
+  serverCert = await root.issueServer();
+  workload = await root.issueClient({ san: { uri: ['spiffe://example.org/ns/prod/sa/payments'] } });
+});
+afterAll(async () => {
+  for (const close of closers.reverse()) await close();
+});
+
+describe('when the app terminates TLS itself', () => {
+  it('identifies the workload from the socket (the reference for the proxies below)', async () => {
+    const { app } = identityApp({ sources: ['tls'] });
+    const port = await listen(
+      https.createServer(
+        mtlsOptions({ key: serverCert.key, cert: serverCert.chain, ca: root.root, onWarning: () => {} }),
+        app.callback(),
+      ),
+    );
+    const seen = await get(port, workload);
+    expect(seen.status).toBe(200);
+    expect(JSON.parse(seen.body)).toEqual({
+      fingerprint256: workload.fingerprint256,
+      spiffeId: 'spiffe://example.org/ns/prod/sa/payments',
+      source: 'tls',
+      verifiedBy: 'tls-handshake',
+    });
+  });
+});
+
+describe.each<ProxyKind>(['nginx', 'haproxy', 'caddy'])('behind %s', (kind) => {
+  let proxy: RunningProxy;
+  let backendPort: number;
+  let events: AuditEvent[];
+  let received: () => number;
+
+  beforeAll(async () => {
+    const built = identityApp({
+      sources: [sources[kind]],
+      trustedProxies: { addresses: [`${proxySource[kind]}/32`] },
+      verify: { ca: root.root },
+    });
+    events = built.events;
+    received = built.received;
+    backendPort = await listen(http.createServer(built.app.callback()));
+    proxy = await startProxy(
+      kind,
+      { ca: root.root, cert: serverCert.chain, key: serverCert.key },
+      backendPort,
+      proxySource[kind],
+    );
+    closers.push(() => proxy.stop());
+  });
+
+  it('gives the app the same identity it sees when it terminates TLS, re-verified by the app', async () => {
+    const seen = await get(proxy.port, workload);
+    expect(seen.status).toBe(200);
+    expect(JSON.parse(seen.body)).toMatchObject({
+      fingerprint256: workload.fingerprint256,
+      spiffeId: 'spiffe://example.org/ns/prod/sa/payments',
+      verifiedBy: 'app',
+    });
+  });
+
+  it('lets no request through whose certificate the proxy refuses (another CA with the same name)', async () => {
+    const stranger = await other.issueClient({ san: { uri: ['spiffe://example.org/ns/prod/sa/payments'] } });
+    const before = received();
+    // nginx answers 400 itself; HAProxy and Caddy fail the handshake. Either way the app never sees the request.
+    const outcome = await get(proxy.port, stranger).then(
+      (seen) => seen.status,
+      () => 'handshake refused',
+    );
+    expect(outcome).toBe(kind === 'nginx' ? 400 : 'handshake refused');
+    expect(received()).toBe(before);
+  });
+
+  if (kind !== 'caddy') {
+    it('removes and reports a forged certificate header sent to the app by anyone but the proxy', async () => {
+      events.length = 0;
+      const forged = await root.issueClient({ san: { uri: ['spiffe://example.org/ns/prod/sa/admin'] } });
+      const header = proxy.header;
+      const value =
+        kind === 'nginx'
+          ? encodeURIComponent(forged.certificate)
+          : Buffer.from(forged.certificate.replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('base64');
+      const seen = await plainGet(backendPort, { [header]: value });
+      expect(seen).toEqual({ status: 401, body: 'no peer' });
+      expect(events.map((event) => event.reason)).toContain('PROXY_UNTRUSTED_SOURCE');
+    });
+  }
+});
