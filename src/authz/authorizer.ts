@@ -46,7 +46,8 @@ function preCheck(authorizer: Authorizer, peer: PeerIdentity | undefined, now: n
 function revocationOutcome(status: RevocationStatus, failOpen: boolean, rule: string): Outcome {
   if (status === 'good') return { reason: 'POLICY_MATCH', rule };
   if (status === 'revoked') return { reason: 'PEER_REVOKED', rule };
-  if (failOpen) return { reason: 'POLICY_MATCH', rule };
+  // Fail-open is the caller's explicit choice, and it stays visible in every decision.
+  if (failOpen) return { reason: 'REVOCATION_FAIL_OPEN', rule };
   return { reason: status === 'timeout' ? 'REVOCATION_TIMEOUT' : 'REVOCATION_ERROR', rule };
 }
 

@@ -19,7 +19,8 @@ export type AuthzMode = 'enforce' | 'report';
  * | `PEER_EXPIRED` / `PEER_NOT_YET_VALID` | 401 | the certificate is outside its validity period now |
  * | `POLICY_NO_MATCH` | 403 | the policy denied the peer |
  * | `PEER_REVOKED` | 403 | `isRevoked` answered `true` |
- * | `REVOCATION_ERROR` / `REVOCATION_TIMEOUT` | 403 | `isRevoked` threw / did not answer in time (allowed with `failOpen`) |
+ * | `REVOCATION_ERROR` / `REVOCATION_TIMEOUT` | 403 | `isRevoked` threw or gave no boolean / did not answer in time |
+ * | `REVOCATION_FAIL_OPEN` | – | allowed although `isRevoked` failed, because `failOpen: true` |
  * | `POLICY_CHECK_FAILED` | 500 | a policy `check` threw |
  */
 export type AuthzReason =
@@ -32,6 +33,7 @@ export type AuthzReason =
   | 'PEER_REVOKED'
   | 'REVOCATION_ERROR'
   | 'REVOCATION_TIMEOUT'
+  | 'REVOCATION_FAIL_OPEN'
   | 'POLICY_CHECK_FAILED';
 
 /**
@@ -60,7 +62,7 @@ export interface AuthzDecision extends AuditEvent {
   readonly detail: Readonly<{ rule: string | undefined; mode: AuthzMode; policy: string }>;
 }
 
-/** The status each reason answers with. */
+/** The status each reason answers with; `undefined` means allowed. */
 export const statusOfReason: Readonly<Record<AuthzReason, 401 | 403 | 500 | undefined>> = Object.freeze({
   POLICY_MATCH: undefined,
   PEER_MISSING: 401,
@@ -71,6 +73,7 @@ export const statusOfReason: Readonly<Record<AuthzReason, 401 | 403 | 500 | unde
   PEER_REVOKED: 403,
   REVOCATION_ERROR: 403,
   REVOCATION_TIMEOUT: 403,
+  REVOCATION_FAIL_OPEN: undefined,
   POLICY_CHECK_FAILED: 500,
 });
 

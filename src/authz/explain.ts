@@ -6,7 +6,7 @@ import { InvalidOptionError } from '../errors.js';
 import type { PeerIdentity } from '../identity/peer-identity.js';
 import { assertOptionsObject, ownValue } from '../options/validate.js';
 import { asPeer, decide } from './authorizer.js';
-import type { AuthzReason } from './decision.js';
+import { type AuthzReason, statusOfReason } from './decision.js';
 import type { ExplainStep } from './nodes.js';
 import type { PeerPolicy } from './policy.js';
 import { authorizerOf, createAuthorizer } from './require-peer.js';
@@ -71,7 +71,7 @@ export async function explain(
     now === undefined ? Date.now() : now.getTime(),
   );
   return Object.freeze({
-    allowed: outcome.reason === 'POLICY_MATCH',
+    allowed: statusOfReason[outcome.reason] === undefined,
     reason: outcome.reason,
     rule: outcome.rule,
     policy: authorizer.compiled.description,

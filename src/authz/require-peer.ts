@@ -125,7 +125,7 @@ export function requirePeer(policy: PeerPolicy, options: RequirePeerOptions = {}
   const hasHooks = onDecision !== undefined || onAudit !== undefined;
 
   const report = (ctx: Context, peer: PeerIdentity | undefined, outcome: Outcome): void => {
-    const allowed = outcome.reason === 'POLICY_MATCH';
+    const allowed = statusOfReason[outcome.reason] === undefined;
     const id = requestId(ctx);
     const decision: AuthzDecision = Object.freeze({
       kind: 'authz',
