@@ -79,6 +79,30 @@ describe('when the policy has a mistake', () => {
       message: /'\*\*' only as the left-most label/,
     },
     {
+      name: "two '*' in a DNS label",
+      policy: { san: { dns: '*a*.example.com' } },
+      path: 'policy.san.dns',
+      message: /at most one '\*' per label/,
+    },
+    {
+      name: "two '*' in a URI segment",
+      policy: { san: { uri: 'https://a.example.com/*a*' } },
+      path: 'policy.san.uri',
+      message: /at most one '\*' per path segment/,
+    },
+    {
+      name: "two '*' in a SPIFFE segment",
+      policy: { spiffe: 'spiffe://example.org/*a*' },
+      path: 'policy.spiffe',
+      message: /at most one '\*' per path segment/,
+    },
+    {
+      name: "a partial '**' SPIFFE segment",
+      policy: { spiffe: 'spiffe://example.org/a**' },
+      path: 'policy.spiffe',
+      message: /'\*\*' only as a whole path segment/,
+    },
+    {
       name: 'a DNS trailing dot',
       policy: { san: { dns: 'a.example.com.' } },
       path: 'policy.san.dns',

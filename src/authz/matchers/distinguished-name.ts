@@ -8,7 +8,8 @@ import { leadingSyntaxProblem } from './glob.js';
 /** A compiled DN value pattern. */
 export interface DnValuePattern {
   readonly exact: string | undefined;
-  readonly regex: RegExp | undefined;
+  /** The literal pieces between `*`s, for {@link wildcardMatch}. */
+  readonly pieces: readonly string[] | undefined;
   readonly bare: boolean;
   readonly text: string;
 }
@@ -17,21 +18,37 @@ export interface DnValuePattern {
 export function compileDnValuePattern(pattern: string): DnValuePattern {
   const leading = leadingSyntaxProblem(pattern);
   if (leading !== undefined) throw new Error(leading);
-  if (!pattern.includes('*')) return Object.freeze({ exact: pattern, regex: undefined, bare: false, text: pattern });
-  const source = pattern
-    .split(/\*+/)
-    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-    .join('[\\s\\S]*');
+  if (!pattern.includes('*')) return Object.freeze({ exact: pattern, pieces: undefined, bare: false, text: pattern });
   return Object.freeze({
     exact: undefined,
-    regex: new RegExp(`^${source}$`, 'u'),
+    pieces: Object.freeze(pattern.split(/\*+/)),
     bare: /^\*+$/.test(pattern),
     text: pattern,
   });
 }
 
+/**
+ * Whether `value` is `pieces[0]*pieces[1]*…*pieces[n]`: the first piece a prefix, the last a suffix, the others in
+ * order, each found left-most. Greedy left-most search is exact for `*` globs and makes one left-to-right pass, so no
+ * pattern can backtrack (a regex like `^.*a.*a.*x$` can: notes §4 pitfall 31).
+ */
+function wildcardMatch(pieces: readonly string[], value: string): boolean {
+  const first = pieces[0] ?? '';
+  const last = pieces[pieces.length - 1] ?? '';
+  if (value.length < first.length + last.length || !value.startsWith(first) || !value.endsWith(last)) return false;
+  let position = first.length;
+  const end = value.length - last.length;
+  for (let index = 1; index < pieces.length - 1; index++) {
+    const piece = pieces[index] ?? '';
+    const found = value.indexOf(piece, position);
+    if (found === -1 || found + piece.length > end) return false;
+    position = found + piece.length;
+  }
+  return true;
+}
+
 /** Whether one attribute value matches a compiled pattern. */
 export function matchesDnValue(pattern: DnValuePattern, value: string): boolean {
   if (pattern.exact !== undefined) return pattern.exact === value;
-  return pattern.regex?.test(value) === true;
+  return pattern.pieces !== undefined && wildcardMatch(pattern.pieces, value);
 }

@@ -34,6 +34,8 @@ function normalizeLabel(label: string, index: number): string {
   if (label.includes('*')) {
     const lower = label.toLowerCase();
     if (lower.includes('**')) throw new Error("may use '**' only as a whole label");
+    // One '*' per label keeps matching linear (minimatch ReDoS class, notes §4 pitfall 31).
+    if (lower.indexOf('*') !== lower.lastIndexOf('*')) throw new Error("may use at most one '*' per label");
     if (!WILDCARD_LABEL.test(lower)) throw new Error(`has an invalid wildcard label '${label}'`);
     return lower;
   }

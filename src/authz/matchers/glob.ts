@@ -24,9 +24,18 @@ export function compileSegmentGlob(pattern: string): Minimatch {
   return new Minimatch(pattern, GLOB_OPTIONS);
 }
 
-/** Whether the text has glob syntax (only `*` is glob syntax in koa-mtls patterns). */
-export function hasWildcard(text: string): boolean {
-  return text.includes('*');
+/**
+ * Why a `/`-separated glob path is not allowed, or `undefined`: every segment is `**` or holds at most one `*`. Two
+ * stars in one segment (`*a*a*x`) make minimatch's regex backtrack polynomially on a long segment (notes §4
+ * pitfall 31); one keeps it linear.
+ */
+export function segmentGlobProblem(path: string): string | undefined {
+  for (const segment of path.split('/')) {
+    if (segment === '**') continue;
+    if (segment.includes('**')) return "may use '**' only as a whole path segment";
+    if (segment.indexOf('*') !== segment.lastIndexOf('*')) return "may use at most one '*' per path segment";
+  }
+  return undefined;
 }
 
 /** Rejects the pattern prefixes minimatch would give a special meaning (notes §4 pitfall 30). */

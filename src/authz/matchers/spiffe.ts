@@ -5,7 +5,7 @@
  * is set only for a valid X509-SVID, never against raw URI SANs.
  */
 import type { Minimatch } from 'minimatch';
-import { compileSegmentGlob, leadingSyntaxProblem } from './glob.js';
+import { compileSegmentGlob, leadingSyntaxProblem, segmentGlobProblem } from './glob.js';
 
 /** A compiled SPIFFE ID pattern. */
 export interface SpiffePattern {
@@ -62,8 +62,9 @@ export function compileSpiffePattern(pattern: string): SpiffePattern {
     if (segment === '' || segment === '.' || segment === '..' || !PATTERN_SEGMENT.test(segment)) {
       throw new Error(`has an invalid path segment '${segment}' (SPIFFE-ID §2.2)`);
     }
-    if (segment.includes('**') && segment !== '**') throw new Error("may use '**' only as a whole path segment");
   }
+  const problem = segmentGlobProblem(path);
+  if (problem !== undefined) throw new Error(problem);
   const glob = path.includes('*');
   return Object.freeze({
     trustDomain,
@@ -75,6 +76,8 @@ export function compileSpiffePattern(pattern: string): SpiffePattern {
 
 /** Splits a peer's SPIFFE ID; `undefined` when it is not a valid leaf SPIFFE ID. */
 export function parsePeerSpiffeId(id: string): PeerSpiffeId | undefined {
+  // SPIFFE-ID §2.3: at most 2048 bytes.
+  if (id.length > 2048) return undefined;
   const match = SPIFFE.exec(id);
   if (match === null) return undefined;
   const trustDomain = (match[1] ?? '').toLowerCase();

@@ -5,7 +5,7 @@
  */
 import type { Minimatch } from 'minimatch';
 import { compileDnsPattern, type DnsPattern, dnsLabelPath, matchesDnsPattern, normalizePeerDnsName } from './dns.js';
-import { compileSegmentGlob, leadingSyntaxProblem } from './glob.js';
+import { compileSegmentGlob, leadingSyntaxProblem, segmentGlobProblem } from './glob.js';
 
 /** A compiled URI pattern. */
 export interface UriPattern {
@@ -52,9 +52,8 @@ function compilePath(path: string): { exactPath: string | undefined; pathGlob: M
   // The glob must say what it means: no character classes, escapes, empty or dot segments.
   if (/[[\]\\]/.test(path)) throw new Error("must not use '[', ']' or '\\' in a path glob");
   if (!segmentsAreClean(path)) throw new Error("must not have empty, '.' or '..' segments in a path glob");
-  for (const segment of path.slice(1).split('/')) {
-    if (segment.includes('**') && segment !== '**') throw new Error("may use '**' only as a whole path segment");
-  }
+  const problem = segmentGlobProblem(path);
+  if (problem !== undefined) throw new Error(problem);
   return { exactPath: undefined, pathGlob: compileSegmentGlob(path) };
 }
 
