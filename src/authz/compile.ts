@@ -349,7 +349,7 @@ function distinguishedNameConditions(value: unknown, path: string, which: 'subje
       `${which}.${key} in [${patterns.map((pattern) => pattern.text).join(', ')}]`,
       entries.map((entry) => entry.path),
       (view) => {
-        const values = view.peer[which].get(oid);
+        const values = view.attributeValues(which, oid);
         // Absent attribute: nothing to allow. Repeated attribute: every value must be allowed (notes §4 pitfall 15).
         if (values.length === 0) return -1;
         let first = -1;

@@ -16,6 +16,8 @@ export interface PeerDnsName {
   readonly labelPath: string;
 }
 
+const NO_VALUES: readonly string[] = Object.freeze([]);
+
 function defined<T>(value: T | undefined): value is T {
   return value !== undefined;
 }
@@ -28,6 +30,8 @@ export class PeerView {
   #email: readonly PeerEmail[] | undefined;
   #ip: readonly Uint8Array[] | undefined;
   #spiffe: PeerSpiffeId | null | undefined;
+  #subject: ReadonlyMap<string, readonly string[]> | undefined;
+  #issuer: ReadonlyMap<string, readonly string[]> | undefined;
 
   constructor(peer: PeerIdentity) {
     this.peer = peer;
@@ -54,6 +58,28 @@ export class PeerView {
   get ip(): readonly Uint8Array[] {
     this.#ip ??= this.peer.san.ip.map(parseIpAddress).filter(defined);
     return this.#ip;
+  }
+
+  /**
+   * The values of one DN attribute by OID, in certificate order, from one walk over `rdns` per request (however many
+   * rules name the attribute).
+   */
+  attributeValues(which: 'subject' | 'issuer', oid: string): readonly string[] {
+    let index = which === 'subject' ? this.#subject : this.#issuer;
+    if (index === undefined) {
+      const built = new Map<string, string[]>();
+      for (const rdn of this.peer[which].rdns) {
+        for (const attribute of rdn) {
+          const values = built.get(attribute.oid);
+          if (values === undefined) built.set(attribute.oid, [attribute.value]);
+          else values.push(attribute.value);
+        }
+      }
+      index = built;
+      if (which === 'subject') this.#subject = built;
+      else this.#issuer = built;
+    }
+    return index.get(oid) ?? NO_VALUES;
   }
 
   /** The split SPIFFE ID, or `undefined` when the peer is not a valid X509-SVID. */
