@@ -28,9 +28,26 @@ const PROXY_CLAIMED: Outcome = Object.freeze({ reason: 'PEER_PROXY_CLAIMED', rul
 const EXPIRED: Outcome = Object.freeze({ reason: 'PEER_EXPIRED', rule: undefined });
 const NOT_YET_VALID: Outcome = Object.freeze({ reason: 'PEER_NOT_YET_VALID', rule: undefined });
 
-/** A peer is usable only as a non-null object; anything else on `ctx.state.peer` counts as no peer. */
+const VERIFICATIONS: ReadonlySet<unknown> = new Set(['tls-handshake', 'app', 'proxy-claimed']);
+
+/**
+ * A peer is usable only when it has the shape of a `PeerIdentity`; anything else on `ctx.state.peer` (`{}`, a
+ * string, a legacy `getPeerCertificate()` object) counts as no peer (notes §4 pitfall 6: `{}` is truthy).
+ */
 export function asPeer(value: unknown): PeerIdentity | undefined {
-  return typeof value === 'object' && value !== null ? (value as PeerIdentity) : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  const peer = value as Partial<PeerIdentity>;
+  const shaped =
+    VERIFICATIONS.has(peer.verifiedBy) &&
+    typeof peer.fingerprint256 === 'string' &&
+    peer.notBefore instanceof Date &&
+    peer.notAfter instanceof Date &&
+    typeof peer.san === 'object' &&
+    peer.san !== null &&
+    typeof peer.subject === 'object' &&
+    typeof peer.issuer === 'object' &&
+    Array.isArray(peer.issuerChain);
+  return shaped ? (peer as PeerIdentity) : undefined;
 }
 
 function preCheck(authorizer: Authorizer, peer: PeerIdentity | undefined, now: number): Outcome | undefined {

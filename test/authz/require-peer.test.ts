@@ -71,6 +71,22 @@ describe('requirePeer over a real Koa app', () => {
     });
   });
 
+  describe('when ctx.state.peer is not a PeerIdentity (pitfall 6)', () => {
+    it.each([
+      { name: 'an empty object', value: {} },
+      { name: 'a string', value: 'CN=admin' },
+      {
+        name: 'a legacy certificate object',
+        value: { subject: { CN: 'admin' }, fingerprint256: 'AB:CD', valid_to: 'x' },
+      },
+      { name: 'an unknown verifiedBy', value: { ...peers.web, verifiedBy: 'none' } },
+    ])('answers 401 for $name', async ({ value }) => {
+      harness = await serve(requirePeer({ anyPeer: true }), { odd: value as never });
+      expect(await harness.request('/', 'odd')).toEqual({ status: 401, body: 'Client certificate required' });
+      expect(harness.handlerRuns()).toBe(0);
+    });
+  });
+
   describe('when the policy denies', () => {
     it('answers 403 ERR_MTLS_PEER_FORBIDDEN with a generic body and never runs the handler', async () => {
       const h = await start();
