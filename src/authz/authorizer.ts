@@ -33,6 +33,11 @@ const VERIFICATIONS: ReadonlySet<unknown> = new Set(['tls-handshake', 'app', 'pr
 /**
  * A peer is usable only when it has the shape of a `PeerIdentity`; anything else on `ctx.state.peer` (`{}`, a
  * string, a legacy `getPeerCertificate()` object) counts as no peer (notes §4 pitfall 6: `{}` is truthy).
+ *
+ * @example
+ * ```ts
+ * asPeer({}); // undefined: `{}` is not a peer
+ * ```
  */
 export function asPeer(value: unknown): PeerIdentity | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
@@ -86,6 +91,11 @@ function afterPolicy(
 /**
  * Decides for one peer. Synchronous unless a `check` or the revocation hook is involved. A `check` that throws
  * rejects with a 500 `KoaMtlsError` (never an allow).
+ *
+ * @example
+ * ```ts
+ * const outcome = await decide(authorizer, peer, ctx, undefined, true, Date.now());
+ * ```
  */
 export function decide(
   authorizer: Authorizer,

@@ -5,7 +5,14 @@
 import type { AuditEvent, PeerSummary } from '../audit/event.js';
 import type { PeerIdentity } from '../identity/peer-identity.js';
 
-/** Whether `requirePeer` denies (`enforce`) or only reports what it would have done (`report`, a dry run). */
+/**
+ * Whether `requirePeer` denies (`enforce`) or only reports what it would have done (`report`, a dry run).
+ *
+ * @example
+ * ```ts
+ * requirePeer(policy, { mode: 'report' }); // evaluate and report, deny nothing
+ * ```
+ */
 export type AuthzMode = 'enforce' | 'report';
 
 /**
@@ -22,6 +29,11 @@ export type AuthzMode = 'enforce' | 'report';
  * | `REVOCATION_ERROR` / `REVOCATION_TIMEOUT` | 403 | `isRevoked` threw or gave no boolean / did not answer in time |
  * | `REVOCATION_FAIL_OPEN` | – | allowed although `isRevoked` failed, because `failOpen: true` |
  * | `POLICY_CHECK_FAILED` | 500 | a policy `check` threw |
+ *
+ * @example
+ * ```ts
+ * const onDecision = (d: AuthzDecision) => { if (d.reason === 'PEER_REVOKED') alert(d.peer); };
+ * ```
  */
 export type AuthzReason =
   | 'POLICY_MATCH'
@@ -62,7 +74,14 @@ export interface AuthzDecision extends AuditEvent {
   readonly detail: Readonly<{ rule: string | undefined; mode: AuthzMode; policy: string }>;
 }
 
-/** The status each reason answers with; `undefined` means allowed. */
+/**
+ * The status each reason answers with; `undefined` means allowed.
+ *
+ * @example
+ * ```ts
+ * statusOfReason.POLICY_NO_MATCH; // 403
+ * ```
+ */
 export const statusOfReason: Readonly<Record<AuthzReason, 401 | 403 | 500 | undefined>> = Object.freeze({
   POLICY_MATCH: undefined,
   PEER_MISSING: 401,
@@ -77,7 +96,14 @@ export const statusOfReason: Readonly<Record<AuthzReason, 401 | 403 | 500 | unde
   POLICY_CHECK_FAILED: 500,
 });
 
-/** The OpenTelemetry-named summary of a peer for audit events. */
+/**
+ * The OpenTelemetry-named summary of a peer for audit events.
+ *
+ * @example
+ * ```ts
+ * summarizePeer(peer)['tls.client.hash.sha256']; // upper-case hex, as OpenTelemetry shows it
+ * ```
+ */
 export function summarizePeer(peer: PeerIdentity): PeerSummary {
   const summary: Record<string, string> = {
     'tls.client.subject': peer.subject.toString(),

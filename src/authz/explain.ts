@@ -11,7 +11,14 @@ import type { ExplainStep } from './nodes.js';
 import type { PeerPolicy } from './policy.js';
 import { authorizerOf, createAuthorizer } from './require-peer.js';
 
-/** Options of {@link explain} (ignored when explaining a `requirePeer` middleware, which has its own). */
+/**
+ * Options of {@link explain} (ignored when explaining a `requirePeer` middleware, which has its own).
+ *
+ * @example
+ * ```ts
+ * await explain(policy, peer, { ctx, now: new Date('2030-01-01T00:00:00Z') });
+ * ```
+ */
 export interface ExplainOptions {
   readonly allowProxyClaimed?: boolean;
   readonly allowBareWildcards?: boolean;
@@ -22,7 +29,14 @@ export interface ExplainOptions {
   readonly now?: Date;
 }
 
-/** Why a peer would be allowed or denied. */
+/**
+ * Why a peer would be allowed or denied.
+ *
+ * @example
+ * ```ts
+ * const { allowed, rule, steps } = await explain(policy, peer);
+ * ```
+ */
 export interface Explanation {
   readonly allowed: boolean;
   readonly reason: AuthzReason;

@@ -4,10 +4,24 @@
  */
 import type { AuthzMode } from './decision.js';
 
-/** The non-enumerable property key holding {@link AuthzMetadata} on a `requirePeer` middleware. */
+/**
+ * The non-enumerable property key holding {@link AuthzMetadata} on a `requirePeer` middleware.
+ *
+ * @example
+ * ```ts
+ * const metadata = (middleware as Record<symbol, unknown>)[AUTHZ_METADATA]; // prefer authzMetadataOf()
+ * ```
+ */
 export const AUTHZ_METADATA: unique symbol = Symbol('koa-mtls.authz');
 
-/** What a `requirePeer` middleware enforces. */
+/**
+ * What a `requirePeer` middleware enforces.
+ *
+ * @example
+ * ```ts
+ * authzMetadataOf(guard); // { description: 'trustDomain in [example.org]', mode: 'enforce', … }
+ * ```
+ */
 export interface AuthzMetadata {
   /** A readable one-line description of the compiled policy. */
   readonly description: string;

@@ -14,7 +14,14 @@ export interface Verdict {
   readonly rule: string;
 }
 
-/** One step of an explanation: a node, whether it held, and what it compared. */
+/**
+ * One step of an explanation: a node, whether it held, and what it compared.
+ *
+ * @example
+ * ```ts
+ * { rule: 'policy.san.dns', matched: false, detail: 'san.dns in [*.example.com]: no entry matched; peer has san.dns ["a.b.example.com"]' }
+ * ```
+ */
 export interface ExplainStep {
   readonly rule: string;
   readonly matched: boolean;

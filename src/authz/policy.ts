@@ -8,7 +8,15 @@
 import type { Context } from 'koa';
 import type { PeerIdentity } from '../identity/peer-identity.js';
 
-/** One pattern, or a list of patterns of which any may match. */
+/**
+ * One pattern, or a list of patterns of which any may match.
+ *
+ * @example
+ * ```ts
+ * const one: Patterns = '*.example.com';
+ * const many: Patterns = ['a.example.com', 'b.example.com'];
+ * ```
+ */
 export type Patterns = string | readonly string[];
 
 /**
@@ -47,6 +55,11 @@ export interface SanRule {
 /**
  * A user-supplied predicate, for what the policy language cannot say. Only `true` allows; `false` or any other value
  * denies; a throw (or rejection) fails the request as a server error (500), never an allow.
+ *
+ * @example
+ * ```ts
+ * const check: PeerCheck = async (peer, ctx) => tenants.allows(peer.spiffeId, ctx.params.tenant);
+ * ```
  */
 export type PeerCheck = (peer: PeerIdentity, ctx: Context) => boolean | Promise<boolean>;
 

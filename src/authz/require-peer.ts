@@ -61,12 +61,26 @@ const OPTION_KEYS = [
 
 const authorizers = new WeakMap<object, Authorizer>();
 
-/** The compiled authorizer behind a `requirePeer` middleware (for `explain`). */
+/**
+ * The compiled authorizer behind a `requirePeer` middleware (for `explain`).
+ *
+ * @example
+ * ```ts
+ * authorizerOf(requirePeer({ anyPeer: true }))?.compiled.description; // 'any verified peer'
+ * ```
+ */
 export function authorizerOf(middleware: unknown): Authorizer | undefined {
   return typeof middleware === 'function' ? authorizers.get(middleware) : undefined;
 }
 
-/** Validates `requirePeer`-style options and compiles the policy; shared with `explain`. */
+/**
+ * Validates `requirePeer`-style options and compiles the policy; shared with `explain`.
+ *
+ * @example
+ * ```ts
+ * const authorizer = createAuthorizer({ trustDomain: 'example.org' }, {}, 'options');
+ * ```
+ */
 export function createAuthorizer(policy: unknown, options: Record<string, unknown>, path: string): Authorizer {
   const revocationValue = ownValue(options, 'revocation');
   const compiled = compilePolicy(policy, {

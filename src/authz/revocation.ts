@@ -42,7 +42,15 @@ export interface RevocationChecker {
 
 const TIMED_OUT = Symbol('timed out');
 
-/** Validates revocation options and builds the checker, once, at startup. */
+/**
+ * Validates revocation options and builds the checker, once, at startup.
+ *
+ * @example
+ * ```ts
+ * const checker = createRevocationChecker({ isRevoked: () => false }, 'options.revocation');
+ * await checker.check(peer); // 'good'
+ * ```
+ */
 export function createRevocationChecker(value: unknown, path: string): RevocationChecker {
   assertOptionsObject(value, path, ['isRevoked', 'timeoutMs', 'cacheTtlMs', 'cacheSize', 'failOpen']);
   const isRevoked = ownValue(value, 'isRevoked');

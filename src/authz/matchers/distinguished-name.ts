@@ -14,7 +14,14 @@ export interface DnValuePattern {
   readonly text: string;
 }
 
-/** Compiles one DN value pattern, or throws an `Error` whose message completes "<path> …". */
+/**
+ * Compiles one DN value pattern, or throws an `Error` whose message completes "<path> …".
+ *
+ * @example
+ * ```ts
+ * matchesDnValue(compileDnValuePattern('svc-*'), 'svc-a/b'); // true
+ * ```
+ */
 export function compileDnValuePattern(pattern: string): DnValuePattern {
   const leading = leadingSyntaxProblem(pattern);
   if (leading !== undefined) throw new Error(leading);

@@ -21,7 +21,14 @@ export interface PeerEmail {
   readonly domainPath: string;
 }
 
-/** Compiles one email pattern, or throws an `Error` whose message completes "<path> …". */
+/**
+ * Compiles one email pattern, or throws an `Error` whose message completes "<path> …".
+ *
+ * @example
+ * ```ts
+ * compileEmailPattern('*@Example.com').text; // '*@example.com'
+ * ```
+ */
 export function compileEmailPattern(pattern: string): EmailPattern {
   const leading = leadingSyntaxProblem(pattern);
   if (leading !== undefined) throw new Error(leading);

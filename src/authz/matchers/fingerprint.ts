@@ -9,7 +9,14 @@ const HEX = /^[0-9a-f]{64}$/;
 const BASE64 = /^[A-Za-z0-9+/]{43}=?$/;
 const BASE64URL = /^[A-Za-z0-9_-]{43}$/;
 
-/** Normalizes one SHA-256 fingerprint, or throws an `Error` whose message completes "<path> …". */
+/**
+ * Normalizes one SHA-256 fingerprint, or throws an `Error` whose message completes "<path> …".
+ *
+ * @example
+ * ```ts
+ * normalizeFingerprint256('SHA256:AB:CD:…'); // 'abcd…' (64 hex digits)
+ * ```
+ */
 export function normalizeFingerprint256(input: string): string {
   const text = input.trim().replace(/^sha-?256:/i, '');
   const hex = text.replace(/[:\s]/g, '').toLowerCase();

@@ -44,6 +44,11 @@ function parseIpv6(text: string): Uint8Array | undefined {
 /**
  * Parses an IP address into 4 or 16 bytes; an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) becomes its 4 IPv4 bytes.
  * Returns `undefined` for anything else, including zone ids (`fe80::1%eth0`) and surrounding brackets.
+ *
+ * @example
+ * ```ts
+ * parseIpAddress('::ffff:10.0.0.1'); // Uint8Array [10, 0, 0, 1]
+ * ```
  */
 export function parseIpAddress(text: string): Uint8Array | undefined {
   if (isIPv4(text)) return parseIpv4(text);
@@ -59,6 +64,12 @@ export function parseIpAddress(text: string): Uint8Array | undefined {
 /**
  * Parses `address` or `address/prefix` into a block; `undefined` when either part is malformed, or when host bits are
  * set below the prefix (`10.0.0.1/8` is almost always a typo for `10.0.0.0/8`).
+ *
+ * @example
+ * ```ts
+ * parseIpBlock('10.0.0.0/8'); // { bytes: [10, 0, 0, 0], prefixLength: 8 }
+ * parseIpBlock('10.0.0.1/8'); // undefined (host bits set)
+ * ```
  */
 export function parseIpBlock(text: string): IpBlock | undefined {
   const slash = text.indexOf('/');

@@ -26,7 +26,14 @@ const SEGMENT = /^[A-Za-z0-9._-]+$/;
 const PATTERN_SEGMENT = /^[A-Za-z0-9._*-]+$/;
 const SPIFFE = /^spiffe:\/\/([^/]*)(.*)$/i;
 
-/** Validates and lower-cases a trust domain name, or throws an `Error` whose message completes "<path> …". */
+/**
+ * Validates and lower-cases a trust domain name, or throws an `Error` whose message completes "<path> …".
+ *
+ * @example
+ * ```ts
+ * normalizeTrustDomain('Example.ORG'); // 'example.org'
+ * ```
+ */
 export function normalizeTrustDomain(input: string): string {
   const leading = leadingSyntaxProblem(input);
   if (leading !== undefined) throw new Error(leading);
@@ -39,7 +46,14 @@ export function normalizeTrustDomain(input: string): string {
   return lower;
 }
 
-/** Compiles one SPIFFE ID pattern, or throws an `Error` whose message completes "<path> …". */
+/**
+ * Compiles one SPIFFE ID pattern, or throws an `Error` whose message completes "<path> …".
+ *
+ * @example
+ * ```ts
+ * compileSpiffePattern('spiffe://Example.org/ns/prod/sa/web').trustDomain; // 'example.org'
+ * ```
+ */
 export function compileSpiffePattern(pattern: string): SpiffePattern {
   const leading = leadingSyntaxProblem(pattern);
   if (leading !== undefined) throw new Error(leading);

@@ -57,7 +57,14 @@ function compilePath(path: string): { exactPath: string | undefined; pathGlob: M
   return { exactPath: undefined, pathGlob: compileSegmentGlob(path) };
 }
 
-/** Compiles one URI pattern, or throws an `Error` whose message completes "<path> …". */
+/**
+ * Compiles one URI pattern, or throws an `Error` whose message completes "<path> …".
+ *
+ * @example
+ * ```ts
+ * compileUriPattern('HTTPS://API.example.com/v1/*').text; // 'https://api.example.com/v1/*'
+ * ```
+ */
 export function compileUriPattern(pattern: string): UriPattern {
   const leading = leadingSyntaxProblem(pattern);
   if (leading !== undefined) throw new Error(leading);
@@ -99,6 +106,11 @@ export function compileUriPattern(pattern: string): UriPattern {
 /**
  * Splits a peer's URI SAN; `undefined` (never matches) when it is not `scheme://host[:port]path` or has userinfo, a
  * query or a fragment — a pattern cannot say anything about those, so they are not allowed to ride along.
+ *
+ * @example
+ * ```ts
+ * parsePeerUri('https://h.example.com/x?admin=1'); // undefined
+ * ```
  */
 export function parsePeerUri(uri: string): PeerUri | undefined {
   const match = PEER.exec(uri);
