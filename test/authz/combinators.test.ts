@@ -180,6 +180,14 @@ describe('explain', () => {
     expect(why.steps.at(-1)?.detail).toBe('check not evaluated: it needs a request context');
   });
 
+  it('rejects an invalid now', async () => {
+    await expect(explain({ anyPeer: true }, makePeer(web), { now: new Date('nope') })).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      path: 'options.now',
+      message: '"options.now" must be a valid Date',
+    });
+  });
+
   it('checks validity at the given time', async () => {
     const peer = makePeer({ ...web, notAfter: new Date('2030-01-01T00:00:00Z') });
     const why = await explain({ trustDomain: 'example.org' }, peer, { now: new Date('2031-01-01T00:00:00Z') });

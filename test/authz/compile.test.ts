@@ -23,6 +23,90 @@ describe('when the policy has a mistake', () => {
     { name: 'an empty policy', policy: {}, path: 'policy', message: /empty rule; write \{ anyPeer: true \}/ },
     { name: 'a typo in a rule key', policy: { sna: {} }, path: 'policy.sna', message: /not a known option/ },
     {
+      name: 'an empty pattern',
+      policy: { san: { dns: '' } },
+      path: 'policy.san.dns',
+      message: /must not be an empty string/,
+    },
+    {
+      name: 'a non-list pattern',
+      policy: { san: { dns: 42 } },
+      path: 'policy.san.dns',
+      message: /string or an array of strings/,
+    },
+    {
+      name: 'a DNS pattern too long',
+      policy: { san: { dns: `${'a.'.repeat(127)}com` } },
+      path: 'policy.san.dns',
+      message: /at most 253 characters/,
+    },
+    {
+      name: "a partial '**' DNS label",
+      policy: { san: { dns: 'a**.example.com' } },
+      path: 'policy.san.dns',
+      message: /'\*\*' only as a whole label/,
+    },
+    {
+      name: 'an invalid wildcard label',
+      policy: { san: { dns: '*!.example.com' } },
+      path: 'policy.san.dns',
+      message: /invalid wildcard label/,
+    },
+    {
+      name: 'a URI without host',
+      policy: { san: { uri: 'https:///x' } },
+      path: 'policy.san.uri',
+      message: /must have a host/,
+    },
+    {
+      name: 'a URI with a bad host',
+      policy: { san: { uri: 'https://a..example.com/' } },
+      path: 'policy.san.uri',
+      message: /has a host that has an empty label/,
+    },
+    {
+      name: 'a URI glob with a dot segment',
+      policy: { san: { uri: 'https://a.example.com/../*' } },
+      path: 'policy.san.uri',
+      message: /empty, '\.' or '\.\.' segments/,
+    },
+    {
+      name: "a partial '**' URI segment",
+      policy: { san: { uri: 'https://a.example.com/a**' } },
+      path: 'policy.san.uri',
+      message: /'\*\*' only as a whole path segment/,
+    },
+    {
+      name: 'a SPIFFE ID too long',
+      policy: { spiffe: `spiffe://example.org/${'a'.repeat(2048)}` },
+      path: 'policy.spiffe',
+      message: /at most 2048 characters/,
+    },
+    {
+      name: "a '!' trust domain",
+      policy: { trustDomain: '!example.org' },
+      path: 'policy.trustDomain',
+      message: /must not start with '!'/,
+    },
+    {
+      name: 'a string subject',
+      policy: { subject: 'CN=svc,O=Acme', ...{ san: { dns: 'ok.example.com' } } },
+      path: 'policy.subject',
+      message: /plain object of attribute patterns/,
+    },
+    {
+      name: 'an email local part with a space',
+      policy: { san: { email: 'a b@example.com' } },
+      path: 'policy.san.email',
+      message: /exact local part/,
+    },
+    {
+      name: 'a non-array anyOf',
+      policy: { anyOf: { san: { dns: 'a.example.com' } } },
+      path: 'policy.anyOf',
+      message: /non-empty array of rules/,
+    },
+    {
       name: 'a typo in a SAN type',
       policy: { san: { dsn: 'a.example.com' } },
       path: 'policy.san.dsn',
@@ -315,6 +399,14 @@ describe('when the policy has a mistake', () => {
     const policy: { anyOf: unknown[] } = { anyOf: [ok] };
     policy.anyOf.push(policy);
     expect(compileError(policy).path).toBe('policy.anyOf[1]');
+  });
+
+  it('rejects nesting deeper than 32 levels', () => {
+    let policy: Record<string, unknown> = { anyPeer: true };
+    for (let depth = 0; depth < 40; depth++) policy = { allOf: [policy] };
+    const error = compileError(policy);
+    expect(error.message).toMatch(/nests deeper than 32 levels/);
+    expect(error.path).toBe(`policy${'.allOf[0]'.repeat(32)}`);
   });
 
   it('rejects inherited keys as no keys (an empty rule)', () => {
