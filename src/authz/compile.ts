@@ -4,7 +4,6 @@
  * path in the policy (`policy.anyOf[1].san.dns[0]`). Nothing else is thrown.
  */
 import { InvalidOptionError } from '../errors.js';
-import type { PeerIdentity } from '../identity/peer-identity.js';
 import { assertOptionsObject, isPlainObject } from '../options/validate.js';
 import { attributeTypeOid } from '../x509/attribute-types.js';
 import { compileDnValuePattern, type DnValuePattern, matchesDnValue } from './matchers/distinguished-name.js';
@@ -255,7 +254,7 @@ function spiffeCondition(value: unknown, path: string): PolicyNode {
     (view) => {
       const id = view.spiffe;
       if (id === undefined) return -1;
-      const index = exact.get(`${id.trustDomain}${id.path}`);
+      const index = exact.get(id.id);
       if (index !== undefined) return index;
       for (const glob of globs) {
         if (matchesSpiffePattern(glob.pattern, id)) return glob.index;
@@ -299,7 +298,7 @@ function trustDomainCondition(value: unknown, path: string): PolicyNode {
     entries,
     domains,
     (domain) => domain,
-    (view) => (view.spiffe === undefined ? [] : [view.spiffe.trustDomain]),
+    (view) => view.trustDomains,
     (view) => `spiffeId ${JSON.stringify(view.peer.spiffeId ?? null)}`,
   );
 }
@@ -309,7 +308,7 @@ const shortFingerprint = (hex: string): string => `${hex.slice(0, 16)}…`;
 function fingerprintCondition(
   value: unknown,
   path: string,
-  peerValues: (peer: PeerIdentity) => readonly string[],
+  peerValues: (view: PeerView) => readonly string[],
   label: string,
 ): PolicyNode {
   const entries = patternEntries(value, path);
@@ -319,8 +318,8 @@ function fingerprintCondition(
     entries,
     fingerprints,
     shortFingerprint,
-    (view) => peerValues(view.peer),
-    (view) => `${label} ${json(peerValues(view.peer).map(shortFingerprint))}`,
+    peerValues,
+    (view) => `${label} ${json(peerValues(view).map(shortFingerprint))}`,
   );
 }
 
@@ -354,8 +353,9 @@ function distinguishedNameConditions(value: unknown, path: string, which: 'subje
         if (values.length === 0) return -1;
         let first = -1;
         for (const attributeValue of values) {
-          const index = patterns.findIndex((pattern) => matchesDnValue(pattern, attributeValue));
-          if (index === -1) return -1;
+          let index = 0;
+          while (index < patterns.length && !matchesDnValue(patterns[index] as DnValuePattern, attributeValue)) index++;
+          if (index === patterns.length) return -1;
           if (first === -1) first = index;
         }
         return first;
@@ -443,7 +443,7 @@ function compileRule(rule: unknown, path: string, options: CompileOptions, ances
       fingerprintCondition(
         rule.fingerprint256,
         `${path}.fingerprint256`,
-        (peer) => [peer.fingerprint256],
+        (view) => view.fingerprints,
         'fingerprint256',
       ),
     );
@@ -453,7 +453,7 @@ function compileRule(rule: unknown, path: string, options: CompileOptions, ances
       fingerprintCondition(
         rule.spkiFingerprint256,
         `${path}.spkiFingerprint256`,
-        (peer) => [peer.spkiFingerprint256],
+        (view) => view.spkiFingerprints,
         'spkiFingerprint256',
       ),
     );
@@ -463,7 +463,7 @@ function compileRule(rule: unknown, path: string, options: CompileOptions, ances
       fingerprintCondition(
         rule.issuerFingerprint256,
         `${path}.issuerFingerprint256`,
-        (peer) => peer.issuerChain,
+        (view) => view.peer.issuerChain,
         'issuerChain',
       ),
     );

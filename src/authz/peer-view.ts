@@ -30,6 +30,9 @@ export class PeerView {
   #email: readonly PeerEmail[] | undefined;
   #ip: readonly Uint8Array[] | undefined;
   #spiffe: PeerSpiffeId | null | undefined;
+  #fingerprints: readonly string[] | undefined;
+  #spkiFingerprints: readonly string[] | undefined;
+  #trustDomains: readonly string[] | undefined;
   #subject: ReadonlyMap<string, readonly string[]> | undefined;
   #issuer: ReadonlyMap<string, readonly string[]> | undefined;
 
@@ -58,6 +61,24 @@ export class PeerView {
   get ip(): readonly Uint8Array[] {
     this.#ip ??= this.peer.san.ip.map(parseIpAddress).filter(defined);
     return this.#ip;
+  }
+
+  /** `[fingerprint256]`, allocated once per request however many pin rules ask. */
+  get fingerprints(): readonly string[] {
+    this.#fingerprints ??= [this.peer.fingerprint256];
+    return this.#fingerprints;
+  }
+
+  /** `[spkiFingerprint256]`, allocated once per request. */
+  get spkiFingerprints(): readonly string[] {
+    this.#spkiFingerprints ??= [this.peer.spkiFingerprint256];
+    return this.#spkiFingerprints;
+  }
+
+  /** The SPIFFE trust domain as a list (empty without a valid SPIFFE ID), allocated once per request. */
+  get trustDomains(): readonly string[] {
+    this.#trustDomains ??= this.spiffe === undefined ? NO_VALUES : [this.spiffe.trustDomain];
+    return this.#trustDomains;
   }
 
   /**

@@ -19,6 +19,8 @@ export interface SpiffePattern {
 export interface PeerSpiffeId {
   readonly trustDomain: string;
   readonly path: string;
+  /** `trustDomain + path`, the key exact IDs are indexed by. */
+  readonly id: string;
 }
 
 const TRUST_DOMAIN = /^[a-z0-9._-]{1,255}$/;
@@ -100,7 +102,7 @@ export function parsePeerSpiffeId(id: string): PeerSpiffeId | undefined {
   for (const segment of path.slice(1).split('/')) {
     if (segment === '.' || segment === '..' || !SEGMENT.test(segment)) return undefined;
   }
-  return { trustDomain, path };
+  return { trustDomain, path, id: `${trustDomain}${path}` };
 }
 
 /** Whether a peer SPIFFE ID matches a compiled pattern. */
