@@ -139,18 +139,21 @@ export function requirePeer(policy: PeerPolicy, options: RequirePeerOptions = {}
   const hasHooks = onDecision !== undefined || onAudit !== undefined;
 
   const report = (ctx: Context, peer: PeerIdentity | undefined, outcome: Outcome): void => {
-    const allowed = statusOfReason[outcome.reason] === undefined;
+    const status = statusOfReason[outcome.reason];
+    const allowed = status === undefined;
+    // A failing check fails the request in every mode.
+    const enforced = enforce || status === 500;
     const id = requestId(ctx);
     const decision: AuthzDecision = Object.freeze({
       kind: 'authz',
-      outcome: allowed ? 'allow' : enforce ? 'deny' : 'warn',
+      outcome: allowed ? 'allow' : enforced ? 'deny' : 'warn',
       reason: outcome.reason,
       ...(id === undefined ? {} : { requestId: id }),
       ...(peer === undefined ? {} : { peer: summarizePeer(peer) }),
       allowed,
-      enforced: enforce,
+      enforced,
       mode,
-      status: statusOfReason[outcome.reason],
+      status,
       rule: outcome.rule,
       detail: Object.freeze({ rule: outcome.rule, mode, policy: description }),
     });
@@ -165,7 +168,8 @@ export function requirePeer(policy: PeerPolicy, options: RequirePeerOptions = {}
       const pending = decide(authorizer, peer, ctx, undefined, true, Date.now());
       outcome = pending instanceof Promise ? await pending : pending;
     } catch (error) {
-      // Only a policy `check` throws here: report it, then let it surface as a server error (never an allow).
+      // A policy `check` (or a peer object that only looks like a PeerIdentity) threw: report it, then let it surface
+      // as a server error, never an allow.
       if (hasHooks) report(ctx, peer, { reason: 'POLICY_CHECK_FAILED', rule: undefined });
       throw error;
     }

@@ -257,9 +257,16 @@ describe("mode: 'report' (dry run)", () => {
     ]);
   });
 
-  it('still fails on a throwing check', async () => {
-    const h = await start({ mode: 'report' }, {}, { ...policy, check: () => Promise.reject(new Error('x')) });
+  it('still fails on a throwing check, and reports it as enforced', async () => {
+    const { decisions, options } = recorder();
+    const h = await start(
+      { ...options, mode: 'report' },
+      {},
+      { ...policy, check: () => Promise.reject(new Error('x')) },
+    );
     expect((await h.request('/', 'web')).status).toBe(500);
+    expect(h.handlerRuns()).toBe(0);
+    expect(decisions[0]).toMatchObject({ outcome: 'deny', enforced: true, reason: 'POLICY_CHECK_FAILED', status: 500 });
   });
 });
 
