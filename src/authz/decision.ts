@@ -64,7 +64,7 @@ export interface AuthzDecision extends AuditEvent {
   readonly reason: AuthzReason;
   /** What the policy (and the revocation hook) decided, whatever the mode. */
   readonly allowed: boolean;
-  /** Whether the decision was acted on (`false` in report mode). */
+  /** Whether the decision was acted on: `false` in report mode, except for a failing `check` (always a 500). */
   readonly enforced: boolean;
   readonly mode: AuthzMode;
   /** The HTTP status of a denial (sent when enforced, would-be in report mode). */
