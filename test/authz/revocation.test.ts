@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AuthzDecision } from '../../src/authz/decision.js';
 import type { PeerPolicy } from '../../src/authz/policy.js';
 import { requirePeer } from '../../src/authz/require-peer.js';
@@ -108,6 +108,25 @@ describe('revocation', () => {
       const { h, calls } = await start({ cacheSize: 1 }, () => false);
       for (const peer of ['a', 'b', 'a']) await h.request('/', peer);
       expect(calls).toHaveLength(3);
+    });
+
+    it('picks up a newly revoked certificate once cacheTtlMs has passed (pitfall 37)', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      try {
+        const denylist = new Set<string>();
+        const checker = createRevocationChecker(
+          { isRevoked: (peer: PeerIdentity) => denylist.has(peer.serialNumber), cacheTtlMs: 1000 },
+          'options.revocation',
+        );
+        expect(await checker.check(peers.a)).toBe('good');
+        denylist.add(peers.a.serialNumber);
+        vi.setSystemTime(Date.now() + 999);
+        expect(await checker.check(peers.a)).toBe('good');
+        vi.setSystemTime(Date.now() + 2);
+        expect(await checker.check(peers.a)).toBe('revoked');
+      } finally {
+        vi.useRealTimers();
+      }
     });
 
     it('asks once for concurrent requests with the same certificate', async () => {
