@@ -54,6 +54,8 @@ export type KoaMtlsErrorCode =
   // identity and authorization (per request)
   | 'ERR_MTLS_PEER_REQUIRED'
   | 'ERR_MTLS_PEER_FORBIDDEN'
+  // authz
+  | 'ERR_MTLS_POLICY_CHECK_FAILED'
   // sandboxed paths
   | 'ERR_SANDBOX_CONFIG'
   | 'ERR_SANDBOX_INVALID_PATH'

@@ -1,0 +1,118 @@
+/**
+ * The decision procedure shared by `requirePeer` and `explain`: identity pre-checks (present, verified, within its
+ * validity period), then the compiled policy, then revocation.
+ */
+import type { Context } from 'koa';
+import type { PeerIdentity } from '../identity/peer-identity.js';
+import type { CompiledPolicy } from './compile.js';
+import type { AuthzReason } from './decision.js';
+import type { ExplainStep } from './nodes.js';
+import { PeerView } from './peer-view.js';
+import type { RevocationChecker, RevocationStatus } from './revocation.js';
+
+/** The compiled, frozen settings of one `requirePeer`. */
+export interface Authorizer {
+  readonly compiled: CompiledPolicy;
+  readonly allowProxyClaimed: boolean;
+  readonly revocation: RevocationChecker | undefined;
+}
+
+/** What was decided and which rule decided it. */
+export interface Outcome {
+  readonly reason: AuthzReason;
+  readonly rule: string | undefined;
+}
+
+const MISSING: Outcome = Object.freeze({ reason: 'PEER_MISSING', rule: undefined });
+const PROXY_CLAIMED: Outcome = Object.freeze({ reason: 'PEER_PROXY_CLAIMED', rule: undefined });
+const EXPIRED: Outcome = Object.freeze({ reason: 'PEER_EXPIRED', rule: undefined });
+const NOT_YET_VALID: Outcome = Object.freeze({ reason: 'PEER_NOT_YET_VALID', rule: undefined });
+
+const VERIFICATIONS: ReadonlySet<unknown> = new Set(['tls-handshake', 'app', 'proxy-claimed']);
+
+/**
+ * A peer is usable only when it has the shape of a `PeerIdentity`; anything else on `ctx.state.peer` (`{}`, a
+ * string, a legacy `getPeerCertificate()` object) counts as no peer (notes §4 pitfall 6: `{}` is truthy).
+ *
+ * @example
+ * ```ts
+ * asPeer({}); // undefined: `{}` is not a peer
+ * ```
+ */
+export function asPeer(value: unknown): PeerIdentity | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const peer = value as Partial<PeerIdentity>;
+  const shaped =
+    VERIFICATIONS.has(peer.verifiedBy) &&
+    typeof peer.fingerprint256 === 'string' &&
+    peer.notBefore instanceof Date &&
+    peer.notAfter instanceof Date &&
+    typeof peer.san === 'object' &&
+    peer.san !== null &&
+    typeof peer.subject === 'object' &&
+    typeof peer.issuer === 'object' &&
+    Array.isArray(peer.issuerChain);
+  return shaped ? (peer as PeerIdentity) : undefined;
+}
+
+function preCheck(authorizer: Authorizer, peer: PeerIdentity | undefined, now: number): Outcome | undefined {
+  if (peer === undefined) return MISSING;
+  // A proxy's unverified claim is not an identity unless the route says so (notes §4 pitfall 35).
+  if (peer.verifiedBy === 'proxy-claimed' && !authorizer.allowProxyClaimed) return PROXY_CLAIMED;
+  // Keep-alive and HTTP/2 connections outlive `notAfter`; the handshake checked validity only once (pitfall 38).
+  if (!(now <= peer.notAfter.getTime())) return EXPIRED;
+  if (!(now >= peer.notBefore.getTime())) return NOT_YET_VALID;
+  return undefined;
+}
+
+function revocationOutcome(status: RevocationStatus, failOpen: boolean, rule: string): Outcome {
+  if (status === 'good') return { reason: 'POLICY_MATCH', rule };
+  if (status === 'revoked') return { reason: 'PEER_REVOKED', rule };
+  // Fail-open is the caller's explicit choice, and it stays visible in every decision.
+  if (failOpen) return { reason: 'REVOCATION_FAIL_OPEN', rule };
+  return { reason: status === 'timeout' ? 'REVOCATION_TIMEOUT' : 'REVOCATION_ERROR', rule };
+}
+
+function afterPolicy(
+  authorizer: Authorizer,
+  peer: PeerIdentity,
+  matched: boolean,
+  rule: string,
+  checkRevocation: boolean,
+): Outcome | Promise<Outcome> {
+  if (!matched) return { reason: 'POLICY_NO_MATCH', rule };
+  const revocation = authorizer.revocation;
+  if (revocation === undefined || !checkRevocation) return { reason: 'POLICY_MATCH', rule };
+  const status = revocation.check(peer);
+  if (typeof status === 'string') return revocationOutcome(status, revocation.failOpen, rule);
+  return status.then((settled) => revocationOutcome(settled, revocation.failOpen, rule));
+}
+
+/**
+ * Decides for one peer. Synchronous unless a `check` or the revocation hook is involved. A `check` that throws
+ * rejects with a 500 `KoaMtlsError` (never an allow).
+ *
+ * @example
+ * ```ts
+ * const outcome = await decide(authorizer, peer, ctx, undefined, true, Date.now());
+ * ```
+ */
+export function decide(
+  authorizer: Authorizer,
+  peer: PeerIdentity | undefined,
+  ctx: Context | undefined,
+  trace: ExplainStep[] | undefined,
+  checkRevocation: boolean,
+  now: number,
+): Outcome | Promise<Outcome> {
+  const early = preCheck(authorizer, peer, now);
+  if (early !== undefined || peer === undefined) {
+    trace?.push({ rule: 'peer', matched: false, detail: (early ?? MISSING).reason });
+    return early ?? MISSING;
+  }
+  const result = authorizer.compiled.root.evaluate(new PeerView(peer), ctx, trace);
+  if (result instanceof Promise) {
+    return result.then((settled) => afterPolicy(authorizer, peer, settled.matched, settled.rule, checkRevocation));
+  }
+  return afterPolicy(authorizer, peer, result.matched, result.rule, checkRevocation);
+}

@@ -1,0 +1,29 @@
+/**
+ * SHA-256 fingerprint pins in any common spelling, normalized at startup to the form `PeerIdentity` uses: 64
+ * lower-case hex digits. Accepted: hex in any case with or without `:`/space separators (OpenSSL, Node
+ * `fingerprint256`), an optional `sha256:`/`SHA256:` prefix, and base64 or base64url (Envoy `verify_certificate_spki`,
+ * RFC 7469 pins). Notes §4 pitfall 19.
+ */
+
+const HEX = /^[0-9a-f]{64}$/;
+const BASE64 = /^[A-Za-z0-9+/]{43}=?$/;
+const BASE64URL = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * Normalizes one SHA-256 fingerprint, or throws an `Error` whose message completes "<path> …".
+ *
+ * @example
+ * ```ts
+ * normalizeFingerprint256('SHA256:AB:CD:…'); // 'abcd…' (64 hex digits)
+ * ```
+ */
+export function normalizeFingerprint256(input: string): string {
+  const text = input.trim().replace(/^sha-?256:/i, '');
+  const hex = text.replace(/[:\s]/g, '').toLowerCase();
+  if (HEX.test(hex) && (/^[0-9a-f]+$/i.test(text) || /^[0-9a-f]{2}([:\s][0-9a-f]{2}){31}$/i.test(text))) return hex;
+  if (BASE64.test(text) || BASE64URL.test(text)) {
+    const bytes = Buffer.from(text, BASE64URL.test(text) ? 'base64url' : 'base64');
+    if (bytes.length === 32) return bytes.toString('hex');
+  }
+  throw new Error('must be a SHA-256 fingerprint: 64 hex digits (optionally colon-separated) or 44 base64 characters');
+}

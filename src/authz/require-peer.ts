@@ -1,0 +1,192 @@
+/**
+ * `requirePeer(policy, options?)`: the per-route authorization middleware.
+ *
+ * @module authz
+ */
+import type { Context, Middleware, Next } from 'koa';
+import { type AuditHook, type RequestIdResolver, requestIdFromHeader } from '../audit/event.js';
+import { KoaMtlsError } from '../errors.js';
+import type { PeerIdentity } from '../identity/peer-identity.js';
+import {
+  assertOptionsObject,
+  optionalBoolean,
+  optionalChoice,
+  optionalFunction,
+  ownValue,
+} from '../options/validate.js';
+import { type Authorizer, asPeer, decide, type Outcome } from './authorizer.js';
+import { compilePolicy } from './compile.js';
+import { type AuthzDecision, type AuthzMode, statusOfReason, summarizePeer } from './decision.js';
+import { AUTHZ_METADATA, type AuthzMetadata } from './metadata.js';
+import type { PeerPolicy } from './policy.js';
+import { createRevocationChecker, type RevocationOptions } from './revocation.js';
+
+/**
+ * Options of {@link requirePeer}.
+ *
+ * @example
+ * ```ts
+ * const options: RequirePeerOptions = { mode: 'report', onDecision: (d) => log.info(d, 'authz') };
+ * ```
+ */
+export interface RequirePeerOptions {
+  /** `enforce` (default) denies; `report` evaluates and reports but lets every request through (a dry run). */
+  readonly mode?: AuthzMode;
+  /** Accept identities a proxy only claimed (`verifiedBy: 'proxy-claimed'`). Default `false`: they get 401. */
+  readonly allowProxyClaimed?: boolean;
+  /** Accept wildcard-only patterns (`*`, `**`, `*@**`, `0.0.0.0/0`) that allow every value. Default `false`. */
+  readonly allowBareWildcards?: boolean;
+  /** Accept rules whose only condition is the subject CN. Default `false`. */
+  readonly allowCommonNameOnly?: boolean;
+  /** A revocation hook with a time-out and a cache; fail closed unless `failOpen`. Default: none. */
+  readonly revocation?: RevocationOptions;
+  /** Receives every decision. A hook that throws fails the request (500); it never turns a deny into an allow. */
+  readonly onDecision?: (decision: AuthzDecision) => void;
+  /** Receives the same decision object as an `AuditEvent` (`kind: 'authz'`). */
+  readonly onAudit?: AuditHook;
+  /** Finds the request id for decisions. Default: the `x-request-id` header. */
+  readonly requestId?: RequestIdResolver;
+}
+
+const OPTION_KEYS = [
+  'mode',
+  'allowProxyClaimed',
+  'allowBareWildcards',
+  'allowCommonNameOnly',
+  'revocation',
+  'onDecision',
+  'onAudit',
+  'requestId',
+] as const;
+
+const authorizers = new WeakMap<object, Authorizer>();
+
+/**
+ * The compiled authorizer behind a `requirePeer` middleware (for `explain`).
+ *
+ * @example
+ * ```ts
+ * authorizerOf(requirePeer({ anyPeer: true }))?.compiled.description; // 'any verified peer'
+ * ```
+ */
+export function authorizerOf(middleware: unknown): Authorizer | undefined {
+  return typeof middleware === 'function' ? authorizers.get(middleware) : undefined;
+}
+
+/**
+ * Validates `requirePeer`-style options and compiles the policy; shared with `explain`.
+ *
+ * @example
+ * ```ts
+ * const authorizer = createAuthorizer({ trustDomain: 'example.org' }, {}, 'options');
+ * ```
+ */
+export function createAuthorizer(policy: unknown, options: Record<string, unknown>, path: string): Authorizer {
+  const revocationValue = ownValue(options, 'revocation');
+  const compiled = compilePolicy(policy, {
+    allowBareWildcards: optionalBoolean(options, 'allowBareWildcards', path) ?? false,
+    allowCommonNameOnly: optionalBoolean(options, 'allowCommonNameOnly', path) ?? false,
+  });
+  return Object.freeze({
+    compiled,
+    allowProxyClaimed: optionalBoolean(options, 'allowProxyClaimed', path) ?? false,
+    revocation:
+      revocationValue === undefined ? undefined : createRevocationChecker(revocationValue, `${path}.revocation`),
+  });
+}
+
+function denial(status: 401 | 403): KoaMtlsError {
+  // Generic on purpose: the reason and the peer go to the hooks, never to the client (notes §4 pitfall 40).
+  return status === 401
+    ? new KoaMtlsError('ERR_MTLS_PEER_REQUIRED', 'Client certificate required', { status })
+    : new KoaMtlsError('ERR_MTLS_PEER_FORBIDDEN', 'Forbidden', { status });
+}
+
+/**
+ * Allows a request only when `ctx.state.peer` (set by `peerCertificate()`) satisfies `policy`.
+ *
+ * Without a verified peer it throws a `KoaMtlsError` with status 401 (`ERR_MTLS_PEER_REQUIRED`); when the policy or
+ * the revocation hook says no, status 403 (`ERR_MTLS_PEER_FORBIDDEN`). Koa's default error handling answers with the
+ * status and a generic body; an error middleware upstream can `switch (err.code)`. The handler never runs on a
+ * denial. The policy is compiled and linted here, once: a mistake throws `InvalidOptionError` naming its path.
+ *
+ * Limitations: decisions are per request, not per connection; `check` and `isRevoked` run in the request's
+ * critical path (keep them fast or cached).
+ *
+ * @example
+ * ```ts
+ * import Router from '@koa/router';
+ * import { peerCertificate, requirePeer } from 'koa-mtls';
+ *
+ * const router = new Router();
+ * router.get(
+ *   '/payments',
+ *   requirePeer({ spiffe: 'spiffe://example.org/ns/payments/sa/*' }, { onAudit: (event) => log.info(event) }),
+ *   (ctx) => { ctx.body = 'ok'; },
+ * );
+ * app.use(peerCertificate()).use(router.routes());
+ * ```
+ */
+export function requirePeer(policy: PeerPolicy, options: RequirePeerOptions = {}): Middleware {
+  assertOptionsObject(options, 'options', OPTION_KEYS);
+  const mode = optionalChoice(options, 'mode', 'options', ['enforce', 'report'] as const) ?? 'enforce';
+  const onDecision = optionalFunction<(decision: AuthzDecision) => void>(options, 'onDecision', 'options');
+  const onAudit = optionalFunction<AuditHook>(options, 'onAudit', 'options');
+  const requestId = optionalFunction<RequestIdResolver>(options, 'requestId', 'options') ?? requestIdFromHeader;
+  const authorizer = createAuthorizer(policy, options, 'options');
+  const enforce = mode === 'enforce';
+  const description = authorizer.compiled.description;
+  const hasHooks = onDecision !== undefined || onAudit !== undefined;
+
+  const report = (ctx: Context, peer: PeerIdentity | undefined, outcome: Outcome): void => {
+    const status = statusOfReason[outcome.reason];
+    const allowed = status === undefined;
+    // A failing check fails the request in every mode.
+    const enforced = enforce || status === 500;
+    const id = requestId(ctx);
+    const decision: AuthzDecision = Object.freeze({
+      kind: 'authz',
+      outcome: allowed ? 'allow' : enforced ? 'deny' : 'warn',
+      reason: outcome.reason,
+      ...(id === undefined ? {} : { requestId: id }),
+      ...(peer === undefined ? {} : { peer: summarizePeer(peer) }),
+      allowed,
+      enforced,
+      mode,
+      status,
+      rule: outcome.rule,
+      detail: Object.freeze({ rule: outcome.rule, mode, policy: description }),
+    });
+    onDecision?.(decision);
+    onAudit?.(decision);
+  };
+
+  async function requirePeerMiddleware(ctx: Context, next: Next): Promise<void> {
+    const peer = asPeer(ctx.state.peer);
+    let outcome: Outcome;
+    try {
+      const pending = decide(authorizer, peer, ctx, undefined, true, Date.now());
+      outcome = pending instanceof Promise ? await pending : pending;
+    } catch (error) {
+      // A policy `check` (or a peer object that only looks like a PeerIdentity) threw: report it, then let it surface
+      // as a server error, never an allow.
+      if (hasHooks) report(ctx, peer, { reason: 'POLICY_CHECK_FAILED', rule: undefined });
+      throw error;
+    }
+    if (hasHooks) report(ctx, peer, outcome);
+    const status = statusOfReason[outcome.reason];
+    if (enforce && (status === 401 || status === 403)) throw denial(status);
+    // Outside any try: a downstream error is the downstream's, never an authorization failure.
+    await next();
+  }
+
+  const metadata: AuthzMetadata = Object.freeze({
+    description,
+    mode,
+    allowProxyClaimed: authorizer.allowProxyClaimed,
+    revocation: authorizer.revocation !== undefined,
+  });
+  Object.defineProperty(requirePeerMiddleware, AUTHZ_METADATA, { value: metadata, enumerable: false });
+  authorizers.set(requirePeerMiddleware, authorizer);
+  return requirePeerMiddleware;
+}
