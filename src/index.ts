@@ -6,6 +6,23 @@
  * @module koa-mtls
  */
 export type { AuditEvent, AuditHook, AuditKind, PeerSummary, RequestIdResolver } from './audit/event.js';
+export {
+  type AuthzDecision,
+  type AuthzMode,
+  type AuthzReason,
+  type DistinguishedNameRule,
+  type ExplainOptions,
+  type ExplainStep,
+  type Explanation,
+  explain,
+  type Patterns,
+  type PeerCheck,
+  type PeerPolicy,
+  type RequirePeerOptions,
+  type RevocationOptions,
+  requirePeer,
+  type SanRule,
+} from './authz/index.js';
 export { InvalidOptionError, KoaMtlsError, type KoaMtlsErrorCode, type KoaMtlsErrorOptions } from './errors.js';
 export {
   type CertificateEncoding,

@@ -95,25 +95,3 @@ export const statusOfReason: Readonly<Record<AuthzReason, 401 | 403 | 500 | unde
   REVOCATION_FAIL_OPEN: undefined,
   POLICY_CHECK_FAILED: 500,
 });
-
-/**
- * The OpenTelemetry-named summary of a peer for audit events.
- *
- * @example
- * ```ts
- * summarizePeer(peer)['tls.client.hash.sha256']; // upper-case hex, as OpenTelemetry shows it
- * ```
- */
-export function summarizePeer(peer: PeerIdentity): PeerSummary {
-  const summary: Record<string, string> = {
-    'tls.client.subject': peer.subject.toString(),
-    'tls.client.issuer': peer.issuer.toString(),
-    'tls.client.hash.sha256': peer.fingerprint256.toUpperCase(),
-    'tls.client.not_before': peer.notBefore.toISOString(),
-    'tls.client.not_after': peer.notAfter.toISOString(),
-    'koa_mtls.source': peer.source,
-    'koa_mtls.verified_by': peer.verifiedBy,
-  };
-  if (peer.spiffeId !== undefined) summary['koa_mtls.spiffe_id'] = peer.spiffeId;
-  return Object.freeze(summary) as PeerSummary;
-}

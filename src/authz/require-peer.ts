@@ -7,6 +7,7 @@ import type { Context, Middleware, Next } from 'koa';
 import { type AuditHook, type RequestIdResolver, requestIdFromHeader } from '../audit/event.js';
 import { KoaMtlsError } from '../errors.js';
 import type { PeerIdentity } from '../identity/peer-identity.js';
+import { summarizePeer } from '../identity/summarize-peer.js';
 import {
   assertOptionsObject,
   optionalBoolean,
@@ -16,7 +17,7 @@ import {
 } from '../options/validate.js';
 import { type Authorizer, asPeer, decide, type Outcome } from './authorizer.js';
 import { compilePolicy } from './compile.js';
-import { type AuthzDecision, type AuthzMode, statusOfReason, summarizePeer } from './decision.js';
+import { type AuthzDecision, type AuthzMode, statusOfReason } from './decision.js';
 import { AUTHZ_METADATA, type AuthzMetadata } from './metadata.js';
 import type { PeerPolicy } from './policy.js';
 import { createRevocationChecker, type RevocationOptions } from './revocation.js';

@@ -35,13 +35,13 @@ function peerSummary(certificate: X509Certificate): PeerSummary {
     return {
       'tls.client.subject': parsed.subject.toString(),
       'tls.client.issuer': parsed.issuer.toString(),
-      'tls.client.hash.sha256': parsed.fingerprint256,
+      'tls.client.hash.sha256': parsed.fingerprint256.toUpperCase(),
       'tls.client.not_before': new Date(parsed.notBefore).toISOString(),
       'tls.client.not_after': new Date(parsed.notAfter).toISOString(),
     };
   } catch {
     // A certificate the strict reader refuses is still identified by its hash
-    return { 'tls.client.hash.sha256': certificate.fingerprint256.replaceAll(':', '').toLowerCase() };
+    return { 'tls.client.hash.sha256': certificate.fingerprint256.replaceAll(':', '') };
   }
 }
 

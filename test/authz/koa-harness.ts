@@ -37,8 +37,8 @@ export async function serve(
   app.on('error', (error: unknown) => errors.push(error));
   if (options.before !== undefined) app.use(options.before);
   app.use(async function setTestPeer(ctx, next) {
-    const name = ctx.get('x-test-peer');
-    if (name !== '') ctx.state.peer = peers[name];
+    const peer = peers[ctx.get('x-test-peer')];
+    if (peer !== undefined) ctx.state.peer = peer;
     await next();
   });
   app.use(guard);
