@@ -1,16 +1,18 @@
 /**
  * Real TLS-terminating proxies (nginx, HAProxy, Caddy) in front of a Koa app that reads the forwarded client
  * certificate with `peerCertificate({ sources })`: the identity behind each proxy is the identity the app sees when
- * it terminates TLS itself, a certificate the proxy did not verify never becomes a peer, and a forged header from a
- * connection that is not the proxy is removed and reported.
+ * it terminates TLS itself, the same `requirePeer` policy decides the same way, a certificate the proxy did not
+ * verify never becomes a peer, and a forged header from a connection that is not the proxy is removed and reported.
  */
 import type { Server } from 'node:http';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import Router from '@koa/router';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/audit/event.js';
+import { requirePeer } from '../../src/authz/index.js';
 import type { PeerCertificateSource } from '../../src/identity/index.js';
 import { peerCertificate } from '../../src/identity/index.js';
 import { type CertificateAuthority, createCertificateAuthority, type IssuedCertificate } from '../../src/pki/index.js';
@@ -29,6 +31,7 @@ let root: CertificateAuthority;
 let other: CertificateAuthority;
 let serverCert: IssuedCertificate;
 let workload: IssuedCertificate;
+let reporting: IssuedCertificate;
 const closers: (() => Promise<unknown>)[] = [];
 
 interface Seen {
@@ -36,7 +39,10 @@ interface Seen {
   readonly body: string;
 }
 
-/** A Koa app answering with the peer's identity (or 401), plus the audit events it produced. */
+/**
+ * A Koa app answering `/` with the peer's identity (or 401), and `/payments` only to the payments workload, plus the
+ * audit events it produced and how many requests reached it.
+ */
 function identityApp(options: Parameters<typeof peerCertificate>[0]): {
   app: Koa;
   events: AuditEvent[];
@@ -50,6 +56,11 @@ function identityApp(options: Parameters<typeof peerCertificate>[0]): {
     await next();
   });
   app.use(peerCertificate({ ...options, onAudit: (event) => events.push(event) }));
+  const router = new Router();
+  router.get('/payments', requirePeer({ spiffe: 'spiffe://example.org/ns/prod/sa/payments' }), (ctx) => {
+    ctx.body = 'paid';
+  });
+  app.use(router.routes());
   app.use((ctx) => {
     const peer = ctx.state.peer;
     if (peer === undefined) {
@@ -73,13 +84,19 @@ async function listen(server: Server | https.Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-function get(port: number, client: IssuedCertificate | undefined, headers: Record<string, string> = {}): Promise<Seen> {
+function get(
+  port: number,
+  client: IssuedCertificate | undefined,
+  headers: Record<string, string> = {},
+  path = '/',
+): Promise<Seen> {
   return new Promise((resolve, reject) => {
     https
       .get(
         {
           host: '127.0.0.1',
           port,
+          path,
           servername: 'localhost',
           ca: root.root,
           agent: false,
@@ -117,7 +134,17 @@ beforeAll(async () => {
   other = await createCertificateAuthority({ subject: 'CN=proxy test root' });
   serverCert = await root.issueServer();
   workload = await root.issueClient({ san: { uri: ['spiffe://example.org/ns/prod/sa/payments'] } });
+  reporting = await root.issueClient({ san: { uri: ['spiffe://example.org/ns/prod/sa/reporting'] } });
 });
+
+/** What the payments route answers to the payments and the reporting workload: the policy's decisions. */
+async function decisions(port: number): Promise<Seen[]> {
+  return [await get(port, workload, {}, '/payments'), await get(port, reporting, {}, '/payments')];
+}
+const expectedDecisions: Seen[] = [
+  { status: 200, body: 'paid' },
+  { status: 403, body: 'Forbidden' },
+];
 afterAll(async () => {
   for (const close of closers.reverse()) await close();
 });
@@ -139,6 +166,7 @@ describe('when the app terminates TLS itself', () => {
       source: 'tls',
       verifiedBy: 'tls-handshake',
     });
+    expect(await decisions(port)).toEqual(expectedDecisions);
   });
 });
 
@@ -174,6 +202,10 @@ describe.each<ProxyKind>(['nginx', 'haproxy', 'caddy'])('behind %s', (kind) => {
       spiffeId: 'spiffe://example.org/ns/prod/sa/payments',
       verifiedBy: 'app',
     });
+  });
+
+  it('lets the same policy decide the same way as when the app terminates TLS', async () => {
+    expect(await decisions(proxy.port)).toEqual(expectedDecisions);
   });
 
   it('lets no request through whose certificate the proxy refuses (another CA with the same name)', async () => {
