@@ -5,7 +5,7 @@
  * @module sandbox/sandbox
  */
 import { constants } from 'node:fs';
-import { type FileHandle, open, readlink, realpath, stat } from 'node:fs/promises';
+import { type FileHandle, open, readlink, realpath, stat, statfs } from 'node:fs/promises';
 import { isAbsolute, normalize } from 'node:path';
 import type { AuditHook } from '../audit/event.js';
 import { InvalidOptionError, KoaMtlsError } from '../errors.js';
@@ -328,12 +328,16 @@ export async function createSandbox(root: string, options?: SandboxOptions): Pro
   }
 }
 
-/** The walk is only safe if `<procFd>/<fd>` is a live magic link to the held directory; otherwise fail closed. */
+// statfs(2) f_type of procfs (linux/magic.h); a directory of ordinary symlinks is not a magic-link directory.
+const PROC_SUPER_MAGIC = 0x9fa0;
+
+/** The walk is only safe if `<procFd>/<fd>` is a live procfs magic link to the held directory; otherwise fail closed. */
 async function probeProc(procFd: string, fd: number, realRoot: string, dev: number, ino: number): Promise<void> {
   try {
+    const fs = await statfs(procFd);
     const viaProc = await stat(`${procFd}/${fd}/.`);
     const target = await readlink(`${procFd}/${fd}`);
-    if (viaProc.dev === dev && viaProc.ino === ino && target === realRoot) return;
+    if (fs.type === PROC_SUPER_MAGIC && viaProc.dev === dev && viaProc.ino === ino && target === realRoot) return;
   } catch (err) {
     throw unsupported(`${procFd} is unavailable; the sandbox cannot open files safely`, err);
   }

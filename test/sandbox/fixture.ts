@@ -1,0 +1,94 @@
+/**
+ * Filesystem fixtures for sandbox tests, in the style of Go's `rootTestCases`: a layout is a list of strings
+ * (`'d/'` a directory, `'f'` a file, `'a => b'` a symlink, `'p |fifo'`, `'s |socket'`, `'n |device'`), built under
+ * `<tmp>/ROOT`, next to outside files that all hold one CANARY string. A test passes only if no read ever returns it.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+export interface Fixture {
+  /** The temporary directory holding ROOT and the outside files (real path). */
+  readonly dir: string;
+  /** The sandbox root, `<dir>/ROOT`. */
+  readonly root: string;
+  /** The content of every outside file. */
+  readonly canary: string;
+  /** Whether the device node could be created (needs CAP_MKNOD). */
+  readonly hasDevice: boolean;
+  cleanup(): Promise<void>;
+}
+
+/** The content of an inside file: its own relative path, so a test can tell which file it got. */
+export const insideContent = (relative: string): string => `inside:${relative}`;
+
+/**
+ * Builds a fixture. Outside the root: `OUTSIDE` (file), `outdir/passwd`, `outdir/secret.txt` and a sibling
+ * `ROOT2/secret.txt` whose name shares the root's prefix (CVE-2014-6394).
+ */
+export async function makeFixture(layout: readonly string[]): Promise<Fixture> {
+  const dir = await realpath(await mkdtemp(join(tmpdir(), 'koa-mtls-sandbox-')));
+  const root = join(dir, 'ROOT');
+  const canary = `CANARY-${randomUUID()}`;
+  await mkdir(root);
+  await mkdir(join(dir, 'outdir'));
+  await mkdir(join(dir, 'ROOT2'));
+  for (const outside of ['OUTSIDE', 'outdir/passwd', 'outdir/secret.txt', 'ROOT2/secret.txt']) {
+    await writeFile(join(dir, outside), canary);
+  }
+  const servers: Server[] = [];
+  let hasDevice = true;
+  for (const entry of layout) {
+    const link = entry.split(' => ');
+    const special = entry.split(' |');
+    if (link.length === 2) {
+      const [name, target] = link as [string, string];
+      await mkdir(dirname(join(root, name)), { recursive: true });
+      await symlink(target.replaceAll('$DIR', dir), join(root, name));
+    } else if (special.length === 2) {
+      const [name, kind] = special as [string, string];
+      const path = join(root, name);
+      await mkdir(dirname(path), { recursive: true });
+      if (kind === 'fifo') execFileSync('mkfifo', [path]);
+      else if (kind === 'socket') servers.push(await listenUnix(path));
+      else {
+        try {
+          execFileSync('mknod', [path, 'c', '1', '5'], { stdio: 'ignore' }); // /dev/zero's numbers
+        } catch {
+          hasDevice = false;
+        }
+      }
+    } else if (entry.endsWith('/')) {
+      await mkdir(join(root, entry), { recursive: true });
+    } else {
+      await mkdir(dirname(join(root, entry)), { recursive: true });
+      await writeFile(join(root, entry), insideContent(entry));
+    }
+  }
+  return {
+    dir,
+    root,
+    canary,
+    hasDevice,
+    async cleanup() {
+      await Promise.all(servers.map((s) => new Promise((done) => s.close(done))));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function listenUnix(path: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(path, () => resolve(server));
+  });
+}
+
+/** How many descriptors this process holds (Linux). */
+export async function openFdCount(): Promise<number> {
+  return (await readdir('/proc/self/fd')).length;
+}
