@@ -138,12 +138,23 @@ describe('validateSandboxPath', () => {
   });
 
   describe('when Go filepath.IsLocal cases are checked', () => {
-    it.each(['', '.', '..', '../a', '/', '/a', '/a/../..', 'a/../b:/../../c', 'a/', 'a/./b/./c', 'a/../a', 'nul', 'COM1'])(
-      'refuses %j (Go considers some local; we are stricter)',
-      (input) => {
-        expect(validateSandboxPath(input).ok).toBe(false);
-      },
-    );
+    it.each([
+      '',
+      '.',
+      '..',
+      '../a',
+      '/',
+      '/a',
+      '/a/../..',
+      'a/../b:/../../c',
+      'a/',
+      'a/./b/./c',
+      'a/../a',
+      'nul',
+      'COM1',
+    ])('refuses %j (Go considers some local; we are stricter)', (input) => {
+      expect(validateSandboxPath(input).ok).toBe(false);
+    });
   });
 
   describe('when options change the rules', () => {
@@ -171,7 +182,10 @@ describe('validateSandboxPath', () => {
     it('applies custom limits', () => {
       expect(validateSandboxPath('a/b/c', { maxDepth: 2 })).toEqual({ ok: false, reason: 'PATH_TOO_DEEP' });
       expect(validateSandboxPath('abcdef', { maxLength: 5 })).toEqual({ ok: false, reason: 'PATH_TOO_LONG' });
-      expect(validateSandboxPath('abc/de', { maxSegmentBytes: 2 })).toEqual({ ok: false, reason: 'PATH_SEGMENT_TOO_LONG' });
+      expect(validateSandboxPath('abc/de', { maxSegmentBytes: 2 })).toEqual({
+        ok: false,
+        reason: 'PATH_SEGMENT_TOO_LONG',
+      });
     });
 
     it.each([
