@@ -23,6 +23,7 @@ export type SandboxPathReason =
   | 'PATH_BACKSLASH'
   | 'PATH_COLON'
   | 'PATH_REPLACEMENT_CHAR'
+  | 'PATH_LONE_SURROGATE'
   | 'PATH_INVISIBLE_CHAR'
   | 'PATH_NOT_NFC'
   | 'PATH_NOT_NFKC'
@@ -101,6 +102,8 @@ const INVISIBLE = /[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2
 // Windows reserved device names, any case, with any extension (CVE-2025-27210); superscripts count as digits.
 const WINDOWS_DEVICE =
   /^(?:con|prn|aux|nul|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3]|conin\$|conout\$|clock\$) *(?:\.|$)/i;
+// An unpaired UTF-16 surrogate has no UTF-8 form: Node would write U+FFFD, a different name than the one checked.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const STRICT_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._~-]*$/;
 const STRICT_DOT_SEGMENT = /^\.?[A-Za-z0-9_][A-Za-z0-9._~-]*$/;
 
@@ -154,6 +157,7 @@ export function checkPath(input: unknown, options: CompiledPathOptions): Sandbox
   if (input.includes(':')) return reject('PATH_COLON');
   // U+FFFD is what a failed decode leaves behind (querystring turns overlong `%c0%ae` into it).
   if (input.includes('\ufffd')) return reject('PATH_REPLACEMENT_CHAR');
+  if (LONE_SURROGATE.test(input)) return reject('PATH_LONE_SURROGATE');
   if (INVISIBLE.test(input)) return reject('PATH_INVISIBLE_CHAR');
   // One byte sequence per name: a non-NFC name could differ from the one a glob or a macOS volume sees.
   if (normalize.call(input, 'NFC') !== input) return reject('PATH_NOT_NFC');

@@ -17,6 +17,7 @@ describe('validateSandboxPath', () => {
       'report 2024.pdf',
       'café.txt',
       '日本.txt',
+      'emoji-\u{1f600}.txt', // a surrogate pair is well-formed
       'ETC/PASSWD',
       'PROGRA~1/x',
       '∕etc∕passwd', // U+2215 is a plain character to Linux and NFKC-stable: one in-root name
@@ -94,6 +95,8 @@ describe('validateSandboxPath', () => {
     ['a\u0085b', 'PATH_CONTROL_CHAR'],
     // Unicode tricks
     ['a\ufffdb', 'PATH_REPLACEMENT_CHAR'],
+    ['a\ud800b', 'PATH_LONE_SURROGATE'],
+    ['a\udc00', 'PATH_LONE_SURROGATE'],
     ['.\u200b./etc', 'PATH_INVISIBLE_CHAR'],
     ['\u202e../etc', 'PATH_INVISIBLE_CHAR'],
     ['a\u2066b', 'PATH_INVISIBLE_CHAR'],
