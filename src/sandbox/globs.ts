@@ -45,7 +45,8 @@ function compileList(
 
 /**
  * Compiles `allow`/`deny` from an options object. Options are fixed (`nonegate`, `nocomment`, `noext`, case-sensitive,
- * POSIX): negation and extglobs make lists hard to audit, and pattern ReDoS CVEs (CVE-2026-26996) live in extglobs.
+ * POSIX): negation and extglobs make lists hard to audit. Patterns are trusted configuration (minimatch ReDoS
+ * CVE-2026-26996/27903/27904), never request input.
  * Allow globs match dotfile segments only when `allowDotfiles` is on; deny globs always do.
  *
  * @example
