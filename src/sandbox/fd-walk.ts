@@ -18,13 +18,34 @@ import { notFound, type SandboxDenyReason, type SandboxPathError } from './sandb
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } =
   constants;
 
-/** How a file may be opened inside a sandbox (the `fs.open` flag strings, minus the ones that follow links). */
+/**
+ * How a file may be opened inside a sandbox (the `fs.open` flag strings, minus the ones that follow links).
+ *
+ * @example
+ * ```ts
+ * const flags: SandboxOpenFlags = 'wx'; // exclusive create, for uploads
+ * ```
+ */
 export type SandboxOpenFlags = 'r' | 'r+' | 'w' | 'wx' | 'a' | 'ax';
 
-/** Which symlinks a walk follows: `'in-root'` (relative targets that stay inside) or `'none'`. */
+/**
+ * Which symlinks a walk follows: `'in-root'` (relative targets that stay inside) or `'none'`.
+ *
+ * @example
+ * ```ts
+ * const policy: SymlinkPolicy = 'none'; // like openat2 RESOLVE_NO_SYMLINKS
+ * ```
+ */
 export type SymlinkPolicy = 'in-root' | 'none';
 
-/** Kernel flags per mode. O_NOFOLLOW and O_NONBLOCK are added to every leaf open. */
+/**
+ * Kernel flags per mode. O_NOFOLLOW and O_NONBLOCK are added to every leaf open.
+ *
+ * @example
+ * ```ts
+ * OPEN_FLAGS.wx === (O_WRONLY | O_CREAT | O_EXCL); // true
+ * ```
+ */
 export const OPEN_FLAGS: Readonly<Record<SandboxOpenFlags, number>> = Object.freeze({
   r: O_RDONLY,
   'r+': O_RDWR,
@@ -34,7 +55,14 @@ export const OPEN_FLAGS: Readonly<Record<SandboxOpenFlags, number>> = Object.fre
   ax: O_WRONLY | O_CREAT | O_EXCL | O_APPEND,
 });
 
-/** Everything a walk needs about its root; built once by `createSandbox`. */
+/**
+ * Everything a walk needs about its root; built once by `createSandbox`.
+ *
+ * @example
+ * ```ts
+ * const root: WalkRoot = { fd, realRoot, dev, procFd: '/proc/self/fd', symlinks: 'in-root', noCrossDevice: false, singleLinkOnly: false };
+ * ```
+ */
 export interface WalkRoot {
   /** The held root directory descriptor. */
   readonly fd: number;
@@ -49,7 +77,14 @@ export interface WalkRoot {
   readonly singleLinkOnly: boolean;
 }
 
-/** What a successful walk returns. */
+/**
+ * What a successful walk returns.
+ *
+ * @example
+ * ```ts
+ * const { handle, resolved } = await walkOpen(root, ['k8s', 'tls.crt'], 'r', 0o600); // resolved: 'k8s/..2025_01_01/tls.crt'
+ * ```
+ */
 export interface WalkResult {
   readonly handle: FileHandle;
   /** The in-root relative path actually opened (after symlinks). */
@@ -58,8 +93,24 @@ export interface WalkResult {
   readonly realPath: string;
 }
 
-/** Go `os.Root` limits: 8 symlink hops; 255 component steps across restarts. */
+/**
+ * Go `os.Root` limit: at most 8 symlink hops per open.
+ *
+ * @example
+ * ```ts
+ * if (links > MAX_SYMLINKS) throw notFound('SYMLINK_TOO_MANY');
+ * ```
+ */
 export const MAX_SYMLINKS = 8;
+
+/**
+ * Go `os.Root` limit: at most 255 component steps per open, restarts included.
+ *
+ * @example
+ * ```ts
+ * if (++steps > MAX_STEPS) throw notFound('TOO_MANY_STEPS');
+ * ```
+ */
 export const MAX_STEPS = 255;
 
 const LINK_CODES = new Set(['ELOOP', 'ENOTDIR', 'EMLINK']);

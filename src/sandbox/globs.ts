@@ -8,7 +8,14 @@ import { Minimatch, type MinimatchOptions } from 'minimatch';
 import { InvalidOptionError } from '../errors.js';
 import { ownValue } from '../options/validate.js';
 
-/** Compiled allow/deny lists. `allow === null` means "no allow-list": every validated path may be tried. */
+/**
+ * Compiled allow/deny lists. `allow === null` means "no allow-list": every validated path may be tried.
+ *
+ * @example
+ * ```ts
+ * const globs: CompiledGlobs = compileGlobs({ deny: ['**\/*.key'] }, 'options', false); // globs.allow === null
+ * ```
+ */
 export interface CompiledGlobs {
   readonly allow: readonly Minimatch[] | null;
   readonly deny: readonly Minimatch[];
@@ -61,12 +68,26 @@ export function compileGlobs(object: Record<string, unknown>, path: string, allo
   return Object.freeze({ allow: allow ? Object.freeze(allow) : null, deny: Object.freeze(deny ?? []) });
 }
 
-/** Whether the allow-list admits `relative` (always true without an allow-list). */
+/**
+ * Whether the allow-list admits `relative` (always true without an allow-list).
+ *
+ * @example
+ * ```ts
+ * isAllowed(compileGlobs({ allow: ['*.pem'] }, 'options', false), 'ca.pem'); // true
+ * ```
+ */
 export function isAllowed(globs: CompiledGlobs, relative: string): boolean {
   return globs.allow === null || globs.allow.some((m) => m.match(relative));
 }
 
-/** Whether any deny glob matches `relative`. */
+/**
+ * Whether any deny glob matches `relative`.
+ *
+ * @example
+ * ```ts
+ * isDenied(compileGlobs({ deny: ['**\/*.key'] }, 'options', false), 'tls/server.key'); // true
+ * ```
+ */
 export function isDenied(globs: CompiledGlobs, relative: string): boolean {
   return globs.deny.some((m) => m.match(relative));
 }

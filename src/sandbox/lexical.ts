@@ -10,7 +10,15 @@
 import { InvalidOptionError } from '../errors.js';
 import { assertOptionsObject, optionalBoolean, optionalChoice, optionalInteger } from '../options/validate.js';
 
-/** Why a path was refused by the lexical rules. Stable: these codes reach audit hooks and dashboards. */
+/**
+ * Why a path was refused by the lexical rules. Stable: these codes reach audit hooks and dashboards.
+ *
+ * @example
+ * ```ts
+ * const result = validateSandboxPath(input);
+ * if (!result.ok && result.reason === 'PATH_DOT_SEGMENT') metrics.increment('traversal_attempt');
+ * ```
+ */
 export type SandboxPathReason =
   | 'PATH_NOT_STRING'
   | 'PATH_EMPTY'
@@ -60,7 +68,14 @@ export interface SandboxPathRules {
   readonly charset?: 'unicode' | 'strict';
 }
 
-/** The compiled, frozen form of {@link SandboxPathRules}. */
+/**
+ * The compiled, frozen form of {@link SandboxPathRules}.
+ *
+ * @example
+ * ```ts
+ * const compiled: CompiledPathOptions = compilePathOptions({ maxDepth: 4 }, 'options');
+ * ```
+ */
 export interface CompiledPathOptions {
   readonly maxLength: number;
   readonly maxDepth: number;
@@ -69,7 +84,14 @@ export interface CompiledPathOptions {
   readonly charset: 'unicode' | 'strict';
 }
 
-/** A path the lexical rules accepted: the canonical relative path and its segments. */
+/**
+ * A path the lexical rules accepted: the canonical relative path and its segments.
+ *
+ * @example
+ * ```ts
+ * const accepted = validateSandboxPath('a/b.txt') as SandboxPathAccepted; // accepted.segments: ['a', 'b.txt']
+ * ```
+ */
 export interface SandboxPathAccepted {
   readonly ok: true;
   /** The validated relative path (`segments.join('/')`), identical to the input. */
@@ -78,16 +100,38 @@ export interface SandboxPathAccepted {
   readonly segments: readonly string[];
 }
 
-/** A path the lexical rules refused, with the first rule it broke. */
+/**
+ * A path the lexical rules refused, with the first rule it broke.
+ *
+ * @example
+ * ```ts
+ * const rejected = validateSandboxPath('a//b') as SandboxPathRejected; // rejected.reason: 'PATH_EMPTY_SEGMENT'
+ * ```
+ */
 export interface SandboxPathRejected {
   readonly ok: false;
   readonly reason: SandboxPathReason;
 }
 
-/** The result of {@link validateSandboxPath}. */
+/**
+ * The result of {@link validateSandboxPath}: narrow on `ok`.
+ *
+ * @example
+ * ```ts
+ * const result: SandboxPathResult = validateSandboxPath(name);
+ * if (result.ok) use(result.segments); else log(result.reason);
+ * ```
+ */
 export type SandboxPathResult = SandboxPathAccepted | SandboxPathRejected;
 
-/** The option keys {@link compilePathOptions} accepts, for factories that embed them. */
+/**
+ * The option keys {@link compilePathOptions} accepts, for factories that embed them.
+ *
+ * @example
+ * ```ts
+ * assertOptionsObject(options, 'options', [...PATH_OPTION_KEYS, 'symlinks']);
+ * ```
+ */
 export const PATH_OPTION_KEYS = ['maxLength', 'maxDepth', 'maxSegmentBytes', 'allowDotfiles', 'charset'] as const;
 
 // Captured at module load: a guard must not depend on globals user code can patch later (CVE-2024-21891).
@@ -141,7 +185,14 @@ export function compilePathOptions(
 
 const reject = (reason: SandboxPathReason): SandboxPathRejected => Object.freeze({ ok: false, reason });
 
-/** Checks one input against compiled options; the core of {@link validateSandboxPath}. */
+/**
+ * Checks one input against compiled options; the core of {@link validateSandboxPath}.
+ *
+ * @example
+ * ```ts
+ * checkPath('do..ts.txt', compilePathOptions(undefined, 'options')).ok; // true: dots inside a name are fine
+ * ```
+ */
 export function checkPath(input: unknown, options: CompiledPathOptions): SandboxPathResult {
   // Strings only: arrays (repeated query keys), objects (qs), Buffers and URLs bypassed Node's own checks (CVE-2023-32004).
   if (typeof input !== 'string') return reject('PATH_NOT_STRING');

@@ -13,7 +13,15 @@ import type { SandboxOpenFlags, SymlinkPolicy } from './fd-walk.js';
 import { HeldSandbox, type Sandbox } from './sandbox.js';
 import { SandboxPathError } from './sandbox-error.js';
 
-/** What a handler finds on `ctx.state.sandboxed` once {@link sandboxPath} accepted the request's path. */
+/**
+ * What a handler finds on `ctx.state.sandboxed` once {@link sandboxPath} accepted the request's path.
+ *
+ * @example
+ * ```ts
+ * const { path, open } = ctx.state.sandboxed!;
+ * ctx.body = (await open()).createReadStream();
+ * ```
+ */
 export interface SandboxedRequestPath {
   /** The validated relative path (no `..`, no leading `/`, decoded exactly once). */
   readonly path: string;
@@ -56,7 +64,14 @@ export interface SandboxPathOptions {
   readonly requestId?: RequestIdResolver;
 }
 
-/** Route metadata a `describeRoutes(router)` can read from a {@link sandboxPath} middleware. */
+/**
+ * Route metadata a `describeRoutes(router)` can read from a {@link sandboxPath} middleware.
+ *
+ * @example
+ * ```ts
+ * const meta: SandboxRouteMetadata | undefined = getSandboxRouteMetadata(middleware); // { root, symlinks, allow, deny }
+ * ```
+ */
 export interface SandboxRouteMetadata {
   /** The sandbox's real root (operator-only). */
   readonly root: string;
@@ -66,7 +81,14 @@ export interface SandboxRouteMetadata {
   readonly deny: readonly string[];
 }
 
-/** The non-enumerable property under which {@link sandboxPath} middleware carries its {@link SandboxRouteMetadata}. */
+/**
+ * The non-enumerable property under which {@link sandboxPath} middleware carries its {@link SandboxRouteMetadata}.
+ *
+ * @example
+ * ```ts
+ * const meta = (middleware as { [SANDBOX_ROUTE_METADATA]?: SandboxRouteMetadata })[SANDBOX_ROUTE_METADATA];
+ * ```
+ */
 export const SANDBOX_ROUTE_METADATA: unique symbol = Symbol('koa-mtls.sandboxPath');
 
 /**

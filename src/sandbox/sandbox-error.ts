@@ -7,7 +7,14 @@
 import { KoaMtlsError } from '../errors.js';
 import type { SandboxPathReason } from './lexical.js';
 
-/** Why a path that passed the lexical rules was still refused. Every one of these answers 404. */
+/**
+ * Why a path that passed the lexical rules was still refused. Every one of these answers 404.
+ *
+ * @example
+ * ```ts
+ * onAudit: (e) => { if (e.reason === 'SYMLINK_ESCAPE') alert(e); }
+ * ```
+ */
 export type SandboxDenyReason =
   | 'NOT_FOUND'
   | 'NOT_DIRECTORY'
@@ -26,7 +33,14 @@ export type SandboxDenyReason =
   | 'GLOB_NOT_ALLOWED'
   | 'GLOB_DENIED';
 
-/** Every reason a sandbox can give for a refusal. */
+/**
+ * Every reason a sandbox can give for a refusal.
+ *
+ * @example
+ * ```ts
+ * const reason: SandboxReason = err instanceof SandboxPathError ? err.reason : 'NOT_FOUND';
+ * ```
+ */
 export type SandboxReason = SandboxPathReason | SandboxDenyReason;
 
 /**
@@ -54,6 +68,13 @@ export class SandboxPathError extends KoaMtlsError {
   }
 }
 
-/** Shorthand for a 404 refusal. */
+/**
+ * Shorthand for a 404 refusal.
+ *
+ * @example
+ * ```ts
+ * throw notFound('SYMLINK_ESCAPE');
+ * ```
+ */
 export const notFound = (reason: SandboxDenyReason, cause?: unknown): SandboxPathError =>
   new SandboxPathError(404, reason, cause);

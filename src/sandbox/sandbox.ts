@@ -30,7 +30,14 @@ import {
 import { mountsBelow } from './mounts.js';
 import { notFound, SandboxPathError } from './sandbox-error.js';
 
-/** What to do when a mount point lies below the root (a bind mount of a host path would be reachable). */
+/**
+ * What to do when a mount point lies below the root (a bind mount of a host path would be reachable).
+ *
+ * @example
+ * ```ts
+ * await createSandbox('/srv/files', { mounts: 'refuse' satisfies MountPolicy });
+ * ```
+ */
 export type MountPolicy = 'warn' | 'refuse' | 'ignore';
 
 /**
@@ -66,7 +73,14 @@ export interface SandboxOptions extends SandboxPathRules {
   readonly mountInfoFile?: string;
 }
 
-/** Options of {@link Sandbox.open}. */
+/**
+ * Options of {@link Sandbox.open}.
+ *
+ * @example
+ * ```ts
+ * await sandbox.open('incoming/a.bin', { flags: 'wx' } satisfies SandboxOpenOptions);
+ * ```
+ */
 export interface SandboxOpenOptions {
   /** `'r'` (default), `'r+'`, `'w'`, `'wx'` (exclusive create: uploads), `'a'` or `'ax'`. */
   readonly flags?: SandboxOpenFlags;
@@ -145,7 +159,15 @@ interface CompiledSandbox {
   readonly procFd: string;
 }
 
-/** The implementation behind {@link Sandbox}; `instanceof` tells middleware a sandbox is genuine. */
+/**
+ * The implementation behind {@link Sandbox}; `instanceof` tells middleware a sandbox is genuine. Not exported from
+ * the package: create one with {@link createSandbox}.
+ *
+ * @example
+ * ```ts
+ * if (!(sandbox instanceof HeldSandbox)) throw new InvalidOptionError('options.sandbox', 'must come from createSandbox');
+ * ```
+ */
 export class HeldSandbox implements Sandbox {
   readonly root: string;
   readonly symlinks: SymlinkPolicy;
@@ -153,7 +175,7 @@ export class HeldSandbox implements Sandbox {
   readonly #handle: FileHandle;
   readonly #dev: number;
   readonly #settings: CompiledSandbox;
-  #closed = false;
+  #closing: Promise<void> | null = null;
   #pending = 0;
   #drained: (() => void) | null = null;
 
@@ -167,7 +189,7 @@ export class HeldSandbox implements Sandbox {
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#closing !== null;
   }
 
   /** The allow/deny lists, for route metadata. */
@@ -193,7 +215,7 @@ export class HeldSandbox implements Sandbox {
   async openDetailed(relativePath: unknown, flags: SandboxOpenFlags = 'r'): Promise<WalkResult> {
     if (!FLAG_CHOICES.includes(flags)) throw new InvalidOptionError('options.flags', `must be one of ${FLAG_CHOICES}`);
     const { segments } = this.check(relativePath);
-    if (this.#closed) throw new KoaMtlsError('ERR_SANDBOX_CLOSED', 'Internal Server Error', { status: 500 });
+    if (this.#closing !== null) throw new KoaMtlsError('ERR_SANDBOX_CLOSED', 'Internal Server Error', { status: 500 });
     // Count in-flight walks: closing the root fd mid-walk could let the number be reused by another file.
     this.#pending++;
     try {
@@ -234,11 +256,12 @@ export class HeldSandbox implements Sandbox {
     return realPath;
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#pending > 0) await new Promise<void>((done) => (this.#drained = done));
-    await this.#handle.close();
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      if (this.#pending > 0) await new Promise<void>((done) => (this.#drained = done));
+      await this.#handle.close();
+    })();
+    return this.#closing;
   }
 }
 
