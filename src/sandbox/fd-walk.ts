@@ -167,7 +167,9 @@ export async function walkOpen(
   let links = 0;
   let steps = 0;
 
-  // Replaces parts[i] (a symlink) by its target's segments; the caller then restarts from the root.
+  // Replaces parts[i] (a symlink) by its target's segments. A relative target is relative to the directory holding
+  // the link, which is the current descriptor, so the walk goes on from there (Go os.Root does the same); a leading
+  // `..` in the target is handled by the `..` rule, which restarts from the root.
   const splice = (i: number, target: string | null, whenNotLink: SandboxDenyReason): void => {
     if (target === null) throw notFound(whenNotLink);
     // 'none' is the RESOLVE_NO_SYMLINKS analogue.
@@ -209,7 +211,8 @@ export async function walkOpen(
           } catch (err) {
             if (!LINK_CODES.has((err as NodeJS.ErrnoException).code ?? '')) throw refusal(err);
             splice(i, await readLinkAt(path), 'NOT_DIRECTORY');
-            continue restart;
+            i--;
+            continue;
           }
           held.push(dir);
           if (root.noCrossDevice && (await dir.stat()).dev !== root.dev) throw notFound('CROSS_DEVICE');
@@ -221,7 +224,8 @@ export async function walkOpen(
           // The leaf is a symlink: an exclusive create never follows one (it exists).
           if (exclusive) throw notFound('EXISTS');
           splice(i, leaf, 'NOT_FOUND');
-          continue restart;
+          i--;
+          continue;
         }
         if (leaf === null) continue restart;
         return await checkLeaf(root, leaf, parts.join('/'));
