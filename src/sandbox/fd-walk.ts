@@ -178,8 +178,8 @@ export async function walkOpen(
     if (++links > MAX_SYMLINKS) throw notFound('SYMLINK_TOO_MANY');
     // Absolute targets name the host's tree, including magic links such as /proc/self/root (openat2 RESOLVE_BENEATH).
     if (target.startsWith('/')) throw notFound('SYMLINK_ABSOLUTE');
-    const replacement = target.split('/').filter((s) => s !== '' && s !== '.');
-    parts.splice(i, 1, ...replacement);
+    // `.` and empty segments stay: like the kernel, `file/.` and `file/` require `file` to be a directory.
+    parts.splice(i, 1, ...target.split('/'));
   };
 
   const closeHeld = async (): Promise<void> => {
@@ -195,6 +195,14 @@ export async function walkOpen(
         // Bounded work per request, whatever the links spell (Go: 255 steps).
         if (++steps > MAX_STEPS) throw notFound('TOO_MANY_STEPS');
         const name = parts[i] as string;
+        if (name === '.' || name === '') {
+          // Only a link target can bring these. The previous component was opened as a directory; at the end they
+          // name that directory, which is not a regular file.
+          if (i === parts.length - 1) throw notFound('NOT_REGULAR_FILE');
+          parts.splice(i, 1);
+          i--;
+          continue;
+        }
         if (name === '..') {
           // Only a link target can bring `..`; above the root it is an escape. Never openat(dir, '..'): the
           // directory may have moved, so drop the previous (real, non-link) component and walk again from the root.

@@ -30,7 +30,10 @@ const link = fc.record({
 });
 
 const request = fc.oneof(
-  { arbitrary: fc.constantFrom(...LINK_AT, 'l1/f', 'l2/f', 'l3/f', 'a/l1/f', 'l1/b/f', 'l2/l1', 'c/l1/f'), weight: 4 },
+  {
+    arbitrary: fc.constantFrom(...LINK_AT, 'l1/f', 'l2/f', 'l3/f', 'a/l1/f', 'l1/b/f', 'l2/l1', 'c/l1/f', 'a/b/f'),
+    weight: 4,
+  },
   fc
     .array(fc.constantFrom('l1', 'l2', 'l3', 'a', 'b', 'c', 'f'), { minLength: 1, maxLength: 3 })
     .map((r) => r.join('/')),
@@ -86,7 +89,7 @@ describe('fd walk over random trees (properties)', () => {
     // The generator really exercises the interesting cases (a property that never opens anything proves nothing).
 
     expect(seen.opened).toBeGreaterThan(20);
-    expect(seen.openedThroughLinks).toBeGreaterThan(0);
+    expect(seen.openedThroughLinks).toBeGreaterThan(3);
     expect(seen.escapesRefused).toBeGreaterThan(0);
   });
 });
