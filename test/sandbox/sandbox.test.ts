@@ -40,6 +40,9 @@ const LAYOUT = [
   'd/parent => ..',
   'self => .',
   'absroot => $DIR/ROOT',
+  'file_dot => f.txt/.',
+  'file_slash => f.txt/',
+  'dir_slash => d/',
   'chain1 => chain2',
   'chain2 => d/chain3',
   'd/chain3 => ../chain4',
@@ -106,6 +109,10 @@ const CASES: ReadonlyArray<readonly [string, Expect]> = [
   ['self/d/g.txt', 'd/g.txt'],
   ['absroot/f.txt', ['SYMLINK_ABSOLUTE', 'SYMLINK_REFUSED']], // absolute even when it points inside
   ['fifo/x', ['NOT_DIRECTORY']],
+  ['file_dot', ['NOT_DIRECTORY', 'SYMLINK_REFUSED']], // like the kernel: f.txt/. needs a directory
+  ['file_slash', ['NOT_DIRECTORY', 'SYMLINK_REFUSED']],
+  ['dir_slash/g.txt', 'd/g.txt'],
+  ['dir_slash', ['NOT_REGULAR_FILE', 'SYMLINK_REFUSED']],
   ['sock/x', ['NOT_DIRECTORY']],
   ['chain1', 'd/e/h.txt'],
   ['dangle', ['NOT_FOUND', 'SYMLINK_REFUSED']],
