@@ -5,10 +5,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface Fixture {
   /** The temporary directory holding ROOT and the outside files (real path). */
@@ -116,4 +118,22 @@ function listenUnix(path: string): Promise<Server> {
 /** How many descriptors this process holds (Linux). */
 export async function openFdCount(): Promise<number> {
   return (await readdir('/proc/self/fd')).length;
+}
+
+/**
+ * The public traversal payload list, one payload per line, or `undefined` when it is absent. CI keeps `shared/` beside
+ * the clone (`<repo>/../shared/data/traversal-payloads.txt`); `KOA_MTLS_SHARED_DIR` points elsewhere for other layouts.
+ */
+export function loadTraversalPayloads(): string[] | undefined {
+  const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+  const candidates = [
+    process.env.KOA_MTLS_SHARED_DIR && join(process.env.KOA_MTLS_SHARED_DIR, 'data/traversal-payloads.txt'),
+    join(repoRoot, '../shared/data/traversal-payloads.txt'),
+  ];
+  const file = candidates.find((c): c is string => typeof c === 'string' && c !== '' && existsSync(c));
+  return file === undefined
+    ? undefined
+    : readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => line !== '');
 }

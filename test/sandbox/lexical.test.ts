@@ -1,9 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../../src/errors.js';
 import { type SandboxPathReason, validateSandboxPath } from '../../src/sandbox/lexical.js';
+import { loadTraversalPayloads } from './fixture.js';
 
 describe('validateSandboxPath', () => {
   describe('when the input is a legitimate relative path', () => {
@@ -219,15 +218,10 @@ describe('validateSandboxPath', () => {
   });
 });
 
-// CI keeps `shared/` beside the clone: <repo>/../shared/data. KOA_MTLS_SHARED_DIR overrides it for other layouts.
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const payloadFile = [
-  process.env.KOA_MTLS_SHARED_DIR && posix.join(process.env.KOA_MTLS_SHARED_DIR, 'data/traversal-payloads.txt'),
-  posix.join(repoRoot, '../shared/data/traversal-payloads.txt'),
-].find((candidate): candidate is string => typeof candidate === 'string' && existsSync(candidate));
+const payloads = loadTraversalPayloads();
 
-describe.skipIf(payloadFile === undefined)('when the public traversal payload list is fed in, decoded once', () => {
-  const lines = payloadFile === undefined ? [] : readFileSync(payloadFile, 'utf8').split('\n').filter(Boolean);
+describe.skipIf(payloads === undefined)('when the public traversal payload list is fed in, decoded once', () => {
+  const lines = payloads ?? [];
 
   it('has the documented size', () => {
     expect(lines.length).toBeGreaterThan(1900);

@@ -1,4 +1,4 @@
-import { request as httpRequest, type Server } from 'node:http';
+import { Agent, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import Router from '@koa/router';
@@ -8,7 +8,7 @@ import type { AuditEvent } from '../../src/audit/event.js';
 import { InvalidOptionError } from '../../src/errors.js';
 import { getSandboxRouteMetadata, SANDBOX_ROUTE_METADATA, sandboxPath } from '../../src/sandbox/middleware.js';
 import { createSandbox, type Sandbox } from '../../src/sandbox/sandbox.js';
-import { type Fixture, insideContent, makeFixture, openFdCount } from './fixture.js';
+import { type Fixture, insideContent, loadTraversalPayloads, makeFixture, openFdCount } from './fixture.js';
 
 let fixture: Fixture;
 let sandbox: Sandbox;
@@ -20,12 +20,19 @@ let handlerRuns = 0;
 /** Sends a raw request path (no client-side normalisation, unlike fetch) to 127.0.0.1. */
 function raw(
   path: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  options: { method?: string; headers?: Record<string, string>; body?: string; agent?: Agent | false } = {},
 ): Promise<{ status: number; body: string; elapsed: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port, path, agent: false, method: options.method ?? 'GET', headers: options.headers ?? {} },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        agent: options.agent ?? false,
+        method: options.method ?? 'GET',
+        headers: options.headers ?? {},
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -222,6 +229,40 @@ describe('sandboxPath over raw HTTP', () => {
     // Sockets close asynchronously after the response: wait until the count settles (bounded).
     for (let i = 0; i < 50 && (await openFdCount()) > before; i++) await new Promise((r) => setTimeout(r, 20));
     expect(await openFdCount()).toBeLessThanOrEqual(before);
+  });
+});
+
+const payloads = loadTraversalPayloads();
+
+describe.skipIf(payloads === undefined)('when every public traversal payload is sent as a raw path', () => {
+  /** Percent-encodes only what cannot travel raw in a request line (and `?`, `#`), so the router decodes once. */
+  const asRawPath = (line: string): string =>
+    [...line]
+      .map((c) => {
+        const code = c.codePointAt(0) ?? 0;
+        return code <= 0x20 || code >= 0x7f || c === '?' || c === '#' ? encodeURIComponent(c) : c;
+      })
+      .join('');
+
+  it('answers 400 or 404 to each, never with the canary or the root', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+    const statuses = new Map<number, number>();
+    try {
+      const lines = payloads ?? [];
+      for (let i = 0; i < lines.length; i += 8) {
+        const batch = lines.slice(i, i + 8).map((line) => raw(`/tree/${asRawPath(line)}`, { agent }));
+        for (const res of await Promise.all(batch)) {
+          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+          expect(res.body).not.toContain(fixture.canary);
+          expect(res.body).not.toContain(fixture.dir);
+        }
+      }
+    } finally {
+      agent.destroy();
+    }
+    expect([...statuses.keys()].sort()).toEqual([400, 404]);
+    expect(statuses.get(400)).toBeGreaterThan(1800);
+    expect(handlerRuns).toBeLessThan(60); // only the few lexically valid plain names reach the handler (then 404)
   });
 });
 
