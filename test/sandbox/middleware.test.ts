@@ -3,10 +3,15 @@ import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import Router from '@koa/router';
 import Koa from 'koa';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
 import type { AuditEvent } from '../../src/audit/event.js';
 import { InvalidOptionError } from '../../src/errors.js';
-import { getSandboxRouteMetadata, SANDBOX_ROUTE_METADATA, sandboxPath } from '../../src/sandbox/middleware.js';
+import {
+  getSandboxRouteMetadata,
+  SANDBOX_ROUTE_METADATA,
+  type SandboxedRequestPath,
+  sandboxPath,
+} from '../../src/sandbox/middleware.js';
 import { createSandbox, type Sandbox } from '../../src/sandbox/sandbox.js';
 import { type Fixture, insideContent, loadTraversalPayloads, makeFixture, openFdCount } from './fixture.js';
 
@@ -299,6 +304,13 @@ describe('audit hooks', () => {
 });
 
 describe('sandboxPath()', () => {
+  it('types ctx.state.sandboxed through Koa DefaultState augmentation', () => {
+    const handler = (ctx: Koa.ParameterizedContext): void => {
+      expectTypeOf(ctx.state.sandboxed).toEqualTypeOf<SandboxedRequestPath | undefined>();
+    };
+    expect(handler).toBeTypeOf('function');
+  });
+
   it('names its middleware and carries non-enumerable route metadata without the root in enumerable keys', async () => {
     const guarded = await createSandbox(fixture.root, { symlinks: 'none', allow: ['*.txt'], deny: ['secret*'] });
     const mw = sandboxPath({ sandbox: guarded, from: (ctx) => ctx.query.f });
