@@ -332,6 +332,16 @@ describe('createSandbox()', () => {
     await expect(createSandbox(linkToProc)).rejects.toMatchObject({ code: 'ERR_SANDBOX_CONFIG' });
   });
 
+  it.each(['darwin', 'win32', 'freebsd'])('fails closed with ERR_SANDBOX_UNSUPPORTED on %s', async (platform) => {
+    const original = Object.getOwnPropertyDescriptor(process, 'platform') as PropertyDescriptor;
+    Object.defineProperty(process, 'platform', { ...original, value: platform });
+    try {
+      await expect(createSandbox(fixture.root)).rejects.toMatchObject({ code: 'ERR_SANDBOX_UNSUPPORTED' });
+    } finally {
+      Object.defineProperty(process, 'platform', original);
+    }
+  });
+
   it('fails closed when the fd directory is missing or is not a magic-link directory', async () => {
     await expect(createSandbox(fixture.root, { procFdDir: join(fixture.dir, 'no-proc') })).rejects.toMatchObject({
       code: 'ERR_SANDBOX_UNSUPPORTED',
