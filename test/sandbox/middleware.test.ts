@@ -271,6 +271,49 @@ describe.skipIf(payloads === undefined)('when every public traversal payload is 
   });
 });
 
+/** Serves `app` on 127.0.0.1:0 for the duration of `run`, pointing raw() at it. */
+async function withApp(app: Koa, run: () => Promise<void>): Promise<void> {
+  const s = app.listen(0, '127.0.0.1');
+  await new Promise((done) => s.once('listening', done));
+  const previous = port;
+  port = (s.address() as AddressInfo).port;
+  try {
+    await run();
+  } finally {
+    port = previous;
+    await new Promise((done) => s.close(done));
+  }
+}
+
+describe('when the sandbox has allow and deny globs', () => {
+  it('answers 404 before the handler runs, and audits the glob reason', async () => {
+    const guarded = await createSandbox(fixture.root, { allow: ['*.txt', 'd/*'], deny: ['d/secret*'] });
+    const seen: AuditEvent[] = [];
+    let ran = 0;
+    const app = new Koa();
+    app.use(sandboxPath({ sandbox: guarded, from: (ctx) => ctx.query.f, onAudit: (e) => seen.push(e) }));
+    app.use(async (ctx) => {
+      ran++;
+      const handle = await ctx.state.sandboxed?.open();
+      ctx.body = handle?.createReadStream();
+    });
+    await withApp(app, async () => {
+      expect(await raw('/?f=f.txt')).toMatchObject({ status: 200, body: insideContent('f.txt') });
+      expect(await raw('/?f=k8s%2Ftls.crt')).toMatchObject({ status: 404, body: 'Not Found' });
+      expect(await raw('/?f=d%2Fsecret.txt')).toMatchObject({ status: 404, body: 'Not Found' });
+      expect(await raw('/?f=..%2FOUTSIDE')).toMatchObject({ status: 400, body: 'Bad Request' });
+    });
+    expect(ran).toBe(1);
+    expect(seen.map((e) => `${e.outcome} ${e.reason}`)).toEqual([
+      'allow OPENED',
+      'deny GLOB_NOT_ALLOWED',
+      'deny GLOB_DENIED',
+      'reject PATH_DOT_SEGMENT',
+    ]);
+    await guarded.close();
+  });
+});
+
 describe('audit hooks', () => {
   it('a throwing hook fails the request (500) and never turns a denial into an allow', async () => {
     const app = new Koa();
@@ -286,20 +329,13 @@ describe('audit hooks', () => {
       ctx.body = 'opened';
     });
     app.silent = true;
-    const s = app.listen(0, '127.0.0.1');
-    await new Promise((done) => s.once('listening', done));
-    const previous = port;
-    port = (s.address() as AddressInfo).port;
-    try {
+    await withApp(app, async () => {
       expect((await raw('/?f=..%2Fx')).status).toBe(500);
       expect(ran).toBe(false);
       const before = await openFdCount();
       expect((await raw('/?f=f.txt')).status).toBe(500);
-      expect(await openFdCount()).toBeLessThanOrEqual(before + 1); // at most the keep-alive socket
-    } finally {
-      port = previous;
-      await new Promise((done) => s.close(done));
-    }
+      expect(await openFdCount()).toBeLessThanOrEqual(before + 1); // at most a socket still closing
+    });
   });
 });
 
