@@ -24,6 +24,7 @@ export {
   createSandbox,
   type MountPolicy,
   type Sandbox,
+  type SandboxMode,
   type SandboxOpenOptions,
   type SandboxOptions,
 } from './sandbox.js';

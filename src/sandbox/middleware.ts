@@ -10,7 +10,7 @@ import { type AuditEvent, type AuditHook, type RequestIdResolver, requestIdFromH
 import { InvalidOptionError, KoaMtlsError } from '../errors.js';
 import { assertOptionsObject, optionalBoolean, optionalFunction, ownValue } from '../options/validate.js';
 import type { SandboxOpenFlags, SymlinkPolicy } from './fd-walk.js';
-import { HeldSandbox, type Sandbox } from './sandbox.js';
+import { HeldSandbox, type Sandbox, type SandboxMode } from './sandbox.js';
 import { SandboxPathError } from './sandbox-error.js';
 
 /**
@@ -76,6 +76,8 @@ export interface SandboxRouteMetadata {
   /** The sandbox's real root (operator-only). */
   readonly root: string;
   readonly symlinks: SymlinkPolicy;
+  /** `'fd-walk'`, or `'unsafe-path'` for a sandbox created with `unsafePathMode` where the walk was unavailable. */
+  readonly mode: SandboxMode;
   /** Allow globs (`null`: none) and deny globs, as configured. */
   readonly allow: readonly string[] | null;
   readonly deny: readonly string[];
@@ -200,6 +202,7 @@ export function sandboxPath(options: SandboxPathOptions): Middleware {
   const metadata: SandboxRouteMetadata = Object.freeze({
     root: sandbox.root,
     symlinks: sandbox.symlinks,
+    mode: sandbox.mode,
     allow: sandbox.globs.allow === null ? null : Object.freeze(sandbox.globs.allow.map((m) => m.pattern)),
     deny: Object.freeze(sandbox.globs.deny.map((m) => m.pattern)),
   });

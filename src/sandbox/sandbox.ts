@@ -28,7 +28,19 @@ import {
   type SandboxPathRules,
 } from './lexical.js';
 import { mountsBelow } from './mounts.js';
+import { pathOpen } from './path-open.js';
 import { notFound, SandboxPathError } from './sandbox-error.js';
+
+/**
+ * How a sandbox opens files: `'fd-walk'` (component by component from held descriptors; Linux) or `'unsafe-path'`
+ * (realpath, prefix check, open by path; racy, only with `unsafePathMode: true` where the walk is unavailable).
+ *
+ * @example
+ * ```ts
+ * if (sandbox.mode !== 'fd-walk') log.warn('sandbox is in unsafe path mode');
+ * ```
+ */
+export type SandboxMode = 'fd-walk' | 'unsafe-path';
 
 /**
  * What to do when a mount point lies below the root (a bind mount of a host path would be reachable).
@@ -65,7 +77,13 @@ export interface SandboxOptions extends SandboxPathRules {
   readonly fileMode?: number;
   /** Allow a root that exposes the host (`/`, `/proc`, `/sys`, `/dev`, `/etc`, `/run`, `/var/run`). Default `false`. */
   readonly unsafeAllowHostRoot?: boolean;
-  /** Receives startup warnings (`MOUNT_UNDER_ROOT`, `MOUNTS_UNKNOWN`). */
+  /**
+   * Where the fd walk is unavailable (not Linux, no usable `/proc/self/fd`), open files by path instead of failing:
+   * realpath, a prefix check, then an open by path. **Racy**: a link swapped in between the check and the open
+   * escapes. For development machines (macOS, Windows), never for production. Default `false` (fail closed).
+   */
+  readonly unsafePathMode?: boolean;
+  /** Receives startup warnings (`MOUNT_UNDER_ROOT`, `MOUNTS_UNKNOWN`, `UNSAFE_PATH_MODE`). */
   readonly onAudit?: AuditHook;
   /** Where the magic fd links are. Default `/proc/self/fd`; probed at creation, so a wrong value fails closed. */
   readonly procFdDir?: string;
@@ -101,6 +119,8 @@ export interface Sandbox {
   readonly root: string;
   /** The symlink policy. */
   readonly symlinks: SymlinkPolicy;
+  /** `'fd-walk'`, or `'unsafe-path'` when `unsafePathMode` had to be used. */
+  readonly mode: SandboxMode;
   /** Mount points found below the root at creation, relative to it. */
   readonly mountsUnderRoot: readonly string[];
   /** Whether {@link Sandbox.close} was called. */
@@ -131,6 +151,7 @@ const OPTION_KEYS = [
   'mounts',
   'fileMode',
   'unsafeAllowHostRoot',
+  'unsafePathMode',
   'onAudit',
   'procFdDir',
   'mountInfoFile',
@@ -172,15 +193,23 @@ export class HeldSandbox implements Sandbox {
   readonly root: string;
   readonly symlinks: SymlinkPolicy;
   readonly mountsUnderRoot: readonly string[];
-  readonly #handle: FileHandle;
+  readonly mode: SandboxMode;
+  readonly #handle: FileHandle | null;
   readonly #dev: number;
   readonly #settings: CompiledSandbox;
   #closing: Promise<void> | null = null;
   #pending = 0;
   #drained: (() => void) | null = null;
 
-  constructor(handle: FileHandle, realRoot: string, dev: number, settings: CompiledSandbox, mounts: readonly string[]) {
+  constructor(
+    handle: FileHandle | null,
+    realRoot: string,
+    dev: number,
+    settings: CompiledSandbox,
+    mounts: readonly string[],
+  ) {
     this.#handle = handle;
+    this.mode = handle === null ? 'unsafe-path' : 'fd-walk';
     this.#dev = dev;
     this.#settings = settings;
     this.root = realRoot;
@@ -220,6 +249,8 @@ export class HeldSandbox implements Sandbox {
     this.#pending++;
     try {
       const s = this.#settings;
+      if (this.#handle === null)
+        return await this.#checkResolved(await pathOpen(this.root, segments, flags, s.fileMode, s.symlinks));
       const result = await walkOpen(
         {
           fd: this.#handle.fd,
@@ -234,15 +265,17 @@ export class HeldSandbox implements Sandbox {
         flags,
         s.fileMode,
       );
-      // A link must not smuggle a denied file in under an allowed name.
-      if (isDenied(s.globs, result.resolved)) {
-        await result.handle.close();
-        throw notFound('GLOB_DENIED');
-      }
-      return result;
+      return await this.#checkResolved(result);
     } finally {
       if (--this.#pending === 0) this.#drained?.();
     }
+  }
+
+  /** A link must not smuggle a denied file in under an allowed name: the deny list also sees the resolved path. */
+  async #checkResolved(result: WalkResult): Promise<WalkResult> {
+    if (!isDenied(this.#settings.globs, result.resolved)) return result;
+    await result.handle.close();
+    throw notFound('GLOB_DENIED');
   }
 
   async open(relativePath: string, options?: SandboxOpenOptions): Promise<FileHandle> {
@@ -259,7 +292,7 @@ export class HeldSandbox implements Sandbox {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       if (this.#pending > 0) await new Promise<void>((done) => (this.#drained = done));
-      await this.#handle.close();
+      await this.#handle?.close();
     })();
     return this.#closing;
   }
@@ -268,6 +301,7 @@ export class HeldSandbox implements Sandbox {
 function compileOptions(options: unknown): CompiledSandbox & {
   readonly mounts: MountPolicy;
   readonly unsafeAllowHostRoot: boolean;
+  readonly unsafePathMode: boolean;
   readonly onAudit: AuditHook | undefined;
   readonly mountInfoFile: string;
 } {
@@ -289,6 +323,7 @@ function compileOptions(options: unknown): CompiledSandbox & {
     procFd,
     mounts: optionalChoice(o, 'mounts', 'options', ['warn', 'refuse', 'ignore'] as const) ?? 'warn',
     unsafeAllowHostRoot: optionalBoolean(o, 'unsafeAllowHostRoot', 'options') ?? false,
+    unsafePathMode: optionalBoolean(o, 'unsafePathMode', 'options') ?? false,
     onAudit: optionalFunction<AuditHook>(o, 'onAudit', 'options'),
     mountInfoFile,
   });
@@ -320,7 +355,8 @@ export async function createSandbox(root: string, options?: SandboxOptions): Pro
     throw new InvalidOptionError('root', 'must be an absolute path');
   }
   // The walk needs Linux's /proc/self/fd magic links; macOS /dev/fd and Windows have no equivalent (§5).
-  if (process.platform !== 'linux') throw unsupported('createSandbox needs Linux (/proc/self/fd)');
+  const linux = process.platform === 'linux';
+  if (!linux && !settings.unsafePathMode) throw unsupported('createSandbox needs Linux (/proc/self/fd)');
   let realRoot: string;
   try {
     realRoot = await realpath(root);
@@ -334,6 +370,7 @@ export async function createSandbox(root: string, options?: SandboxOptions): Pro
   ) {
     throw configError('sandbox root exposes the host; pass unsafeAllowHostRoot to force it');
   }
+  if (!linux) return unsafePathSandbox(realRoot, settings, 'platform');
   let handle: FileHandle;
   try {
     handle = await open(realRoot, constants.O_RDONLY | constants.O_DIRECTORY);
@@ -342,13 +379,37 @@ export async function createSandbox(root: string, options?: SandboxOptions): Pro
   }
   try {
     const st = await handle.stat();
-    await probeProc(settings.procFd, handle.fd, realRoot, st.dev, st.ino);
+    try {
+      await probeProc(settings.procFd, handle.fd, realRoot, st.dev, st.ino);
+    } catch (err) {
+      if (!settings.unsafePathMode) throw err;
+      await handle.close();
+      return await unsafePathSandbox(realRoot, settings, 'proc');
+    }
     const mounts = await scanMounts(realRoot, settings);
     return new HeldSandbox(handle, realRoot, st.dev, settings, mounts);
   } catch (err) {
     await handle.close().catch(() => undefined);
     throw err;
   }
+}
+
+/** The explicitly requested, racy fallback: no descriptor is held; every open goes by path. */
+async function unsafePathSandbox(
+  realRoot: string,
+  settings: ReturnType<typeof compileOptions>,
+  why: 'platform' | 'proc',
+): Promise<Sandbox> {
+  let st: Awaited<ReturnType<typeof stat>>;
+  try {
+    st = await stat(realRoot);
+  } catch (err) {
+    throw configError('sandbox root is not a readable directory', err);
+  }
+  if (!st.isDirectory()) throw configError('sandbox root is not a readable directory');
+  const mounts = await scanMounts(realRoot, settings);
+  settings.onAudit?.({ kind: 'sandbox', outcome: 'warn', reason: 'UNSAFE_PATH_MODE', detail: { why } });
+  return new HeldSandbox(null, realRoot, st.dev, settings, mounts);
 }
 
 // statfs(2) f_type of procfs (linux/magic.h); a directory of ordinary symlinks is not a magic-link directory.

@@ -356,6 +356,7 @@ describe('sandboxPath()', () => {
     expect(getSandboxRouteMetadata(mw)).toEqual({
       root: fixture.root,
       symlinks: 'none',
+      mode: 'fd-walk',
       allow: ['*.txt'],
       deny: ['secret*'],
     });

@@ -126,6 +126,22 @@ describe('when a path component is swapped for an outside link during requests',
     expect(tally.leaks).toBeGreaterThan(0);
   });
 
+  it('the opt-in unsafe path mode is racy, as documented', { retry: 2 }, async () => {
+    const unsafe = await createSandbox(fixture.root, { unsafePathMode: true, procFdDir: join(fixture.dir, 'none') });
+    try {
+      expect(unsafe.mode).toBe('unsafe-path');
+      const tally = await race(
+        'dir-link',
+        openAndRead(() => unsafe),
+        1000,
+        1,
+      );
+      expect(tally.leaks).toBeGreaterThan(0);
+    } finally {
+      await unsafe.close();
+    }
+  });
+
   it.each([
     ['dir-link', 1000],
     ['link-link', 700],

@@ -202,6 +202,30 @@ describe.each(['in-root', 'none'] as const)('when symlinks is %j', (symlinks: Sy
   });
 });
 
+describe.each(['in-root', 'none'] as const)('when the unsafe path mode is forced (symlinks %j)', (symlinks) => {
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await createSandbox(fixture.root, { symlinks, unsafePathMode: true, procFdDir: join(fixture.dir, 'x') });
+  });
+  afterAll(async () => {
+    await sandbox.close();
+  });
+
+  // Without a race, path mode keeps the same invariant (its refusal reasons differ: it asks realpath, not a walk).
+  it.each(CASES)('open(%j) is an inside file or a 404, never the canary', async (request) => {
+    const result = await attempt(sandbox, request);
+    if (result.body === undefined) expect(result.reason).toMatch(/^404 ERR_SANDBOX_NOT_FOUND /);
+    else expect(result.body).toMatch(/^inside:/);
+  });
+
+  it('still refuses special files quickly and lexical attacks with 400', async () => {
+    const started = performance.now();
+    expect(await attempt(sandbox, 'fifo')).toEqual({ reason: '404 ERR_SANDBOX_NOT_FOUND NOT_REGULAR_FILE' });
+    expect(performance.now() - started).toBeLessThan(100);
+    expect(await attempt(sandbox, '../OUTSIDE')).toEqual({ reason: '400 ERR_SANDBOX_INVALID_PATH PATH_DOT_SEGMENT' });
+  });
+});
+
 describe('resolve()', () => {
   it('returns the real absolute path of an in-root file, through links', async () => {
     const sandbox = await createSandbox(fixture.root);
@@ -340,6 +364,32 @@ describe('createSandbox()', () => {
     } finally {
       Object.defineProperty(process, 'platform', original);
     }
+  });
+
+  it('falls back to the racy path mode only when unsafePathMode is set, and says so', async () => {
+    const original = Object.getOwnPropertyDescriptor(process, 'platform') as PropertyDescriptor;
+    Object.defineProperty(process, 'platform', { ...original, value: 'darwin' });
+    const events: AuditEvent[] = [];
+    try {
+      const sandbox = await createSandbox(fixture.root, { unsafePathMode: true, onAudit: (e) => events.push(e) });
+      expect(sandbox.mode).toBe('unsafe-path');
+      expect(await attempt(sandbox, 'd/g.txt')).toEqual({ body: insideContent('d/g.txt') });
+      await sandbox.close();
+    } finally {
+      Object.defineProperty(process, 'platform', original);
+    }
+    expect(events).toContainEqual({
+      kind: 'sandbox',
+      outcome: 'warn',
+      reason: 'UNSAFE_PATH_MODE',
+      detail: { why: 'platform' },
+    });
+    const noProc = await createSandbox(fixture.root, { procFdDir: join(fixture.dir, 'no-proc'), unsafePathMode: true });
+    expect(noProc.mode).toBe('unsafe-path');
+    await noProc.close();
+    const normal = await createSandbox(fixture.root, { unsafePathMode: true });
+    expect(normal.mode).toBe('fd-walk'); // the option never weakens a sandbox that can walk
+    await normal.close();
   });
 
   it('fails closed when the fd directory is missing or is not a magic-link directory', async () => {
