@@ -333,7 +333,7 @@ function compileOptions(options: unknown): CompiledSandbox & {
  * Opens `root` as a sandbox. The root must be an absolute path to an existing directory; its real path is taken
  * (symlinks in the root path itself are followed once, here) and held open, so renaming it later does not move the
  * sandbox. Fails closed, with `ERR_SANDBOX_UNSUPPORTED`, off Linux or when `/proc/self/fd` does not behave as the
- * walk needs; with `ERR_SANDBOX_CONFIG` for a host root (unless `unsafeAllowHostRoot`), a missing root or, with
+ * walk needs (unless `unsafePathMode`, a racy development-only fallback: check `sandbox.mode`); with `ERR_SANDBOX_CONFIG` for a host root (unless `unsafeAllowHostRoot`), a missing root or, with
  * `mounts: 'refuse'`, a mount point below the root. Malformed options throw `InvalidOptionError`.
  *
  * Guarantees: `open()` never returns a file outside the root through `..` in any spelling, absolute paths, symlinks
