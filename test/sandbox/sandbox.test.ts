@@ -526,7 +526,8 @@ describe('when thousands of requests are served', () => {
     for (let round = 0; round < 60; round++) {
       await Promise.all(requests.map((request) => attempt(sandbox, request)));
     }
-    expect(await openFdCount()).toBe(before);
+    // Not equality: the runtime may close a descriptor of its own meanwhile; a leak would add thousands.
+    expect(await openFdCount()).toBeLessThanOrEqual(before);
     await sandbox.close();
   });
 });
