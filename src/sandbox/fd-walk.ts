@@ -64,7 +64,7 @@ export const OPEN_FLAGS: Readonly<Record<SandboxOpenFlags, number>> = Object.fre
  * ```
  */
 export interface WalkRoot {
-  /** The held root directory descriptor. */
+  /** The held root directory descriptor (-1 for the unsafe path mode, which holds none). */
   readonly fd: number;
   /** The root's real path, for the final defence-in-depth check. */
   readonly realRoot: string;

@@ -11,7 +11,7 @@ import { constants, type Stats } from 'node:fs';
 import { type FileHandle, lstat, open, realpath } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { KoaMtlsError } from '../errors.js';
-import { OPEN_FLAGS, type SandboxOpenFlags, type SymlinkPolicy, type WalkResult } from './fd-walk.js';
+import { OPEN_FLAGS, type SandboxOpenFlags, type WalkResult, type WalkRoot } from './fd-walk.js';
 import { notFound, type SandboxDenyReason } from './sandbox-error.js';
 
 // Windows has neither flag; 0 leaves the open as it is (and the checks above it are all that remain).
@@ -47,16 +47,16 @@ const lstatOrNull = (path: string): Promise<Stats | null> =>
  *
  * @example
  * ```ts
- * const { handle } = await pathOpen('/srv/files', ['a', 'b.txt'], 'r', 0o600, 'in-root');
+ * const { handle } = await pathOpen({ ...root, realRoot: '/srv/files' }, ['a', 'b.txt'], 'r', 0o600);
  * ```
  */
 export async function pathOpen(
-  realRoot: string,
+  root: WalkRoot,
   segments: readonly string[],
   flags: SandboxOpenFlags,
   mode: number,
-  symlinks: SymlinkPolicy,
 ): Promise<WalkResult> {
+  const { realRoot, symlinks } = root;
   const prefix = realRoot.endsWith(sep) ? realRoot : `${realRoot}${sep}`;
   const full = join(realRoot, ...segments);
   const creating = (OPEN_FLAGS[flags] & constants.O_CREAT) !== 0;
@@ -90,7 +90,10 @@ export async function pathOpen(
     throw refusal(err);
   }
   try {
-    if (!(await handle.stat()).isFile()) throw notFound('NOT_REGULAR_FILE');
+    const st = await handle.stat();
+    if (!st.isFile()) throw notFound('NOT_REGULAR_FILE');
+    if (root.noCrossDevice && st.dev !== root.dev) throw notFound('CROSS_DEVICE');
+    if (root.singleLinkOnly && st.nlink > 1) throw notFound('MULTIPLE_LINKS');
   } catch (err) {
     await handle.close().catch(() => undefined);
     throw err;

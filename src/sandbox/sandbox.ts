@@ -249,22 +249,19 @@ export class HeldSandbox implements Sandbox {
     this.#pending++;
     try {
       const s = this.#settings;
-      if (this.#handle === null)
-        return await this.#checkResolved(await pathOpen(this.root, segments, flags, s.fileMode, s.symlinks));
-      const result = await walkOpen(
-        {
-          fd: this.#handle.fd,
-          realRoot: this.root,
-          dev: this.#dev,
-          procFd: s.procFd,
-          symlinks: s.symlinks,
-          noCrossDevice: s.noCrossDevice,
-          singleLinkOnly: s.singleLinkOnly,
-        },
-        segments,
-        flags,
-        s.fileMode,
-      );
+      const root = {
+        fd: this.#handle?.fd ?? -1,
+        realRoot: this.root,
+        dev: this.#dev,
+        procFd: s.procFd,
+        symlinks: s.symlinks,
+        noCrossDevice: s.noCrossDevice,
+        singleLinkOnly: s.singleLinkOnly,
+      };
+      const result =
+        this.#handle === null
+          ? await pathOpen(root, segments, flags, s.fileMode)
+          : await walkOpen(root, segments, flags, s.fileMode);
       return await this.#checkResolved(result);
     } finally {
       if (--this.#pending === 0) this.#drained?.();

@@ -489,6 +489,13 @@ describe('hard links and devices (documented limits, opt-in checks)', () => {
       expect(await attempt(strict, 'hard.txt')).toEqual({ reason: '404 ERR_SANDBOX_NOT_FOUND MULTIPLE_LINKS' });
       expect(await attempt(strict, 'f.txt')).toEqual({ body: insideContent('f.txt') });
       await strict.close();
+      const strictPath = await createSandbox(fixture.root, {
+        singleLinkOnly: true,
+        unsafePathMode: true,
+        procFdDir: join(fixture.dir, 'none'),
+      });
+      expect(await attempt(strictPath, 'hard.txt')).toEqual({ reason: '404 ERR_SANDBOX_NOT_FOUND MULTIPLE_LINKS' });
+      await strictPath.close();
     } finally {
       await rm(hard);
     }
