@@ -58,6 +58,9 @@ export type KoaMtlsErrorCode =
   | 'ERR_MTLS_POLICY_CHECK_FAILED'
   // sandboxed paths
   | 'ERR_SANDBOX_CONFIG'
+  | 'ERR_SANDBOX_UNSUPPORTED'
+  | 'ERR_SANDBOX_CLOSED'
+  | 'ERR_SANDBOX_IO'
   | 'ERR_SANDBOX_INVALID_PATH'
   | 'ERR_SANDBOX_NOT_FOUND'
   // development PKI and CLI

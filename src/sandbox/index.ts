@@ -1,0 +1,31 @@
+/**
+ * Sandboxed paths: a root held open, a pure lexical validator, an fd-walk `open()` and the `sandboxPath` middleware.
+ *
+ * @module sandbox
+ */
+export type { SandboxOpenFlags, SymlinkPolicy } from './fd-walk.js';
+export {
+  type SandboxPathAccepted,
+  type SandboxPathReason,
+  type SandboxPathRejected,
+  type SandboxPathResult,
+  type SandboxPathRules,
+  validateSandboxPath,
+} from './lexical.js';
+export {
+  getSandboxRouteMetadata,
+  SANDBOX_ROUTE_METADATA,
+  type SandboxedRequestPath,
+  type SandboxPathOptions,
+  type SandboxRouteMetadata,
+  sandboxPath,
+} from './middleware.js';
+export {
+  createSandbox,
+  type MountPolicy,
+  type Sandbox,
+  type SandboxMode,
+  type SandboxOpenOptions,
+  type SandboxOptions,
+} from './sandbox.js';
+export { type SandboxDenyReason, SandboxPathError, type SandboxReason } from './sandbox-error.js';

@@ -1,0 +1,220 @@
+/**
+ * `sandboxPath({ sandbox, from })`: Koa middleware that validates a request-derived path against a sandbox and puts
+ * the validated path and a safe `open()` on `ctx.state.sandboxed`.
+ *
+ * @module sandbox/middleware
+ */
+import type { FileHandle } from 'node:fs/promises';
+import type { Context, Middleware, Next } from 'koa';
+import { type AuditEvent, type AuditHook, type RequestIdResolver, requestIdFromHeader } from '../audit/event.js';
+import { InvalidOptionError, KoaMtlsError } from '../errors.js';
+import { assertOptionsObject, optionalBoolean, optionalFunction, ownValue } from '../options/validate.js';
+import type { SandboxOpenFlags, SymlinkPolicy } from './fd-walk.js';
+import { HeldSandbox, type Sandbox, type SandboxMode } from './sandbox.js';
+import { SandboxPathError } from './sandbox-error.js';
+
+/**
+ * What a handler finds on `ctx.state.sandboxed` once {@link sandboxPath} accepted the request's path.
+ *
+ * @example
+ * ```ts
+ * const { path, open } = ctx.state.sandboxed!;
+ * ctx.body = (await open()).createReadStream();
+ * ```
+ */
+export interface SandboxedRequestPath {
+  /** The validated relative path (no `..`, no leading `/`, decoded exactly once). */
+  readonly path: string;
+  /**
+   * Opens it inside the sandbox (default flags `'r'`). Throws a 404 `SandboxPathError` for anything that depends on
+   * the filesystem, after reporting it to `onAudit`. The caller closes the handle (a read stream does, at its end).
+   */
+  open(flags?: SandboxOpenFlags): Promise<FileHandle>;
+}
+
+declare module 'koa' {
+  interface DefaultState {
+    /** Set by `sandboxPath()`: the validated request path and a safe `open()`. */
+    sandboxed?: SandboxedRequestPath;
+  }
+}
+
+/**
+ * Options of {@link sandboxPath}.
+ *
+ * @example
+ * ```ts
+ * const options: SandboxPathOptions = { sandbox, from: (ctx) => ctx.params.file, onAudit: (e) => log.info(e) };
+ * ```
+ */
+export interface SandboxPathOptions {
+  /** A sandbox from `createSandbox`. */
+  readonly sandbox: Sandbox;
+  /**
+   * Where the path comes from: a router param (`ctx => ctx.params.file`, already decoded once), a query value
+   * (`ctx => ctx.query.f`; repeated keys give an array, which is refused) or a header (`ctx => ctx.get('x-file')`,
+   * raw). Anything but a string is a 400.
+   */
+  readonly from: (ctx: Context) => unknown;
+  /** Decode the value once with `decodeURIComponent` (for raw sources such as `ctx.path`); 400 on failure. Default `false`. */
+  readonly decode?: boolean;
+  /** Receives every decision (`kind: 'sandbox'`): rejections with a reason code, and successful opens. */
+  readonly onAudit?: AuditHook;
+  /** How to find the request id for audit events. Default: the `x-request-id` header. */
+  readonly requestId?: RequestIdResolver;
+}
+
+/**
+ * Route metadata a `describeRoutes(router)` can read from a {@link sandboxPath} middleware.
+ *
+ * @example
+ * ```ts
+ * const meta: SandboxRouteMetadata | undefined = getSandboxRouteMetadata(middleware); // { root, symlinks, allow, deny }
+ * ```
+ */
+export interface SandboxRouteMetadata {
+  /** The sandbox's real root (operator-only). */
+  readonly root: string;
+  readonly symlinks: SymlinkPolicy;
+  /** `'fd-walk'`, or `'unsafe-path'` for a sandbox created with `unsafePathMode` where the walk was unavailable. */
+  readonly mode: SandboxMode;
+  /** Allow globs (`null`: none) and deny globs, as configured. */
+  readonly allow: readonly string[] | null;
+  readonly deny: readonly string[];
+}
+
+/**
+ * The non-enumerable property under which {@link sandboxPath} middleware carries its {@link SandboxRouteMetadata}.
+ *
+ * @example
+ * ```ts
+ * const meta = (middleware as { [SANDBOX_ROUTE_METADATA]?: SandboxRouteMetadata })[SANDBOX_ROUTE_METADATA];
+ * ```
+ */
+export const SANDBOX_ROUTE_METADATA: unique symbol = Symbol('koa-mtls.sandboxPath');
+
+/**
+ * Reads the sandbox metadata of a middleware, or `undefined` if it is not a {@link sandboxPath} middleware.
+ *
+ * @example
+ * ```ts
+ * for (const layer of router.stack) for (const mw of layer.stack) getSandboxRouteMetadata(mw)?.symlinks;
+ * ```
+ */
+export function getSandboxRouteMetadata(middleware: unknown): SandboxRouteMetadata | undefined {
+  if (typeof middleware !== 'function') return undefined;
+  const value: unknown = (middleware as unknown as Record<symbol, unknown>)[SANDBOX_ROUTE_METADATA];
+  return value === undefined ? undefined : (value as SandboxRouteMetadata);
+}
+
+const MAX_AUDIT_INPUT = 200;
+
+/** A bounded, operator-only rendering of a rejected input. */
+function describeInput(input: unknown): string {
+  if (typeof input === 'string') return input.slice(0, MAX_AUDIT_INPUT);
+  if (Array.isArray(input)) return 'array';
+  return input === null ? 'null' : typeof input;
+}
+
+/**
+ * Validates a path taken from the request against a sandbox, then exposes it on `ctx.state.sandboxed`.
+ *
+ * - 400 `ERR_SANDBOX_INVALID_PATH` when the input breaks a lexical rule (it depends on the input only);
+ * - 404 `ERR_SANDBOX_NOT_FOUND` when an allow/deny glob refuses it here, or later when `ctx.state.sandboxed.open()`
+ *   finds anything wrong on disk (missing, escaping or refused symlink, not a regular file): one uniform answer.
+ *
+ * Responses carry only the generic status text, never the root or the input. Every rejection, and every successful
+ * open, reaches `onAudit` with a stable reason code; a throwing hook fails the request.
+ *
+ * @example
+ * ```ts
+ * import Router from '@koa/router';
+ * import { createSandbox, sandboxPath } from 'koa-mtls';
+ * const files = await createSandbox('/srv/files', { allow: ['**\/*.pdf'] });
+ * const router = new Router();
+ * router.get('/files/:name', sandboxPath({ sandbox: files, from: (ctx) => ctx.params.name }), async (ctx) => {
+ *   const handle = await ctx.state.sandboxed!.open();
+ *   ctx.type = 'application/pdf';
+ *   ctx.body = handle.createReadStream();
+ * });
+ * ```
+ */
+export function sandboxPath(options: SandboxPathOptions): Middleware {
+  assertOptionsObject(options, 'options', ['sandbox', 'from', 'decode', 'onAudit', 'requestId']);
+  const sandbox = ownValue(options, 'sandbox');
+  if (!(sandbox instanceof HeldSandbox))
+    throw new InvalidOptionError('options.sandbox', 'must come from createSandbox');
+  const from = optionalFunction<(ctx: Context) => unknown>(options, 'from', 'options');
+  if (from === undefined) throw new InvalidOptionError('options.from', 'is required');
+  const decode = optionalBoolean(options, 'decode', 'options') ?? false;
+  const onAudit = optionalFunction<AuditHook>(options, 'onAudit', 'options');
+  const requestId = optionalFunction<RequestIdResolver>(options, 'requestId', 'options') ?? requestIdFromHeader;
+
+  const audit = (ctx: Context, event: Omit<AuditEvent, 'kind' | 'requestId'>): void => {
+    if (onAudit === undefined) return;
+    const id = requestId(ctx);
+    onAudit({ kind: 'sandbox', ...event, ...(id === undefined ? {} : { requestId: id }) });
+  };
+
+  const middleware = async function sandboxedPath(ctx: Context, next: Next): Promise<void> {
+    let input = from(ctx);
+    let path: string;
+    try {
+      // Exactly one decode, and only when the source is raw: a second one would turn `..%252f` into `../`.
+      if (decode && typeof input === 'string') input = decodeMalformedAs400(input);
+      path = sandbox.check(input).path;
+    } catch (err) {
+      if (err instanceof SandboxPathError) {
+        audit(ctx, {
+          outcome: err.status === 400 ? 'reject' : 'deny',
+          reason: err.reason,
+          detail: { input: describeInput(input) },
+        });
+      }
+      throw err;
+    }
+    ctx.state.sandboxed = Object.freeze({
+      path,
+      async open(flags: SandboxOpenFlags = 'r'): Promise<FileHandle> {
+        let opened: Awaited<ReturnType<HeldSandbox['openDetailed']>>;
+        try {
+          opened = await sandbox.openDetailed(path, flags);
+        } catch (err) {
+          if (err instanceof KoaMtlsError) {
+            const reason = err instanceof SandboxPathError ? err.reason : err.code;
+            audit(ctx, { outcome: 'deny', reason, detail: { path, flags } });
+          }
+          throw err;
+        }
+        try {
+          audit(ctx, { outcome: 'allow', reason: 'OPENED', detail: { path, resolved: opened.resolved, flags } });
+        } catch (err) {
+          // A throwing hook fails the request; the descriptor must not leak with it.
+          await opened.handle.close();
+          throw err;
+        }
+        return opened.handle;
+      },
+    });
+    await next();
+  };
+
+  const metadata: SandboxRouteMetadata = Object.freeze({
+    root: sandbox.root,
+    symlinks: sandbox.symlinks,
+    mode: sandbox.mode,
+    allow: sandbox.globs.allow === null ? null : Object.freeze(sandbox.globs.allow.map((m) => m.pattern)),
+    deny: Object.freeze(sandbox.globs.deny.map((m) => m.pattern)),
+  });
+  Object.defineProperty(middleware, SANDBOX_ROUTE_METADATA, { value: metadata, enumerable: false });
+  return middleware;
+}
+
+/** `decodeURIComponent` once; a malformed escape is a 400, never a pass-through (koajs/router's safe decode is not). */
+function decodeMalformedAs400(input: string): string {
+  try {
+    return decodeURIComponent(input);
+  } catch (err) {
+    throw new SandboxPathError(400, 'PATH_MALFORMED_ENCODING', err);
+  }
+}

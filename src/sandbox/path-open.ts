@@ -1,0 +1,102 @@
+/**
+ * The **unsafe** fallback used only with `createSandbox(root, { unsafePathMode: true })` where the fd walk is
+ * unavailable (macOS, Windows, no `/proc`): the lexical rules, then `realpath()` and a prefix check, then an open by
+ * path. It stops `..`, absolute paths, special files and links that point out *at the time of the check*, but a link
+ * swapped in between the check and the open escapes: this is the realpath-then-open pattern that leaked an outside
+ * file ~1,000 times a second in the race test. For development machines, never for production.
+ *
+ * @module sandbox/path-open
+ */
+import { constants, type Stats } from 'node:fs';
+import { type FileHandle, lstat, open, realpath } from 'node:fs/promises';
+import { basename, dirname, join, relative, sep } from 'node:path';
+import { KoaMtlsError } from '../errors.js';
+import { OPEN_FLAGS, type SandboxOpenFlags, type WalkResult, type WalkRoot } from './fd-walk.js';
+import { notFound, type SandboxDenyReason } from './sandbox-error.js';
+
+// Windows has neither flag; 0 leaves the open as it is (and the checks above it are all that remain).
+const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
+
+const REASONS: Readonly<Record<string, SandboxDenyReason>> = {
+  ENOENT: 'NOT_FOUND',
+  ENOTDIR: 'NOT_DIRECTORY',
+  ELOOP: 'SYMLINK_REFUSED',
+  EACCES: 'ACCESS_DENIED',
+  EPERM: 'ACCESS_DENIED',
+  EEXIST: 'EXISTS',
+  EISDIR: 'NOT_REGULAR_FILE',
+  ENXIO: 'NOT_REGULAR_FILE',
+  ENAMETOOLONG: 'NAME_TOO_LONG',
+};
+
+function refusal(err: unknown): Error {
+  const reason = REASONS[(err as NodeJS.ErrnoException | null)?.code ?? ''];
+  if (reason !== undefined) return notFound(reason, err);
+  return new KoaMtlsError('ERR_SANDBOX_IO', 'Internal Server Error', { status: 500, cause: err });
+}
+
+const lstatOrNull = (path: string): Promise<Stats | null> =>
+  lstat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw refusal(err);
+  });
+
+/**
+ * Opens `segments` below `realRoot` by path. Racy by design (see the module note); refusals are 404s as in the walk.
+ *
+ * @example
+ * ```ts
+ * const { handle } = await pathOpen({ ...root, realRoot: '/srv/files' }, ['a', 'b.txt'], 'r', 0o600);
+ * ```
+ */
+export async function pathOpen(
+  root: WalkRoot,
+  segments: readonly string[],
+  flags: SandboxOpenFlags,
+  mode: number,
+): Promise<WalkResult> {
+  const { realRoot, symlinks } = root;
+  const prefix = realRoot.endsWith(sep) ? realRoot : `${realRoot}${sep}`;
+  const full = join(realRoot, ...segments);
+  const creating = (OPEN_FLAGS[flags] & constants.O_CREAT) !== 0;
+  const exclusive = (OPEN_FLAGS[flags] & constants.O_EXCL) !== 0;
+  if (symlinks === 'none') {
+    // 'none': no component may be a link (checked by path, so only at the time of the check).
+    for (let i = 1; i <= segments.length; i++) {
+      const st = await lstatOrNull(join(realRoot, ...segments.slice(0, i)));
+      if (st?.isSymbolicLink()) throw notFound('SYMLINK_REFUSED');
+      if (st === null) break;
+    }
+  }
+  const existing = await lstatOrNull(full);
+  if (existing !== null && exclusive) throw notFound('EXISTS');
+  let real: string;
+  try {
+    real = existing === null ? join(await realpath(dirname(full)), basename(full)) : await realpath(full);
+  } catch (err) {
+    throw refusal(err);
+  }
+  if (existing === null && !creating) throw notFound('NOT_FOUND');
+  // The prefix check: with a separator, so `/srv/files2` is not inside `/srv/files` (CVE-2014-6394).
+  if (!real.startsWith(prefix)) throw notFound('SYMLINK_ESCAPE');
+  const target = existing === null ? null : await lstatOrNull(real);
+  // Special files are refused before any open: a FIFO would block a libuv thread.
+  if (target !== null && !target.isFile()) throw notFound('NOT_REGULAR_FILE');
+  let handle: FileHandle;
+  try {
+    handle = await open(real, OPEN_FLAGS[flags] | O_NOFOLLOW | O_NONBLOCK, mode);
+  } catch (err) {
+    throw refusal(err);
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw notFound('NOT_REGULAR_FILE');
+    if (root.noCrossDevice && st.dev !== root.dev) throw notFound('CROSS_DEVICE');
+    if (root.singleLinkOnly && st.nlink > 1) throw notFound('MULTIPLE_LINKS');
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    throw err;
+  }
+  return { handle, resolved: relative(realRoot, real).split(sep).join('/'), realPath: real };
+}

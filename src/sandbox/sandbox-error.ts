@@ -1,0 +1,80 @@
+/**
+ * The error a sandbox throws for a refused path: a {@link KoaMtlsError} with a 400 or 404 status, a generic message
+ * and an internal `reason` code for audit hooks (never shown to a client).
+ *
+ * @module sandbox/sandbox-error
+ */
+import { KoaMtlsError } from '../errors.js';
+import type { SandboxPathReason } from './lexical.js';
+
+/**
+ * Why a path that passed the lexical rules was still refused. Every one of these answers 404.
+ *
+ * @example
+ * ```ts
+ * onAudit: (e) => { if (e.reason === 'SYMLINK_ESCAPE') alert(e); }
+ * ```
+ */
+export type SandboxDenyReason =
+  | 'NOT_FOUND'
+  | 'NOT_DIRECTORY'
+  | 'NOT_REGULAR_FILE'
+  | 'ACCESS_DENIED'
+  | 'NAME_TOO_LONG'
+  | 'EXISTS'
+  | 'SYMLINK_REFUSED'
+  | 'SYMLINK_ABSOLUTE'
+  | 'SYMLINK_ESCAPE'
+  | 'SYMLINK_TOO_MANY'
+  | 'TOO_MANY_STEPS'
+  | 'CROSS_DEVICE'
+  | 'MULTIPLE_LINKS'
+  | 'OUTSIDE_ROOT'
+  | 'GLOB_NOT_ALLOWED'
+  | 'GLOB_DENIED';
+
+/**
+ * Every reason a sandbox can give for a refusal.
+ *
+ * @example
+ * ```ts
+ * const reason: SandboxReason = err instanceof SandboxPathError ? err.reason : 'NOT_FOUND';
+ * ```
+ */
+export type SandboxReason = SandboxPathReason | SandboxDenyReason;
+
+/**
+ * A refused sandbox path. `status` is 400 (`ERR_SANDBOX_INVALID_PATH`, the input alone is bad) or 404
+ * (`ERR_SANDBOX_NOT_FOUND`, anything that depends on the filesystem). `message` is the generic status text.
+ *
+ * @example
+ * ```ts
+ * try { await sandbox.open(name); } catch (err) {
+ *   if (err instanceof SandboxPathError) console.log(err.status, err.code, err.reason); // 404 ERR_SANDBOX_NOT_FOUND SYMLINK_ESCAPE
+ * }
+ * ```
+ */
+export class SandboxPathError extends KoaMtlsError {
+  /** The internal reason code (operator-only). */
+  readonly reason: SandboxReason;
+
+  constructor(status: 400 | 404, reason: SandboxReason, cause?: unknown) {
+    super(
+      status === 400 ? 'ERR_SANDBOX_INVALID_PATH' : 'ERR_SANDBOX_NOT_FOUND',
+      status === 400 ? 'Bad Request' : 'Not Found',
+      cause === undefined ? { status } : { status, cause },
+    );
+    this.reason = reason;
+  }
+}
+
+/**
+ * Shorthand for a 404 refusal.
+ *
+ * @example
+ * ```ts
+ * throw notFound('SYMLINK_ESCAPE');
+ * ```
+ */
+export const notFound = (reason: SandboxDenyReason, cause?: unknown): SandboxPathError =>
+  new SandboxPathError(404, reason, cause);

@@ -1,0 +1,443 @@
+/**
+ * `createSandbox(root)`: a directory held open, inside which request-derived relative paths are opened component by
+ * component from the held descriptor. Linux only; creation fails closed anywhere the walk cannot be made safe.
+ *
+ * @module sandbox/sandbox
+ */
+import { constants } from 'node:fs';
+import { type FileHandle, open, readlink, realpath, stat, statfs } from 'node:fs/promises';
+import { isAbsolute, normalize } from 'node:path';
+import type { AuditHook } from '../audit/event.js';
+import { InvalidOptionError, KoaMtlsError } from '../errors.js';
+import {
+  assertOptionsObject,
+  optionalBoolean,
+  optionalChoice,
+  optionalFunction,
+  optionalInteger,
+  optionalString,
+} from '../options/validate.js';
+import { type SandboxOpenFlags, type SymlinkPolicy, type WalkResult, walkOpen } from './fd-walk.js';
+import { type CompiledGlobs, compileGlobs, isAllowed, isDenied } from './globs.js';
+import {
+  type CompiledPathOptions,
+  checkPath,
+  compilePathOptions,
+  PATH_OPTION_KEYS,
+  type SandboxPathResult,
+  type SandboxPathRules,
+} from './lexical.js';
+import { mountsBelow } from './mounts.js';
+import { pathOpen } from './path-open.js';
+import { notFound, SandboxPathError } from './sandbox-error.js';
+
+/**
+ * How a sandbox opens files: `'fd-walk'` (component by component from held descriptors; Linux) or `'unsafe-path'`
+ * (realpath, prefix check, open by path; racy, only with `unsafePathMode: true` where the walk is unavailable).
+ *
+ * @example
+ * ```ts
+ * if (sandbox.mode !== 'fd-walk') log.warn('sandbox is in unsafe path mode');
+ * ```
+ */
+export type SandboxMode = 'fd-walk' | 'unsafe-path';
+
+/**
+ * What to do when a mount point lies below the root (a bind mount of a host path would be reachable).
+ *
+ * @example
+ * ```ts
+ * await createSandbox('/srv/files', { mounts: 'refuse' satisfies MountPolicy });
+ * ```
+ */
+export type MountPolicy = 'warn' | 'refuse' | 'ignore';
+
+/**
+ * Options of {@link createSandbox}: the lexical rules ({@link SandboxPathRules}) plus the filesystem policy.
+ *
+ * @example
+ * ```ts
+ * const options: SandboxOptions = { symlinks: 'in-root', allow: ['*.pem', 'reports/**\/*.pdf'], mounts: 'refuse' };
+ * ```
+ */
+export interface SandboxOptions extends SandboxPathRules {
+  /** `'in-root'` (default): follow relative links that stay inside, at most 8 hops. `'none'`: refuse every link. */
+  readonly symlinks?: SymlinkPolicy;
+  /** Globs a requested path must match (recommended). Default: none, every valid path may be tried. */
+  readonly allow?: readonly string[];
+  /** Globs neither the requested nor the resolved (after symlinks) path may match. Default: none. */
+  readonly deny?: readonly string[];
+  /** Refuse files on another device than the root (the `RESOLVE_NO_XDEV` analogue). Default `false`. */
+  readonly noCrossDevice?: boolean;
+  /** Refuse files with more than one hard link (a hard link to an outside inode is otherwise invisible). Default `false`. */
+  readonly singleLinkOnly?: boolean;
+  /** Mount points below the root at creation: `'warn'` (default, audit event), `'refuse'` (throw) or `'ignore'`. */
+  readonly mounts?: MountPolicy;
+  /** Permission bits of files created through `open(…, { flags: 'w' | 'wx' | 'a' | 'ax' })`. Default `0o600`. */
+  readonly fileMode?: number;
+  /** Allow a root that exposes the host (`/`, `/proc`, `/sys`, `/dev`, `/etc`, `/run`, `/var/run`). Default `false`. */
+  readonly unsafeAllowHostRoot?: boolean;
+  /**
+   * Where the fd walk is unavailable (not Linux, no usable `/proc/self/fd`), open files by path instead of failing:
+   * realpath, a prefix check, then an open by path. **Racy**: a link swapped in between the check and the open
+   * escapes. For development machines (macOS, Windows), never for production. Default `false` (fail closed).
+   */
+  readonly unsafePathMode?: boolean;
+  /** Receives startup warnings (`MOUNT_UNDER_ROOT`, `MOUNTS_UNKNOWN`, `UNSAFE_PATH_MODE`). */
+  readonly onAudit?: AuditHook;
+  /** Where the magic fd links are. Default `/proc/self/fd`; probed at creation, so a wrong value fails closed. */
+  readonly procFdDir?: string;
+  /** The mount table read for `mounts`. Default `/proc/self/mountinfo`. */
+  readonly mountInfoFile?: string;
+}
+
+/**
+ * Options of {@link Sandbox.open}.
+ *
+ * @example
+ * ```ts
+ * await sandbox.open('incoming/a.bin', { flags: 'wx' } satisfies SandboxOpenOptions);
+ * ```
+ */
+export interface SandboxOpenOptions {
+  /** `'r'` (default), `'r+'`, `'w'`, `'wx'` (exclusive create: uploads), `'a'` or `'ax'`. */
+  readonly flags?: SandboxOpenFlags;
+}
+
+/**
+ * A root directory held open. Obtain one with {@link createSandbox}.
+ *
+ * @example
+ * ```ts
+ * const sandbox = await createSandbox('/srv/files');
+ * const handle = await sandbox.open('reports/2024.pdf');
+ * try { ctx.body = handle.createReadStream(); } catch (err) { await handle.close(); throw err; }
+ * ```
+ */
+export interface Sandbox {
+  /** The root's real path (operator-only: never put it in a response). */
+  readonly root: string;
+  /** The symlink policy. */
+  readonly symlinks: SymlinkPolicy;
+  /** `'fd-walk'`, or `'unsafe-path'` when `unsafePathMode` had to be used. */
+  readonly mode: SandboxMode;
+  /** Mount points found below the root at creation, relative to it. */
+  readonly mountsUnderRoot: readonly string[];
+  /** Whether {@link Sandbox.close} was called. */
+  readonly closed: boolean;
+  /** Applies this sandbox's lexical rules (no I/O). */
+  validate(input: unknown): SandboxPathResult;
+  /**
+   * Opens a regular file by a relative path, component by component from the held root descriptor. Throws a
+   * `SandboxPathError`: 400 `ERR_SANDBOX_INVALID_PATH` when the input breaks a lexical rule, 404
+   * `ERR_SANDBOX_NOT_FOUND` for everything that depends on the filesystem. The caller closes the handle.
+   */
+  open(relativePath: string, options?: SandboxOpenOptions): Promise<FileHandle>;
+  /**
+   * The real absolute path of the regular file `relativePath` names, checked like {@link Sandbox.open}. Weaker than
+   * `open`: the path can be swapped for a symlink right after it is returned, so never open the result by path.
+   */
+  resolve(relativePath: string): Promise<string>;
+  /** Closes the root descriptor once pending opens have finished. Later calls throw `ERR_SANDBOX_CLOSED`. */
+  close(): Promise<void>;
+}
+
+const OPTION_KEYS = [
+  'symlinks',
+  'allow',
+  'deny',
+  'noCrossDevice',
+  'singleLinkOnly',
+  'mounts',
+  'fileMode',
+  'unsafeAllowHostRoot',
+  'unsafePathMode',
+  'onAudit',
+  'procFdDir',
+  'mountInfoFile',
+] as const;
+
+const FLAG_CHOICES: readonly SandboxOpenFlags[] = ['r', 'r+', 'w', 'wx', 'a', 'ax'];
+
+// Roots that would hand the host to a client: its whole tree, kernel interfaces, configuration and sockets.
+const HOST_ROOTS = new Set(['/', '/proc', '/sys', '/dev', '/etc', '/run', '/var/run']);
+const isHostRoot = (p: string): boolean =>
+  HOST_ROOTS.has(p) || p.startsWith('/proc/') || p.startsWith('/sys/') || p.startsWith('/dev/');
+
+const configError = (message: string, cause?: unknown): KoaMtlsError =>
+  new KoaMtlsError('ERR_SANDBOX_CONFIG', message, cause === undefined ? {} : { cause });
+const unsupported = (message: string, cause?: unknown): KoaMtlsError =>
+  new KoaMtlsError('ERR_SANDBOX_UNSUPPORTED', message, cause === undefined ? {} : { cause });
+
+/** Settings compiled once by {@link createSandbox}. */
+interface CompiledSandbox {
+  readonly rules: CompiledPathOptions;
+  readonly globs: CompiledGlobs;
+  readonly symlinks: SymlinkPolicy;
+  readonly noCrossDevice: boolean;
+  readonly singleLinkOnly: boolean;
+  readonly fileMode: number;
+  readonly procFd: string;
+}
+
+/**
+ * The implementation behind {@link Sandbox}; `instanceof` tells middleware a sandbox is genuine. Not exported from
+ * the package: create one with {@link createSandbox}.
+ *
+ * @example
+ * ```ts
+ * if (!(sandbox instanceof HeldSandbox)) throw new InvalidOptionError('options.sandbox', 'must come from createSandbox');
+ * ```
+ */
+export class HeldSandbox implements Sandbox {
+  readonly root: string;
+  readonly symlinks: SymlinkPolicy;
+  readonly mountsUnderRoot: readonly string[];
+  readonly mode: SandboxMode;
+  readonly #handle: FileHandle | null;
+  readonly #dev: number;
+  readonly #settings: CompiledSandbox;
+  #closing: Promise<void> | null = null;
+  #pending = 0;
+  #drained: (() => void) | null = null;
+
+  constructor(
+    handle: FileHandle | null,
+    realRoot: string,
+    dev: number,
+    settings: CompiledSandbox,
+    mounts: readonly string[],
+  ) {
+    this.#handle = handle;
+    this.mode = handle === null ? 'unsafe-path' : 'fd-walk';
+    this.#dev = dev;
+    this.#settings = settings;
+    this.root = realRoot;
+    this.symlinks = settings.symlinks;
+    this.mountsUnderRoot = Object.freeze([...mounts]);
+  }
+
+  get closed(): boolean {
+    return this.#closing !== null;
+  }
+
+  /** The allow/deny lists, for route metadata. */
+  get globs(): CompiledGlobs {
+    return this.#settings.globs;
+  }
+
+  validate(input: unknown): SandboxPathResult {
+    return checkPath(input, this.#settings.rules);
+  }
+
+  /** Lexical rules, then the requested path's globs: everything decidable without I/O. */
+  check(input: unknown): { readonly path: string; readonly segments: readonly string[] } {
+    const result = checkPath(input, this.#settings.rules);
+    if (!result.ok) throw new SandboxPathError(400, result.reason);
+    // Globs run after the lexical rules, on the canonical relative path only (`**` also matches `/etc/passwd`).
+    if (!isAllowed(this.#settings.globs, result.path)) throw notFound('GLOB_NOT_ALLOWED');
+    if (isDenied(this.#settings.globs, result.path)) throw notFound('GLOB_DENIED');
+    return result;
+  }
+
+  /** Opens and returns the walk's details (the resolved in-root path and the real path). */
+  async openDetailed(relativePath: unknown, flags: SandboxOpenFlags = 'r'): Promise<WalkResult> {
+    if (!FLAG_CHOICES.includes(flags)) throw new InvalidOptionError('options.flags', `must be one of ${FLAG_CHOICES}`);
+    const { segments } = this.check(relativePath);
+    if (this.#closing !== null) throw new KoaMtlsError('ERR_SANDBOX_CLOSED', 'Internal Server Error', { status: 500 });
+    // Count in-flight walks: closing the root fd mid-walk could let the number be reused by another file.
+    this.#pending++;
+    try {
+      const s = this.#settings;
+      const root = {
+        fd: this.#handle?.fd ?? -1,
+        realRoot: this.root,
+        dev: this.#dev,
+        procFd: s.procFd,
+        symlinks: s.symlinks,
+        noCrossDevice: s.noCrossDevice,
+        singleLinkOnly: s.singleLinkOnly,
+      };
+      const result =
+        this.#handle === null
+          ? await pathOpen(root, segments, flags, s.fileMode)
+          : await walkOpen(root, segments, flags, s.fileMode);
+      return await this.#checkResolved(result);
+    } finally {
+      if (--this.#pending === 0) this.#drained?.();
+    }
+  }
+
+  /** A link must not smuggle a denied file in under an allowed name: the deny list also sees the resolved path. */
+  async #checkResolved(result: WalkResult): Promise<WalkResult> {
+    if (!isDenied(this.#settings.globs, result.resolved)) return result;
+    await result.handle.close();
+    throw notFound('GLOB_DENIED');
+  }
+
+  async open(relativePath: string, options?: SandboxOpenOptions): Promise<FileHandle> {
+    if (options !== undefined) assertOptionsObject(options, 'options', ['flags']);
+    return (await this.openDetailed(relativePath, options?.flags as SandboxOpenFlags | undefined)).handle;
+  }
+
+  async resolve(relativePath: string): Promise<string> {
+    const { handle, realPath } = await this.openDetailed(relativePath, 'r');
+    await handle.close();
+    return realPath;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      if (this.#pending > 0) await new Promise<void>((done) => (this.#drained = done));
+      await this.#handle?.close();
+    })();
+    return this.#closing;
+  }
+}
+
+function compileOptions(options: unknown): CompiledSandbox & {
+  readonly mounts: MountPolicy;
+  readonly unsafeAllowHostRoot: boolean;
+  readonly unsafePathMode: boolean;
+  readonly onAudit: AuditHook | undefined;
+  readonly mountInfoFile: string;
+} {
+  const o = (options ?? {}) as Record<string, unknown>;
+  assertOptionsObject(o, 'options', [...PATH_OPTION_KEYS, ...OPTION_KEYS]);
+  const rules = compilePathOptions(o, 'options', OPTION_KEYS);
+  const procFd = optionalString(o, 'procFdDir', 'options') ?? '/proc/self/fd';
+  const mountInfoFile = optionalString(o, 'mountInfoFile', 'options') ?? '/proc/self/mountinfo';
+  if (!isAbsolute(procFd) || !isAbsolute(mountInfoFile)) {
+    throw new InvalidOptionError('options.procFdDir', 'and options.mountInfoFile must be absolute paths');
+  }
+  return Object.freeze({
+    rules,
+    globs: compileGlobs(o, 'options', rules.allowDotfiles),
+    symlinks: optionalChoice(o, 'symlinks', 'options', ['in-root', 'none'] as const) ?? 'in-root',
+    noCrossDevice: optionalBoolean(o, 'noCrossDevice', 'options') ?? false,
+    singleLinkOnly: optionalBoolean(o, 'singleLinkOnly', 'options') ?? false,
+    fileMode: optionalInteger(o, 'fileMode', 'options', 0, 0o777) ?? 0o600,
+    procFd,
+    mounts: optionalChoice(o, 'mounts', 'options', ['warn', 'refuse', 'ignore'] as const) ?? 'warn',
+    unsafeAllowHostRoot: optionalBoolean(o, 'unsafeAllowHostRoot', 'options') ?? false,
+    unsafePathMode: optionalBoolean(o, 'unsafePathMode', 'options') ?? false,
+    onAudit: optionalFunction<AuditHook>(o, 'onAudit', 'options'),
+    mountInfoFile,
+  });
+}
+
+/**
+ * Opens `root` as a sandbox. The root must be an absolute path to an existing directory; its real path is taken
+ * (symlinks in the root path itself are followed once, here) and held open, so renaming it later does not move the
+ * sandbox. Fails closed, with `ERR_SANDBOX_UNSUPPORTED`, off Linux or when `/proc/self/fd` does not behave as the
+ * walk needs (unless `unsafePathMode`, a racy development-only fallback: check `sandbox.mode`); with `ERR_SANDBOX_CONFIG` for a host root (unless `unsafeAllowHostRoot`), a missing root or, with
+ * `mounts: 'refuse'`, a mount point below the root. Malformed options throw `InvalidOptionError`.
+ *
+ * Guarantees: `open()` never returns a file outside the root through `..` in any spelling, absolute paths, symlinks
+ * (absolute, escaping, looping or swapped during the walk) or special files. Limits: bind mounts and hard links
+ * inside the root are not visible to path rules (see `mounts`, `noCrossDevice`, `singleLinkOnly`).
+ *
+ * @example
+ * ```ts
+ * import { createSandbox } from 'koa-mtls';
+ * const secrets = await createSandbox('/etc/tls', { allow: ['*.crt'] }); // a Kubernetes Secret volume
+ * const files = await createSandbox('/srv/files', { symlinks: 'none', deny: ['**\/*.key'] });
+ * const handle = await files.open('reports/q1.pdf');
+ * const upload = await files.open('incoming/new.bin', { flags: 'wx' });
+ * ```
+ */
+export async function createSandbox(root: string, options?: SandboxOptions): Promise<Sandbox> {
+  const settings = compileOptions(options);
+  if (typeof root !== 'string' || root.includes('\0') || !isAbsolute(root)) {
+    throw new InvalidOptionError('root', 'must be an absolute path');
+  }
+  // The walk needs Linux's /proc/self/fd magic links; macOS /dev/fd and Windows have no equivalent (§5).
+  const linux = process.platform === 'linux';
+  if (!linux && !settings.unsafePathMode) throw unsupported('createSandbox needs Linux (/proc/self/fd)');
+  let realRoot: string;
+  try {
+    realRoot = await realpath(root);
+  } catch (err) {
+    throw configError('sandbox root does not exist or is unreadable', err);
+  }
+  // Check both spellings: `/var/run` is a link to `/run` on most systems.
+  if (
+    !settings.unsafeAllowHostRoot &&
+    (isHostRoot(normalize(root).replace(/\/+$/, '') || '/') || isHostRoot(realRoot))
+  ) {
+    throw configError('sandbox root exposes the host; pass unsafeAllowHostRoot to force it');
+  }
+  if (!linux) return unsafePathSandbox(realRoot, settings, 'platform');
+  let handle: FileHandle;
+  try {
+    handle = await open(realRoot, constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch (err) {
+    throw configError('sandbox root is not a readable directory', err);
+  }
+  try {
+    const st = await handle.stat();
+    try {
+      await probeProc(settings.procFd, handle.fd, realRoot, st.dev, st.ino);
+    } catch (err) {
+      if (!settings.unsafePathMode) throw err;
+      await handle.close();
+      return await unsafePathSandbox(realRoot, settings, 'proc');
+    }
+    const mounts = await scanMounts(realRoot, settings);
+    return new HeldSandbox(handle, realRoot, st.dev, settings, mounts);
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The explicitly requested, racy fallback: no descriptor is held; every open goes by path. */
+async function unsafePathSandbox(
+  realRoot: string,
+  settings: ReturnType<typeof compileOptions>,
+  why: 'platform' | 'proc',
+): Promise<Sandbox> {
+  let st: Awaited<ReturnType<typeof stat>>;
+  try {
+    st = await stat(realRoot);
+  } catch (err) {
+    throw configError('sandbox root is not a readable directory', err);
+  }
+  if (!st.isDirectory()) throw configError('sandbox root is not a readable directory');
+  const mounts = await scanMounts(realRoot, settings);
+  settings.onAudit?.({ kind: 'sandbox', outcome: 'warn', reason: 'UNSAFE_PATH_MODE', detail: { why } });
+  return new HeldSandbox(null, realRoot, st.dev, settings, mounts);
+}
+
+// statfs(2) f_type of procfs (linux/magic.h); a directory of ordinary symlinks is not a magic-link directory.
+const PROC_SUPER_MAGIC = 0x9fa0;
+
+/** The walk is only safe if `<procFd>/<fd>` is a live procfs magic link to the held directory; otherwise fail closed. */
+async function probeProc(procFd: string, fd: number, realRoot: string, dev: number, ino: number): Promise<void> {
+  try {
+    const fs = await statfs(procFd);
+    const viaProc = await stat(`${procFd}/${fd}/.`);
+    const target = await readlink(`${procFd}/${fd}`);
+    if (fs.type === PROC_SUPER_MAGIC && viaProc.dev === dev && viaProc.ino === ino && target === realRoot) return;
+  } catch (err) {
+    throw unsupported(`${procFd} is unavailable; the sandbox cannot open files safely`, err);
+  }
+  throw unsupported(`${procFd} does not point at the held root; the sandbox cannot open files safely`);
+}
+
+async function scanMounts(realRoot: string, settings: ReturnType<typeof compileOptions>): Promise<string[]> {
+  if (settings.mounts === 'ignore') return [];
+  let mounts: string[];
+  try {
+    mounts = await mountsBelow(realRoot, settings.mountInfoFile);
+  } catch (err) {
+    if (settings.mounts === 'refuse') throw unsupported('the mount table is unreadable', err);
+    settings.onAudit?.({ kind: 'sandbox', outcome: 'warn', reason: 'MOUNTS_UNKNOWN' });
+    return [];
+  }
+  if (mounts.length === 0) return mounts;
+  // A bind mount below the root is invisible to path rules: any host directory could be served from it.
+  if (settings.mounts === 'refuse') throw configError('a mount point lies below the sandbox root');
+  settings.onAudit?.({ kind: 'sandbox', outcome: 'warn', reason: 'MOUNT_UNDER_ROOT', detail: { mounts } });
+  return mounts;
+}
