@@ -61,6 +61,28 @@ export {
   type PostureThreshold,
 } from './posture/index.js';
 export {
+  createSandbox,
+  type MountPolicy,
+  type Sandbox,
+  type SandboxDenyReason,
+  type SandboxedRequestPath,
+  type SandboxMode,
+  type SandboxOpenFlags,
+  type SandboxOpenOptions,
+  type SandboxOptions,
+  type SandboxPathAccepted,
+  SandboxPathError,
+  type SandboxPathOptions,
+  type SandboxPathReason,
+  type SandboxPathRejected,
+  type SandboxPathResult,
+  type SandboxPathRules,
+  type SandboxReason,
+  type SymlinkPolicy,
+  sandboxPath,
+  validateSandboxPath,
+} from './sandbox/index.js';
+export {
   type CertificateRotation,
   type CertificateWatcher,
   type CertificateWatcherOptions,

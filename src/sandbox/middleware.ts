@@ -8,6 +8,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Context, Middleware, Next } from 'koa';
 import { type AuditEvent, type AuditHook, type RequestIdResolver, requestIdFromHeader } from '../audit/event.js';
 import { InvalidOptionError, KoaMtlsError } from '../errors.js';
+import { summarizePeer } from '../identity/summarize-peer.js';
 import { assertOptionsObject, optionalBoolean, optionalFunction, ownValue } from '../options/validate.js';
 import type { SandboxOpenFlags, SymlinkPolicy } from './fd-walk.js';
 import { HeldSandbox, type Sandbox, type SandboxMode } from './sandbox.js';
@@ -153,7 +154,13 @@ export function sandboxPath(options: SandboxPathOptions): Middleware {
   const audit = (ctx: Context, event: Omit<AuditEvent, 'kind' | 'requestId'>): void => {
     if (onAudit === undefined) return;
     const id = requestId(ctx);
-    onAudit({ kind: 'sandbox', ...event, ...(id === undefined ? {} : { requestId: id }) });
+    const peer = ctx.state.peer;
+    onAudit({
+      kind: 'sandbox',
+      ...event,
+      ...(id === undefined ? {} : { requestId: id }),
+      ...(peer === undefined ? {} : { peer: summarizePeer(peer) }),
+    });
   };
 
   const middleware = async function sandboxedPath(ctx: Context, next: Next): Promise<void> {
