@@ -9,30 +9,15 @@ import { decide } from '../src/authz/authorizer.js';
 import type { PeerPolicy } from '../src/authz/policy.js';
 import { authorizerOf, requirePeer } from '../src/authz/require-peer.js';
 import type { PeerIdentity } from '../src/identity/peer-identity.js';
-import { fakeFingerprint, makePeer } from '../test/authz/peer-fixture.js';
+import { makePeer } from '../test/authz/peer-fixture.js';
+import { hundredRulePolicy } from './harness/policy.js';
 
 const RULES = 100;
 const DURATION_MS = 400;
 
-function rule(index: number): PeerPolicy {
-  switch (index % 5) {
-    case 0:
-      return { spiffe: `spiffe://example.org/ns/team-${index}/sa/api` };
-    case 1:
-      return { spiffe: `spiffe://example.org/ns/team-${index}/sa/*` };
-    case 2:
-      return { san: { dns: `*.team-${index}.svc.example.com` }, issuerFingerprint256: fakeFingerprint(`ca:${index}`) };
-    case 3:
-      return {
-        subject: { O: 'Acme', OU: `team-${index}`, CN: 'svc-*' },
-        issuerFingerprint256: fakeFingerprint('ca:acme-issuing'),
-      };
-    default:
-      return { san: { uri: `https://team-${index}.example.com/workloads/**`, ip: '10.0.0.0/8' } };
-  }
-}
-
-const policy: PeerPolicy = { anyOf: Array.from({ length: RULES }, (_, index) => rule(index)) };
+const policy: PeerPolicy = hundredRulePolicy({
+  san: { uri: 'https://team-99.example.com/workloads/**', ip: '10.0.0.0/8' },
+});
 const guard = requirePeer(policy);
 const authorizer = authorizerOf(guard);
 if (authorizer === undefined) throw new Error('no authorizer');

@@ -9,13 +9,15 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeFixtures } from './harness/fixtures.js';
-import { runLoad, startServer } from './harness/processes.js';
+import { runJson, runLoad, startServer } from './harness/processes.js';
 import { type Summary, summarize } from './harness/stats.js';
 
 const quick = process.argv.includes('--quick');
 const rounds = quick ? 3 : 5;
-const seconds = quick ? 2 : 5;
+const seconds = quick ? 1.5 : 5;
+const warmupSeconds = quick ? 0.5 : 1;
 const connections = 16;
+const distinctClients = quick ? 500 : 10_000;
 
 interface Comparison {
   readonly name: string;
@@ -33,26 +35,82 @@ const comparisons: readonly Comparison[] = [
     generator: 'keep-alive',
     path: '/',
     baseline: 'bare',
-    variants: ['peer-getpeercertificate', 'peer-client-certificate-auth'],
-    targets: {},
+    variants: ['peer', 'peer-authz-100', 'peer-getpeercertificate', 'peer-client-certificate-auth'],
+    targets: { 'peer-authz-100': 0.97 },
   },
   {
     name: 'keep-alive 1 KiB file',
     generator: 'keep-alive',
     path: '/file-1k.bin',
     baseline: 'file-readfile',
-    variants: [],
-    targets: {},
+    variants: ['file-sandbox'],
+    targets: { 'file-sandbox': 0.9 },
   },
   {
-    name: 'new connection per request (1,000 distinct client certificates)',
+    name: `new connection per request (${distinctClients.toLocaleString('en')} distinct client certificates)`,
     generator: 'handshake',
     path: '/',
     baseline: 'bare',
-    variants: ['peer-getpeercertificate'],
-    targets: {},
+    variants: ['peer-authz-100'],
+    targets: { 'peer-authz-100': 0.95 },
   },
 ];
+
+interface MemoryStats {
+  readonly rssMiB: number;
+  readonly heapUsedMiB: number;
+  readonly fds: number;
+}
+
+interface MemoryResult {
+  readonly requests: number;
+  readonly errors: number;
+  readonly clients: number;
+  readonly before: MemoryStats;
+  readonly after: MemoryStats;
+}
+
+function memoryTable(memory: MemoryResult): string {
+  const row = (name: string, m: MemoryStats) =>
+    `| ${name} | ${m.rssMiB.toFixed(1)} | ${m.heapUsedMiB.toFixed(1)} | ${m.fds} |`;
+  return [
+    `Memory: ${memory.requests.toLocaleString('en')} requests (${memory.errors} errors) from ${memory.clients.toLocaleString('en')} distinct client certificates, one connection each, through peerCertificate + a 100-rule requirePeer (identity cache: 1,000 entries). After a forced GC:`,
+    '',
+    '| when | RSS MiB | heap used MiB | open fds |',
+    '| --- | --- | --- | --- |',
+    row('before', memory.before),
+    row('after', memory.after),
+  ].join('\n');
+}
+
+interface AuthzMicro {
+  readonly results: readonly { readonly case: string; readonly decisionsPerSecond: number }[];
+}
+
+interface SandboxMicro {
+  readonly lexicalValidationsPerSecond: number;
+  readonly open: readonly {
+    readonly case: string;
+    readonly fsPromisesOpenPerSecond: number;
+    readonly sandboxOpenPerSecond: number;
+  }[];
+}
+
+function microTable(micro: { authz: AuthzMicro; sandbox: SandboxMicro }): string {
+  const rows = ['| micro benchmark | per second | ratio |', '| --- | --- | --- |'];
+  for (const r of micro.authz.results)
+    rows.push(`| requirePeer, 100 rules: ${r.case} | ${r.decisionsPerSecond.toLocaleString('en')} | |`);
+  rows.push(
+    `| validateSandboxPath (lexical rules) | ${micro.sandbox.lexicalValidationsPerSecond.toLocaleString('en')} | |`,
+  );
+  for (const r of micro.sandbox.open) {
+    const ratio = (r.sandboxOpenPerSecond / r.fsPromisesOpenPerSecond).toFixed(2);
+    rows.push(
+      `| sandbox.open ${r.case} (vs fs.promises.open ${r.fsPromisesOpenPerSecond.toLocaleString('en')}/s) | ${r.sandboxOpenPerSecond.toLocaleString('en')} | ${ratio} |`,
+    );
+  }
+  return rows.join('\n');
+}
 
 interface VariantResult {
   readonly variant: string;
@@ -72,7 +130,7 @@ async function measure(comparison: Comparison, fixturesPath: string): Promise<Va
     for (const variant of order) {
       const server = await startServer(variant, fixturesPath);
       try {
-        await runLoad(comparison.generator, fixturesPath, server.port, comparison.path, 1, connections);
+        await runLoad(comparison.generator, fixturesPath, server.port, comparison.path, warmupSeconds, connections);
         const result = await runLoad(
           comparison.generator,
           fixturesPath,
@@ -126,12 +184,30 @@ const work = mkdtempSync(join(tmpdir(), 'koa-mtls-bench-'));
 try {
   writeFileSync(join(work, 'file-1k.bin'), Buffer.alloc(1024, 7));
   const fixturesPath = join(work, 'fixtures.json');
-  await makeFixtures(fixturesPath, work, 1000);
+  await makeFixtures(fixturesPath, work, distinctClients);
   const results = [];
   for (const comparison of comparisons) {
     console.log(`bench: ${comparison.name}`);
     results.push({ comparison, variants: await measure(comparison, fixturesPath) });
   }
+  console.log('bench: memory with many distinct clients');
+  const memoryServer = await startServer('peer-authz-100-stats', fixturesPath, ['--expose-gc']);
+  let memory: MemoryResult;
+  try {
+    memory = await runJson<MemoryResult>('./memory-load.ts', [
+      fixturesPath,
+      String(memoryServer.port),
+      '10',
+      String(connections),
+    ]);
+  } finally {
+    await memoryServer.stop();
+  }
+  console.log('bench: micro (policy decisions, sandbox opens)');
+  const micro = {
+    authz: await runJson<AuthzMicro>('../authz-decisions.ts', []),
+    sandbox: await runJson<SandboxMicro>('../sandbox-open.ts', []),
+  };
   const environment = {
     date: new Date().toISOString(),
     node: process.version,
@@ -144,7 +220,10 @@ try {
     connections,
   };
   const benchDir = fileURLToPath(new URL('.', import.meta.url));
-  writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify({ environment, results }, null, 2)}\n`);
+  writeFileSync(
+    join(benchDir, 'results.json'),
+    `${JSON.stringify({ environment, results, memory, micro }, null, 2)}\n`,
+  );
   const readmePath = join(benchDir, 'README.md');
   const readme = readFileSync(readmePath, 'utf8');
   const generated = `<!-- results:start -->\n${Object.entries(environment)

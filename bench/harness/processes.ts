@@ -15,8 +15,10 @@ export interface LoadResult {
   readonly seconds: number;
 }
 
-function tsx(script: string, args: readonly string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', here(script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+function tsx(script: string, args: readonly string[], nodeFlags: readonly string[] = []): ChildProcess {
+  return spawn(process.execPath, [...nodeFlags, '--import', 'tsx', here(script), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
 }
 
 async function firstLine(child: ChildProcess): Promise<string> {
@@ -36,8 +38,12 @@ export interface RunningServer {
 }
 
 /** Starts `variant` in its own process and waits for its port. */
-export async function startServer(variant: string, fixturesPath: string): Promise<RunningServer> {
-  const child = tsx('./server.ts', [variant, fixturesPath]);
+export async function startServer(
+  variant: string,
+  fixturesPath: string,
+  nodeFlags: readonly string[] = [],
+): Promise<RunningServer> {
+  const child = tsx('./server.ts', [variant, fixturesPath], nodeFlags);
   const { port } = JSON.parse(await firstLine(child)) as { port: number };
   return {
     port,
@@ -48,8 +54,18 @@ export async function startServer(variant: string, fixturesPath: string): Promis
   };
 }
 
+/** Runs `script` with `args` to completion and parses the JSON it prints. */
+export async function runJson<T>(script: string, args: readonly string[]): Promise<T> {
+  const child = tsx(script, args);
+  let output = '';
+  for await (const chunk of child.stdout as NodeJS.ReadableStream) output += chunk.toString();
+  if (child.exitCode === null) await once(child, 'exit');
+  if (child.exitCode !== 0) throw new Error(`${script} exited with ${child.exitCode}`);
+  return JSON.parse(output) as T;
+}
+
 /** Runs a load generator (`keep-alive-load.ts` or `handshake-load.ts`) to completion. */
-export async function runLoad(
+export function runLoad(
   generator: 'keep-alive' | 'handshake',
   fixturesPath: string,
   port: number,
@@ -57,8 +73,11 @@ export async function runLoad(
   seconds: number,
   concurrency: number,
 ): Promise<LoadResult> {
-  const child = tsx(`./${generator}-load.ts`, [fixturesPath, String(port), path, String(seconds), String(concurrency)]);
-  const line = await firstLine(child);
-  if (child.exitCode === null) await once(child, 'exit');
-  return JSON.parse(line) as LoadResult;
+  return runJson<LoadResult>(`./${generator}-load.ts`, [
+    fixturesPath,
+    String(port),
+    path,
+    String(seconds),
+    String(concurrency),
+  ]);
 }

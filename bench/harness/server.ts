@@ -13,7 +13,7 @@ const [variant, fixturesPath] = process.argv.slice(2);
 const fixtures = readFixtures(fixturesPath as string);
 const factory = variants[variant as string];
 if (factory === undefined) throw new Error(`unknown variant ${variant}`);
-const app = factory(fixtures);
+const app = await factory(fixtures);
 const server = createServer(
   {
     key: fixtures.server.key,

@@ -2,13 +2,18 @@
  * The benchmarked Koa apps. Every variant runs behind the same TLS server options and answers the same small JSON
  * body (or the same 1 KiB file), so the ratio between two variants is the cost of what differs.
  */
+import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import module from 'node:module';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import Koa from 'koa';
 import koaConnect from 'koa-connect';
+import { requirePeer } from '../../src/authz/index.js';
+import { peerCertificate } from '../../src/identity/index.js';
+import { createSandbox, sandboxPath } from '../../src/sandbox/index.js';
 import type { BenchFixtures } from './fixtures.js';
+import { hundredRulePolicy } from './policy.js';
 
 const body = { ok: true, service: 'bench' };
 
@@ -20,6 +25,17 @@ function jsonApp(...middleware: Koa.Middleware[]): Koa {
   });
   return app;
 }
+
+/** `GET /__stats`: RSS and heap after a forced GC (run with --expose-gc) and open descriptors, for the memory run. */
+const memoryStats: Koa.Middleware = async (ctx, next) => {
+  if (ctx.path !== '/__stats') return next();
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('the memory benchmark needs node --expose-gc');
+  gc();
+  gc();
+  const { rss, heapUsed } = process.memoryUsage();
+  ctx.body = { rssMiB: rss / 2 ** 20, heapUsedMiB: heapUsed / 2 ** 20, fds: readdirSync('/proc/self/fd').length };
+};
 
 /** The hand-written check the Node peers do: `getPeerCertificate()` on every request, then a string compare. */
 const getPeerCertificateCheck: Koa.Middleware = async (ctx, next) => {
@@ -47,8 +63,28 @@ function createRequireFromHere(): NodeJS.Require {
 }
 
 /** Variant name → app factory. */
-export const variants: Readonly<Record<string, (fixtures: BenchFixtures) => Koa>> = {
+export const variants: Readonly<Record<string, (fixtures: BenchFixtures) => Koa | Promise<Koa>>> = {
   bare: () => jsonApp(),
+  peer: () => jsonApp(peerCertificate()),
+  'peer-authz-100': () => jsonApp(peerCertificate(), requirePeer(hundredRulePolicy())),
+  'peer-authz-100-stats': () => jsonApp(memoryStats, peerCertificate(), requirePeer(hundredRulePolicy())),
+  'file-sandbox': async (fixtures) => {
+    const sandbox = await createSandbox(fixtures.fileRoot);
+    const app = new Koa();
+    app.use(peerCertificate());
+    app.use(requirePeer(hundredRulePolicy()));
+    app.use(sandboxPath({ sandbox, from: (ctx) => ctx.path.slice(1) }));
+    app.use(async (ctx) => {
+      const handle = await ctx.state.sandboxed?.open();
+      try {
+        ctx.type = 'application/octet-stream';
+        ctx.body = await handle?.readFile();
+      } finally {
+        await handle?.close();
+      }
+    });
+    return app;
+  },
   'peer-getpeercertificate': () => jsonApp(getPeerCertificateCheck),
   'peer-client-certificate-auth': () => jsonApp(...clientCertificateAuthMiddleware()),
   'file-readfile': (fixtures) => {
