@@ -65,7 +65,7 @@ export interface RouteSandbox {
  * - `report-only`: every policy on the route is in `mode: 'report'` (it logs, it never denies).
  * - `sandbox-without-policy`: a `sandboxPath` guards a route that no enforcing policy guards.
  * - `sandbox-before-policy`: the sandbox runs before the first enforcing policy (unauthenticated callers reach it).
- * - `partial-policy`: a router-level guard covers only some of the route's requests (it is not counted).
+ * - `partial-policy`: a router-level guard covers only some of the route's requests (it is not counted; best effort).
  * - `proxy-claimed`: a policy accepts identities a proxy only claimed.
  * - `unsafe-path-sandbox`: a sandbox runs in `unsafe-path` mode (no descriptor walk).
  *
@@ -114,6 +114,7 @@ interface LayerLike {
   readonly methods: readonly string[];
   readonly stack: readonly unknown[];
   readonly name?: unknown;
+  readonly opts?: { readonly pathAsRegExp?: unknown };
   match(path: string): boolean;
 }
 
@@ -182,13 +183,21 @@ function coverage(
   // A regexp route cannot be sampled: no router-level guard is credited to it (fail closed).
   if (variants === undefined) return { covering, partial };
   const samples = samplePaths(variants);
+  const route = layers[index] as LayerLike;
   for (const layer of layers.slice(0, index)) {
     if (layer.methods.length > 0) continue;
     const matches = samples.filter((sample) => layer.match(sample)).length;
     if (matches === samples.length) covering.push(layer);
-    else if (matches > 0) partial.push(layer);
+    else if (matches > 0 || overlaps(layer, route)) partial.push(layer);
   }
   return { covering, partial };
+}
+
+/** Best effort: a `use('/users/me', …)` guard covers some requests of `/users/:id` (its own samples match the route). */
+function overlaps(use: LayerLike, route: LayerLike): boolean {
+  if (typeof use.path !== 'string' || use.opts?.pathAsRegExp === true) return false;
+  const variants = patternVariants(use.path);
+  return variants !== undefined && samplePaths(variants).some((sample) => route.match(sample));
 }
 
 function describeLayer(
