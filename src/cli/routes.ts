@@ -93,11 +93,12 @@ async function loadRoutes(file: string): Promise<unknown> {
   return routerOf(namespace);
 }
 
-async function readDocument(file: string): Promise<Record<string, unknown>> {
+async function readDocument(cwd: string, file: string): Promise<Record<string, unknown>> {
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    return JSON.parse(await readFile(resolve(cwd, file), 'utf8')) as Record<string, unknown>;
   } catch (error) {
-    throw new UsageError(`--document ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    const reason = error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
+    throw new UsageError(`--document ${file}: ${reason}`);
   }
 }
 
@@ -153,7 +154,7 @@ export async function runRoutes(argv: readonly string[], io: CommandIo): Promise
   try {
     routes = describeRoutes(target);
     if (values.openapi === true) {
-      const document = values.document === undefined ? undefined : await readDocument(resolve(io.cwd, values.document));
+      const document = values.document === undefined ? undefined : await readDocument(io.cwd, values.document);
       const merged = openapiSecurity(target, {
         ...(document === undefined ? {} : { document }),
         includeSandboxRoots: values['include-sandbox-roots'] === true,

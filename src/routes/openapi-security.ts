@@ -233,7 +233,7 @@ export function openapiSecurity(target: unknown, options: OpenApiSecurityOptions
     if (variants === undefined || others.length > 0) {
       unlisted.push({ methods: variants === undefined ? [...route.methods] : others, path: route.path });
     }
-    if (variants === undefined) continue;
+    if (variants === undefined || operations.length === 0) continue;
     for (const variant of variants) {
       const { path, params } = openApiTemplate(variant);
       const where = `options.document.paths.${path}`;

@@ -191,6 +191,7 @@ describe('describeRoutes', () => {
       expect(routes[3]?.sandboxes).toEqual([
         { root: filesRoot, symlinks: 'none', mode: 'fd-walk', allow: null, deny: [], scope: 'route' },
       ]);
+      await files.close();
     });
   });
 
