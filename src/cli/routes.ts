@@ -3,8 +3,8 @@
  * guard each one (table, JSON or OpenAPI 3.1), and exits non-zero with `--fail-on-unguarded` when a route has no
  * enforcing policy.
  *
- * Exit codes: 0 listed, 1 `--fail-on-unguarded` and a route without an enforcing policy, 2 usage error (bad flags, a
- * module that cannot be loaded or exports no router).
+ * Exit codes: 0 listed, 1 `--fail-on-unguarded` and a route without an enforcing policy (or no route at all), 2 usage
+ * error (bad flags, a module that cannot be loaded or exports no router).
  *
  * @module cli/routes
  */
@@ -38,7 +38,8 @@ Options:
   --openapi               print an OpenAPI 3.1 document (mutualTLS scheme, x-koa-mtls)
   --document <file.json>  with --openapi: merge into this OpenAPI 3.1 document
   --include-sandbox-roots with --openapi: include sandbox roots (filesystem paths)
-  --fail-on-unguarded     exit 1 when a route has no policy in enforce mode
+  --fail-on-unguarded     exit 1 when a route has no policy in enforce mode (or when the
+                          module has no routes at all)
   -h, --help              this help
 
 Exit codes: 0 listed, 1 --fail-on-unguarded and an unguarded route, 2 usage error.
@@ -170,8 +171,14 @@ export async function runRoutes(argv: readonly string[], io: CommandIo): Promise
     throw error;
   }
   io.stdout(output);
+  const failOnUnguarded = values['fail-on-unguarded'] === true;
+  if (routes.length === 0) {
+    // An empty inventory usually means the wrong export: in CI that must not pass as "nothing unguarded".
+    io.stderr(`koa-mtls routes: no routes found in ${positionals[0]}\n`);
+    return failOnUnguarded ? exitCodes.findings : exitCodes.ok;
+  }
   const unguarded = routes.filter((route) => !route.guarded);
-  if (values['fail-on-unguarded'] !== true || unguarded.length === 0) return exitCodes.ok;
+  if (!failOnUnguarded || unguarded.length === 0) return exitCodes.ok;
   const list = unguarded.map((route) => `${route.methods.join(',')} ${route.path}`).join(', ');
   io.stderr(`koa-mtls routes: ${unguarded.length} route(s) without an enforcing policy: ${list}\n`);
   return exitCodes.findings;

@@ -131,6 +131,16 @@ describe('koa-mtls routes', () => {
     });
   });
 
+  describe('when the module exports a router without routes (default export)', () => {
+    it('says so, exits 0, and exits 1 under --fail-on-unguarded', async () => {
+      const listed = await run('routes', `${fixtures}/empty-router.mjs`);
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).toContain('0 routes, 0 without an enforcing policy');
+      expect(listed.stderr).toBe(`koa-mtls routes: no routes found in ${fixtures}/empty-router.mjs\n`);
+      expect((await run('routes', `${fixtures}/empty-router.mjs`, '--fail-on-unguarded')).code).toBe(1);
+    });
+  });
+
   describe('when the command line or the module is wrong', () => {
     it.each([
       { name: 'no module', argv: [], message: 'expects exactly one <module>' },
