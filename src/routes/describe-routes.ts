@@ -6,7 +6,7 @@
  */
 import { METHODS } from 'node:http';
 import type { AuthzMode } from '../authz/decision.js';
-import { authzMetadataOf } from '../authz/metadata.js';
+import { type AuthzMetadata, authzMetadataOf } from '../authz/metadata.js';
 import { InvalidOptionError } from '../errors.js';
 import type { SymlinkPolicy } from '../sandbox/fd-walk.js';
 import { getSandboxRouteMetadata } from '../sandbox/middleware.js';
@@ -61,7 +61,8 @@ export interface RouteSandbox {
 /**
  * What a reviewer should look at on a route.
  *
- * - `no-policy`: no `requirePeer` runs before the handler; behind `mtlsOptions` any certificate the CA trusts calls it.
+ * - `no-policy`: no `requirePeer` runs before the handler for every request; behind `mtlsOptions` any certificate the
+ *   CA trusts calls it.
  * - `report-only`: every policy on the route is in `mode: 'report'` (it logs, it never denies).
  * - `sandbox-without-policy`: a `sandboxPath` guards a route that no enforcing policy guards.
  * - `sandbox-before-policy`: the sandbox runs before the first enforcing policy (unauthenticated callers reach it).
@@ -102,6 +103,12 @@ export interface RouteDescription {
   readonly name?: string;
   /** Every `requirePeer` that runs before the route's handler, in order. */
   readonly policies: readonly RoutePolicy[];
+  /**
+   * Router-level policies that run for only some requests of the route (flag `partial-policy`), never counted in
+   * `guarded`: for example a `router.use('/users/me', …)` before `/users/:id`, or a `router.use(guard)` under a
+   * `prefix`, which @koa/router 15 matches case-sensitively while its routes match any case (`/V1/…`, CWE-178).
+   */
+  readonly partialPolicies: readonly RoutePolicy[];
   /** Every `sandboxPath` that runs before the route's handler, in order. */
   readonly sandboxes: readonly RouteSandbox[];
   /** At least one policy in `enforce` mode guards every request of the route. */
@@ -182,8 +189,13 @@ function coverage(
   const partial: LayerLike[] = [];
   // A regexp route cannot be sampled: no router-level guard is credited to it (fail closed).
   if (variants === undefined) return { covering, partial };
-  const samples = samplePaths(variants);
   const route = layers[index] as LayerLike;
+  // Requests the route itself accepts in another spelling (upper case, a trailing slash) must meet the guard too: a
+  // case-sensitive `use('/admin', guard)` does not cover `/ADMIN/x` on a case-insensitive nested route.
+  const samples = samplePaths(variants)
+    .flatMap((sample) => [sample, sample.toUpperCase(), `${sample}/`])
+    .filter((sample) => route.match(sample));
+  if (samples.length === 0) return { covering, partial };
   for (const layer of layers.slice(0, index)) {
     if (layer.methods.length > 0) continue;
     const matches = samples.filter((sample) => layer.match(sample)).length;
@@ -198,6 +210,16 @@ function overlaps(use: LayerLike, route: LayerLike): boolean {
   if (typeof use.path !== 'string' || use.opts?.pathAsRegExp === true) return false;
   const variants = patternVariants(use.path);
   return variants !== undefined && samplePaths(variants).some((sample) => route.match(sample));
+}
+
+function policyOf(authz: AuthzMetadata, scope: GuardScope): RoutePolicy {
+  return Object.freeze({
+    policy: authz.description,
+    mode: authz.mode,
+    scope,
+    allowProxyClaimed: authz.allowProxyClaimed,
+    revocation: authz.revocation,
+  });
 }
 
 function describeLayer(
@@ -227,15 +249,7 @@ function describeLayer(
     const authz = authzMetadataOf(middleware);
     if (authz !== undefined) {
       if (authz.mode === 'enforce' && firstEnforcing < 0) firstEnforcing = policies.length + sandboxes.length;
-      policies.push(
-        Object.freeze({
-          policy: authz.description,
-          mode: authz.mode,
-          scope,
-          allowProxyClaimed: authz.allowProxyClaimed,
-          revocation: authz.revocation,
-        }),
-      );
+      policies.push(policyOf(authz, scope));
     }
     const sandbox = getSandboxRouteMetadata(middleware);
     if (sandbox !== undefined) {
@@ -258,9 +272,13 @@ function describeLayer(
   else if (!guarded) flags.push('report-only');
   if (sandboxes.length > 0 && !guarded) flags.push('sandbox-without-policy');
   if (guarded && firstSandbox >= 0 && firstSandbox < firstEnforcing) flags.push('sandbox-before-policy');
-  if (partial.some((use) => use.stack.some((middleware) => authzMetadataOf(middleware) !== undefined))) {
-    flags.push('partial-policy');
-  }
+  const partialPolicies = partial.flatMap((use) =>
+    use.stack.flatMap((middleware) => {
+      const authz = authzMetadataOf(middleware);
+      return authz === undefined ? [] : [policyOf(authz, 'router')];
+    }),
+  );
+  if (partialPolicies.length > 0) flags.push('partial-policy');
   if (policies.some((policy) => policy.allowProxyClaimed)) flags.push('proxy-claimed');
   if (sandboxes.some((sandbox) => sandbox.mode === 'unsafe-path')) flags.push('unsafe-path-sandbox');
 
@@ -270,6 +288,7 @@ function describeLayer(
     pathKind,
     ...(typeof layer.name === 'string' && layer.name !== '' ? { name: layer.name } : {}),
     policies: Object.freeze(policies),
+    partialPolicies: Object.freeze(partialPolicies),
     sandboxes: Object.freeze(sandboxes),
     guarded,
     flags: Object.freeze(flags),

@@ -13,9 +13,16 @@ function safe(text: string): string {
 }
 
 function policyCell(route: RouteDescription): string {
-  if (route.policies.length === 0) return '-';
-  return route.policies
-    .map((policy) => `${policy.policy}${policy.mode === 'report' ? ' [report]' : ''} (${policy.scope})`)
+  const cells = [
+    ...route.policies.map((policy) => ({ policy, partial: false })),
+    ...route.partialPolicies.map((policy) => ({ policy, partial: true })),
+  ];
+  if (cells.length === 0) return '-';
+  return cells
+    .map(
+      ({ policy, partial }) =>
+        `${policy.policy}${policy.mode === 'report' ? ' [report]' : ''} (${policy.scope}${partial ? ', partial' : ''})`,
+    )
     .join(' + ');
 }
 

@@ -40,6 +40,8 @@ export interface KoaMtlsOperationExtension {
   /** The route as @koa/router knows it (`/items/:id`). */
   readonly route: string;
   readonly policies: readonly RoutePolicy[];
+  /** Router-level policies that cover only some requests (see `RouteDescription.partialPolicies`). */
+  readonly partialPolicies: readonly RoutePolicy[];
   readonly sandboxes: readonly {
     readonly symlinks: string;
     readonly mode: string;
@@ -91,6 +93,7 @@ function extensionOf(route: RouteDescription, includeRoots: boolean): KoaMtlsOpe
     guarded: route.guarded,
     route: route.path,
     policies: route.policies.map((policy) => ({ ...policy })),
+    partialPolicies: route.partialPolicies.map((policy) => ({ ...policy })),
     sandboxes: route.sandboxes.map(({ root, ...sandbox }) => ({
       ...sandbox,
       allow: sandbox.allow === null ? null : [...sandbox.allow],

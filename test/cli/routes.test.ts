@@ -57,17 +57,31 @@ describe('koa-mtls routes', () => {
           '-',
         ],
         ['GET', '/v1/files/:name', '-', `${filesRoot} (symlinks: none)`, 'no-policy,sandbox-without-policy'],
-        ['GET', '/v1/admin/users', 'spiffe in [spiffe://example.org/ns/ops/sa/*] (router)', '-', '-'],
-        ['DELETE', '/v1/admin/users/:id', 'spiffe in [spiffe://example.org/ns/ops/sa/*] (router)', '-', '-'],
+        // A path-less admin.use(guard), mounted under /v1/admin: GET /V1/ADMIN/users skips it (CWE-178).
+        [
+          'GET',
+          '/v1/admin/users',
+          'spiffe in [spiffe://example.org/ns/ops/sa/*] (router, partial)',
+          '-',
+          'no-policy,partial-policy',
+        ],
+        [
+          'DELETE',
+          '/v1/admin/users/:id',
+          'spiffe in [spiffe://example.org/ns/ops/sa/*] (router, partial)',
+          '-',
+          'no-policy,partial-policy',
+        ],
       ]);
-      expect(lines.slice(8)).toEqual(['', '7 routes, 3 without an enforcing policy', '']);
+      expect(lines.slice(8)).toEqual(['', '7 routes, 5 without an enforcing policy', '']);
     });
 
     it('fails with exit code 1 under --fail-on-unguarded and names the unguarded routes', async () => {
       const { code, stderr } = await run('routes', `${fixtures}/service.ts`, '--fail-on-unguarded');
       expect(code).toBe(1);
       expect(stderr).toBe(
-        'koa-mtls routes: 3 route(s) without an enforcing policy: GET /healthz, POST /v1/items, GET /v1/files/:name\n',
+        'koa-mtls routes: 5 route(s) without an enforcing policy: GET /healthz, POST /v1/items, GET /v1/files/:name, ' +
+          'GET /v1/admin/users, DELETE /v1/admin/users/:id\n',
       );
     });
 
@@ -80,6 +94,8 @@ describe('koa-mtls routes', () => {
         '/healthz',
         '/v1/items',
         '/v1/files/:name',
+        '/v1/admin/users',
+        '/v1/admin/users/:id',
       ]);
     });
 

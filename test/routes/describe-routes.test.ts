@@ -24,9 +24,10 @@ items.get('/', handler);
 items.get('/:id', handler);
 items.put('/:id', requirePeer({ trustDomain: 'shop.example' }), handler);
 
+// `use('', guard)`, not `use(guard)`: under a prefix, @koa/router 15 matches the latter case-sensitively (see below).
 const versioned = new Router({ prefix: '/v1' });
 versioned.get('/public', handler);
-versioned.use(trusted());
+versioned.use('', trusted());
 versioned.get('/private', handler);
 versioned.use('/shop', items.routes());
 versioned.all('/any', handler);
@@ -49,11 +50,21 @@ const exclusive = new Router({ prefix: '/exclusive', exclusive: true });
 exclusive.use(trusted());
 exclusive.get('/thing', handler);
 
+// CWE-178: under a prefix, `router.use(guard)` compiles to a case-sensitive /^\/v2(?:\/|$)/ while routes match any
+// case, so GET /V2/private skips the guard (and so does a nested router's own `use(guard)` once mounted).
+const caseSensitive = new Router({ prefix: '/v2' });
+caseSensitive.use(trusted());
+caseSensitive.get('/private', handler);
+const mounted = new Router();
+mounted.use(trusted());
+mounted.get('/stats', handler);
+caseSensitive.use('/admin', mounted.routes());
+
 let server: Server;
 let base: string;
 beforeAll(async () => {
   const app = new Koa();
-  app.use(versioned.routes()).use(scoped.routes()).use(exclusive.routes());
+  app.use(versioned.routes()).use(scoped.routes()).use(exclusive.routes()).use(caseSensitive.routes());
   server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -113,6 +124,19 @@ describe('describeRoutes', () => {
       ]);
     });
 
+    it('does not credit a prefixed router.use(guard) that upper-case paths skip (CWE-178)', () => {
+      const td = 'router:enforce:trustDomain in [example.org]';
+      const routes = describeRoutes(caseSensitive);
+      expect(summary(routes)).toEqual([
+        { route: 'GET /v2/private', policies: [], guarded: false, flags: ['no-policy', 'partial-policy'] },
+        { route: 'GET /v2/admin/stats', policies: [], guarded: false, flags: ['no-policy', 'partial-policy'] },
+      ]);
+      expect(routes[1]?.partialPolicies.map((policy) => `${policy.scope}:${policy.mode}:${policy.policy}`)).toEqual([
+        td,
+        td,
+      ]);
+    });
+
     it('does not count router-level guards of an exclusive router', () => {
       expect(summary(describeRoutes(exclusive))).toEqual([
         { route: 'GET /exclusive/thing', policies: [], guarded: false, flags: ['no-policy'] },
@@ -121,7 +145,7 @@ describe('describeRoutes', () => {
   });
 
   describe('when requests without a peer reach the routes (the inventory matches what Koa does)', () => {
-    const inventory = [...describeRoutes(versioned), ...describeRoutes(scoped), ...describeRoutes(exclusive)];
+    const inventory = [versioned, scoped, exclusive, caseSensitive].flatMap((router) => describeRoutes(router));
     it.each([
       { method: 'GET', url: '/v1/public', route: '/v1/public', status: 200 },
       { method: 'GET', url: '/v1/private', route: '/v1/private', status: 401 },
@@ -138,6 +162,12 @@ describe('describeRoutes', () => {
       { method: 'GET', url: '/files/a.txt', route: '/files{/:name}', status: 401 },
       { method: 'GET', url: '/late', route: '/late', status: 200 },
       { method: 'GET', url: '/exclusive/thing', route: '/exclusive/thing', status: 200 },
+      { method: 'GET', url: '/V1/PRIVATE', route: '/v1/private', status: 401 },
+      { method: 'GET', url: '/V1/Shop/Items/7', route: '/v1/shop/items/:id', status: 401 },
+      { method: 'GET', url: '/v2/private', route: '/v2/private', status: 401 },
+      { method: 'GET', url: '/V2/private', route: '/v2/private', status: 200 },
+      { method: 'GET', url: '/v2/admin/stats', route: '/v2/admin/stats', status: 401 },
+      { method: 'GET', url: '/V2/admin/stats', route: '/v2/admin/stats', status: 200 },
     ])('$method $url → $status', async ({ method, url, route, status }) => {
       const described = inventory.find((entry) => entry.path === route);
       expect(described).toBeDefined();

@@ -41,7 +41,7 @@ function inventoryRouter(): Router {
   items.put('/:id', requirePeer({ trustDomain: 'shop.example' }), ok);
   const router = new Router({ prefix: '/v1' });
   router.get('/health', ok);
-  router.use(requirePeer({ trustDomain: 'example.org' }));
+  router.use('', requirePeer({ trustDomain: 'example.org' }));
   router.use('/shop', items.routes());
   router.get('/export{.:format}', ok);
   router.all('/any', ok);
@@ -123,13 +123,21 @@ describe('openapiSecurity', () => {
               revocation: false,
             },
           ],
+          partialPolicies: [],
           sandboxes: [],
           flags: [],
         },
       });
       expect(paths['/v1/health']?.get).toEqual({
         security: [{ mutualTLS: [] }],
-        'x-koa-mtls': { guarded: false, route: '/v1/health', policies: [], sandboxes: [], flags: ['no-policy'] },
+        'x-koa-mtls': {
+          guarded: false,
+          route: '/v1/health',
+          policies: [],
+          partialPolicies: [],
+          sandboxes: [],
+          flags: ['no-policy'],
+        },
       });
     });
 
