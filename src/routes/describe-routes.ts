@@ -325,7 +325,7 @@ function describeRouter(router: RouterLike, inherited: readonly ScopedMiddleware
  * import { describeRoutes, requirePeer } from 'koa-mtls';
  *
  * const router = new Router({ prefix: '/v1' });
- * router.use(requirePeer({ trustDomain: 'example.org' }));
+ * router.use('', requirePeer({ trustDomain: 'example.org' })); // '' : a path-less use() under a prefix is case-sensitive
  * router.get('/items/:id', (ctx) => { ctx.body = ctx.params.id; });
  * describeRoutes(router);
  * // [{ methods: ['GET'], path: '/v1/items/:id', guarded: true,
