@@ -6,7 +6,14 @@
  * @module routes/path-pattern
  */
 
-/** One piece of a pattern once optional groups are expanded. */
+/**
+ * One piece of a pattern once optional groups are expanded.
+ *
+ * @example
+ * ```ts
+ * const part: PatternPart = { type: 'param', name: 'id' }; // from `/items/:id`
+ * ```
+ */
 export type PatternPart =
   | { readonly type: 'text'; readonly value: string }
   | { readonly type: 'param'; readonly name: string }
