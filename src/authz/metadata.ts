@@ -12,7 +12,8 @@ import type { AuthzMode } from './decision.js';
  * const metadata = (middleware as Record<symbol, unknown>)[AUTHZ_METADATA]; // prefer authzMetadataOf()
  * ```
  */
-export const AUTHZ_METADATA: unique symbol = Symbol('koa-mtls.authz');
+// A registered symbol: the CLI (ESM) must read metadata set by an app that loaded the CJS build, or another copy.
+export const AUTHZ_METADATA: unique symbol = Symbol.for('koa-mtls.authz');
 
 /**
  * What a `requirePeer` middleware enforces.

@@ -92,7 +92,8 @@ export interface SandboxRouteMetadata {
  * const meta = (middleware as { [SANDBOX_ROUTE_METADATA]?: SandboxRouteMetadata })[SANDBOX_ROUTE_METADATA];
  * ```
  */
-export const SANDBOX_ROUTE_METADATA: unique symbol = Symbol('koa-mtls.sandboxPath');
+// A registered symbol: the CLI (ESM) must read metadata set by an app that loaded the CJS build, or another copy.
+export const SANDBOX_ROUTE_METADATA: unique symbol = Symbol.for('koa-mtls.sandboxPath');
 
 /**
  * Reads the sandbox metadata of a middleware, or `undefined` if it is not a {@link sandboxPath} middleware.

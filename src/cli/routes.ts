@@ -1,0 +1,185 @@
+/**
+ * `koa-mtls routes <module>`: loads an application module, lists its routes with the identity policy and sandbox that
+ * guard each one (table, JSON or OpenAPI 3.1), and exits non-zero with `--fail-on-unguarded` when a route has no
+ * enforcing policy.
+ *
+ * Exit codes: 0 listed, 1 `--fail-on-unguarded` and a route without an enforcing policy (or no route at all), 2 usage
+ * error (bad flags, a module that cannot be loaded or exports no router).
+ *
+ * @module cli/routes
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { InvalidOptionError } from '../errors.js';
+import { describeRoutes, type RouteDescription } from '../routes/describe-routes.js';
+import { formatRoutes } from '../routes/format-routes.js';
+import { openapiSecurity } from '../routes/openapi-security.js';
+import { type CommandIo, exitCodes, UsageError } from './command-io.js';
+
+const USAGE = `Usage: koa-mtls routes <module> [options]
+
+Loads <module> (an ESM or CommonJS file, resolved from the current directory) and lists
+every @koa/router route with the requirePeer policies and sandboxPath sandboxes that run
+before its handler.
+
+The module exports, in this order of preference:
+  router                  a @koa/router router or a Koa app (named export)
+  app                     a Koa app or a router (named export)
+  default                 a router, a Koa app, or an object with one of these exports
+  createRouter()          a function returning (or resolving to) a router
+  createApp()             a function returning (or resolving to) a Koa app, a router, or
+                          an object with a "router" or "app" property
+Factories are called with no arguments; they must not start a server.
+
+Options:
+  --json                  print the inventory as JSON
+  --openapi               print an OpenAPI 3.1 document (mutualTLS scheme, x-koa-mtls)
+  --document <file.json>  with --openapi: merge into this OpenAPI 3.1 document
+  --include-sandbox-roots with --openapi: include sandbox roots (filesystem paths)
+  --fail-on-unguarded     exit 1 when a route has no policy in enforce mode (or when the
+                          module has no routes at all)
+  -h, --help              this help
+
+Exit codes: 0 listed, 1 --fail-on-unguarded and an unguarded route, 2 usage error.
+`;
+
+const NO_ROUTER =
+  'exports no router: export `router`, `app` or a default, or a createRouter()/createApp() factory (see --help)';
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return (typeof value === 'object' && value !== null) || typeof value === 'function';
+}
+
+/** A router or app value, as opposed to a namespace or wrapper object that holds one. */
+function isRouterOrApp(value: unknown): boolean {
+  if (!isObject(value)) return false;
+  return (
+    (Array.isArray(value.stack) && typeof value.routes === 'function') ||
+    (Array.isArray(value.middleware) && typeof value.callback === 'function')
+  );
+}
+
+/** The router (or app) a module exports, following the documented order of preference. */
+async function routerOf(namespace: Record<string, unknown>): Promise<unknown> {
+  // A CommonJS `module.exports = { router }` arrives as `default`: look one level into it.
+  const sources = [namespace, isObject(namespace.default) ? namespace.default : {}];
+  for (const source of sources) {
+    for (const key of ['router', 'app'] as const) if (isRouterOrApp(source[key])) return source[key];
+  }
+  if (isRouterOrApp(namespace.default)) return namespace.default;
+  for (const source of sources) {
+    for (const key of ['createRouter', 'createApp'] as const) {
+      const factory = source[key];
+      if (typeof factory !== 'function') continue;
+      const made: unknown = await (factory as () => unknown)();
+      if (isRouterOrApp(made)) return made;
+      if (isObject(made)) for (const inner of ['router', 'app']) if (isRouterOrApp(made[inner])) return made[inner];
+      throw new UsageError(`${key}() returned neither a router nor a Koa app`);
+    }
+  }
+  throw new UsageError(NO_ROUTER);
+}
+
+async function loadRoutes(file: string): Promise<unknown> {
+  const stats = await stat(file).catch(() => undefined);
+  if (stats === undefined || !stats.isFile()) throw new UsageError(`${file}: no such file`);
+  let namespace: Record<string, unknown>;
+  try {
+    namespace = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new UsageError(`${file}: cannot load (${error instanceof Error ? error.message : String(error)})`);
+  }
+  return routerOf(namespace);
+}
+
+async function readDocument(cwd: string, file: string): Promise<Record<string, unknown>> {
+  try {
+    return JSON.parse(await readFile(resolve(cwd, file), 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    const reason = error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
+    throw new UsageError(`--document ${file}: ${reason}`);
+  }
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean' },
+      openapi: { type: 'boolean' },
+      document: { type: 'string' },
+      'include-sandbox-roots': { type: 'boolean' },
+      'fail-on-unguarded': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+/**
+ * Runs `koa-mtls routes` with the arguments that follow the command name, and returns the exit code.
+ *
+ * @example
+ * ```ts
+ * const code = await runRoutes(['dist/app.js', '--fail-on-unguarded'], {
+ *   stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t),
+ *   isTTY: process.stdout.isTTY === true, env: process.env, cwd: process.cwd(),
+ * });
+ * ```
+ */
+export async function runRoutes(argv: readonly string[], io: CommandIo): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    // parseArgs (strict) rejects unknown flags and missing values
+    throw new UsageError(error instanceof Error ? (error.message.split('\n')[0] ?? 'invalid arguments') : 'invalid');
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) {
+    io.stdout(USAGE);
+    return exitCodes.ok;
+  }
+  if (positionals.length !== 1) throw new UsageError('expects exactly one <module> (see koa-mtls routes --help)');
+  if (values.json === true && values.openapi === true) throw new UsageError('--json and --openapi exclude each other');
+  if (values.openapi !== true && (values.document !== undefined || values['include-sandbox-roots'] === true)) {
+    throw new UsageError('--document and --include-sandbox-roots need --openapi');
+  }
+  const file = resolve(io.cwd, positionals[0] as string);
+  const target = await loadRoutes(file);
+  let routes: readonly RouteDescription[];
+  let output: string;
+  try {
+    routes = describeRoutes(target);
+    if (values.openapi === true) {
+      const document = values.document === undefined ? undefined : await readDocument(io.cwd, values.document);
+      const merged = openapiSecurity(target, {
+        ...(document === undefined ? {} : { document }),
+        includeSandboxRoots: values['include-sandbox-roots'] === true,
+      });
+      output = `${JSON.stringify(merged, null, 2)}\n`;
+    } else if (values.json === true) {
+      output = `${JSON.stringify({ schema: 'koa-mtls/routes@1', routes }, null, 2)}\n`;
+    } else {
+      output = formatRoutes(routes);
+    }
+  } catch (error) {
+    if (error instanceof InvalidOptionError) throw new UsageError(`${positionals[0]}: ${error.message}`);
+    throw error;
+  }
+  io.stdout(output);
+  const failOnUnguarded = values['fail-on-unguarded'] === true;
+  if (routes.length === 0) {
+    // An empty inventory usually means the wrong export: in CI that must not pass as "nothing unguarded".
+    io.stderr(`koa-mtls routes: no routes found in ${positionals[0]}\n`);
+    return failOnUnguarded ? exitCodes.findings : exitCodes.ok;
+  }
+  const unguarded = routes.filter((route) => !route.guarded);
+  if (!failOnUnguarded || unguarded.length === 0) return exitCodes.ok;
+  const list = unguarded.map((route) => `${route.methods.join(',')} ${route.path}`).join(', ');
+  io.stderr(`koa-mtls routes: ${unguarded.length} route(s) without an enforcing policy: ${list}\n`);
+  return exitCodes.findings;
+}
