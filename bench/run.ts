@@ -228,7 +228,7 @@ try {
   const readme = readFileSync(readmePath, 'utf8');
   const generated = `<!-- results:start -->\n${Object.entries(environment)
     .map(([k, v]) => `${k}: ${v}`)
-    .join(' · ')}\n\n${table(results)}\n<!-- results:end -->`;
+    .join(' · ')}\n\n${table(results)}\n\n${memoryTable(memory)}\n\n${microTable(micro)}\n<!-- results:end -->`;
   writeFileSync(readmePath, readme.replace(/<!-- results:start -->[\s\S]*<!-- results:end -->/, generated));
   console.log(table(results));
 } finally {

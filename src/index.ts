@@ -61,6 +61,18 @@ export {
   type PostureThreshold,
 } from './posture/index.js';
 export {
+  describeRoutes,
+  type GuardScope,
+  type KoaMtlsOperationExtension,
+  type OpenApiDocument,
+  type OpenApiSecurityOptions,
+  openapiSecurity,
+  type RouteDescription,
+  type RouteFlag,
+  type RoutePolicy,
+  type RouteSandbox,
+} from './routes/index.js';
+export {
   createSandbox,
   type MountPolicy,
   type Sandbox,

@@ -2,8 +2,7 @@
  * The decision record: one object per request, delivered to `onDecision` and to `onAudit`. It **is** an
  * {@link AuditEvent} (`kind: 'authz'`) with typed extras, so one shape serves both hooks.
  */
-import type { AuditEvent, PeerSummary } from '../audit/event.js';
-import type { PeerIdentity } from '../identity/peer-identity.js';
+import type { AuditEvent } from '../audit/event.js';
 
 /**
  * Whether `requirePeer` denies (`enforce`) or only reports what it would have done (`report`, a dry run).
