@@ -17,6 +17,7 @@ import {
   opensslClient,
   undiciClient,
 } from './helpers/clients.js';
+import { normalizeMarkdownTables } from './helpers/markdown.js';
 import { createMatrixPki, type MatrixPki } from './helpers/matrix-pki.js';
 import { type RecordingServer, startRecordingServer } from './helpers/servers.js';
 
@@ -123,6 +124,6 @@ describe('when curl speaks HTTP/2 to http2.createSecureServer(mtlsOptions(...))'
 describe('docs/verification.md', () => {
   it('shows the matrix this file runs', () => {
     const docs = readFileSync(new URL('../../docs/verification.md', import.meta.url), 'utf8');
-    expect(docs).toContain(renderMatrixMarkdown());
+    expect(normalizeMarkdownTables(docs)).toContain(normalizeMarkdownTables(renderMatrixMarkdown()));
   });
 });
