@@ -1,12 +1,14 @@
 /**
  * The client matrix: real clients (curl, openssl s_client, Node `https`, `undici`) × client certificate cases against
- * `https.createServer(mtlsOptions(...))`, plus HTTP/2 through curl against `http2.createSecureServer(mtlsOptions(...))`.
+ * `https.createServer(mtlsOptions(...))` (modern; and the same rows with TLS 1.2 only against intermediate), plus
+ * HTTP/2 through curl against `http2.createSecureServer(mtlsOptions(...))`.
  * Every cell states its outcome; a rejected cell also checks the reason `onTlsClientRejected` recorded. The table
  * lives in ./helpers/client-matrix-table.ts and is rendered into docs/verification.md.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mtlsOptions } from '../../src/tls/mtls-options.js';
+import type { MtlsProfile } from '../../src/tls/profile.js';
 import { waitFor } from '../tls/fixtures.js';
 import { type Expected, expectationFor, MATRIX, renderMatrixMarkdown } from './helpers/client-matrix-table.js';
 import {
@@ -25,25 +27,29 @@ const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 
 let pki: MatrixPki;
 let server: RecordingServer;
+let intermediateServer: RecordingServer;
 let http2Server: RecordingServer;
 
 beforeAll(async () => {
   pki = await createMatrixPki();
-  const options = mtlsOptions({
-    key: pki.server.key,
-    cert: pki.server.chain,
-    ca: pki.caPem,
-    crl: pki.crlPem,
-    profile: 'modern',
-    // The suite may run on an end-of-life Node; warnings are not what this file checks
-    onWarning: () => undefined,
-  });
-  server = await startRecordingServer('https', options);
-  http2Server = await startRecordingServer('http2', options);
+  const options = (profile: MtlsProfile) =>
+    mtlsOptions({
+      key: pki.server.key,
+      cert: pki.server.chain,
+      ca: pki.caPem,
+      crl: pki.crlPem,
+      profile,
+      // The suite may run on an end-of-life Node; warnings are not what this file checks
+      onWarning: () => undefined,
+    });
+  server = await startRecordingServer('https', options('modern'));
+  intermediateServer = await startRecordingServer('https', options('intermediate'));
+  http2Server = await startRecordingServer('http2', options('modern'));
 });
 
 afterAll(async () => {
   await server?.close();
+  await intermediateServer?.close();
   await http2Server?.close();
   pki?.dispose();
 });
@@ -85,16 +91,31 @@ describe.each([
   ['Node https', nodeHttpsClient, true],
   ['undici', undiciClient, true],
 ] as const satisfies readonly (readonly [string, MatrixClient, boolean])[])(
-  'when %s connects to the modern profile',
+  'when %s connects',
   (_clientName, client, nodeTlsClient) => {
-    it.for(MATRIX.map((row) => [row.name, row] as const))('%s', async ([, row]) => {
-      const identity = row.certificate === undefined ? undefined : pki.clients[row.certificate];
-      await expectCell(
-        server,
-        expectationFor(row, nodeTlsClient, NODE_MAJOR),
-        () => client({ port: server.port, pki, identity, tls12Only: row.tls12Only }),
-        identity?.subject,
-      );
+    describe('to the modern profile', () => {
+      it.for(MATRIX.map((row) => [row.name, row] as const))('%s', async ([, row]) => {
+        const identity = row.certificate === undefined ? undefined : pki.clients[row.certificate];
+        await expectCell(
+          server,
+          expectationFor(row, nodeTlsClient, NODE_MAJOR),
+          () => client({ port: server.port, pki, identity, tls12Only: row.tls12Only }),
+          identity?.subject,
+        );
+      });
+    });
+
+    // TLS 1.2 sends the client certificate in clear and rejects it on another path (curl: exit 35, not 56)
+    describe('with TLS 1.2 only to the intermediate profile', () => {
+      it.for(MATRIX.filter((row) => !row.tls12Only).map((row) => [row.name, row] as const))('%s', async ([, row]) => {
+        const identity = row.certificate === undefined ? undefined : pki.clients[row.certificate];
+        await expectCell(
+          intermediateServer,
+          expectationFor(row, nodeTlsClient, NODE_MAJOR),
+          () => client({ port: intermediateServer.port, pki, identity, tls12Only: true }),
+          identity?.subject,
+        );
+      });
     });
   },
 );
