@@ -27,10 +27,16 @@ import {
   TLS12_SUITES,
   TLS13_SUITES,
 } from './helpers/scanner-expectations.js';
-import { runSslscan, runTestssl, type SslscanReport, type TestsslFinding } from './helpers/scanners.js';
+import {
+  runSslscan,
+  runTestssl,
+  type SslscanReport,
+  TESTSSL_COMMAND,
+  type TestsslFinding,
+} from './helpers/scanners.js';
 import { type RecordingServer, startRecordingServer, startServerWithoutCa } from './helpers/servers.js';
 
-const scannersInstalled = hasProgram('testssl') && hasProgram('sslscan');
+const scannersInstalled = TESTSSL_COMMAND !== undefined && hasProgram('sslscan');
 const PROFILES: readonly MtlsProfile[] = ['modern', 'intermediate'];
 const SCAN_TIMEOUT = 180_000;
 

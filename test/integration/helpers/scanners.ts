@@ -3,7 +3,10 @@
  * against a server on 127.0.0.1 and parses their machine-readable output (notes/tls-options.md §7).
  */
 import { readFileSync } from 'node:fs';
-import { runProgram } from './processes.js';
+import { hasProgram, runProgram } from './processes.js';
+
+/** testssl's command: `testssl` in the Debian package, `testssl.sh` from upstream; `undefined` when neither is found. */
+export const TESTSSL_COMMAND = ['testssl', 'testssl.sh'].find(hasProgram);
 
 /** One testssl finding (`--jsonfile-pretty`: `scanResult[].<section>[]`). */
 export interface TestsslFinding {
@@ -68,7 +71,8 @@ export async function runTestssl(run: TestsslRun): Promise<TestsslFinding[]> {
     run.jsonFile,
     `127.0.0.1:${run.port}`,
   ];
-  const result = await runProgram('testssl', args, {
+  if (TESTSSL_COMMAND === undefined) throw new Error('testssl is not installed');
+  const result = await runProgram(TESTSSL_COMMAND, args, {
     env: { ...TESTSSL_ENV, keyopts: `-cert ${run.clientCertificateAndKeyFile}` },
     timeoutMs: 170_000,
   });
