@@ -116,35 +116,6 @@ export interface ClientFiles {
   readonly keyFile?: string;
 }
 
-/** One HTTPS GET with `curl` (SNI `localhost` resolved to 127.0.0.1). */
-export async function curlGet(
-  port: number,
-  caFile: string,
-  client: ClientFiles,
-  extra: readonly string[] = [],
-  env?: NodeJS.ProcessEnv,
-): Promise<ClientOutcome> {
-  const args = [
-    '-sS',
-    '--max-time',
-    '5',
-    '--cacert',
-    caFile,
-    '--resolve',
-    `localhost:${port}:127.0.0.1`,
-    ...(client.certFile === undefined ? [] : ['--cert', client.certFile]),
-    ...(client.keyFile === undefined ? [] : ['--key', client.keyFile]),
-    ...extra,
-    '-w',
-    '\n%{http_code}',
-    `https://localhost:${port}/`,
-  ];
-  const { code, stdout } = await run('curl', args, undefined, env);
-  const lines = stdout.trimEnd().split('\n');
-  const status = Number(lines.pop() ?? 0);
-  return code === 0 ? { status, body: lines.join('\n') } : { status: 0, body: '', error: `curl exit ${code}` };
-}
-
 /** One HTTP/1.0 GET over `openssl s_client`. */
 export async function opensslGet(
   port: number,
