@@ -43,7 +43,7 @@ const comparisons: readonly Comparison[] = [
     generator: 'keep-alive',
     path: '/file-1k.bin',
     baseline: 'file-readfile',
-    variants: ['file-sandbox'],
+    variants: ['file-sandbox-only', 'file-sandbox'],
     targets: { 'file-sandbox': 0.9 },
   },
   {

@@ -62,29 +62,32 @@ function createRequireFromHere(): NodeJS.Require {
   return module.createRequire(import.meta.url);
 }
 
+/** Serves `/<name>` from the fixtures' file root through `sandboxPath`, after `guards`, reading it like `fs.readFile`. */
+async function sandboxedFileApp(fixtures: BenchFixtures, ...guards: Koa.Middleware[]): Promise<Koa> {
+  const sandbox = await createSandbox(fixtures.fileRoot);
+  const app = new Koa();
+  for (const guard of guards) app.use(guard);
+  app.use(sandboxPath({ sandbox, from: (ctx) => ctx.path.slice(1) }));
+  app.use(async (ctx) => {
+    const handle = await ctx.state.sandboxed?.open();
+    try {
+      ctx.type = 'application/octet-stream';
+      ctx.body = await handle?.readFile();
+    } finally {
+      await handle?.close();
+    }
+  });
+  return app;
+}
+
 /** Variant name → app factory. */
 export const variants: Readonly<Record<string, (fixtures: BenchFixtures) => Koa | Promise<Koa>>> = {
   bare: () => jsonApp(),
   peer: () => jsonApp(peerCertificate()),
   'peer-authz-100': () => jsonApp(peerCertificate(), requirePeer(hundredRulePolicy())),
   'peer-authz-100-stats': () => jsonApp(memoryStats, peerCertificate(), requirePeer(hundredRulePolicy())),
-  'file-sandbox': async (fixtures) => {
-    const sandbox = await createSandbox(fixtures.fileRoot);
-    const app = new Koa();
-    app.use(peerCertificate());
-    app.use(requirePeer(hundredRulePolicy()));
-    app.use(sandboxPath({ sandbox, from: (ctx) => ctx.path.slice(1) }));
-    app.use(async (ctx) => {
-      const handle = await ctx.state.sandboxed?.open();
-      try {
-        ctx.type = 'application/octet-stream';
-        ctx.body = await handle?.readFile();
-      } finally {
-        await handle?.close();
-      }
-    });
-    return app;
-  },
+  'file-sandbox': (fixtures) => sandboxedFileApp(fixtures, peerCertificate(), requirePeer(hundredRulePolicy())),
+  'file-sandbox-only': (fixtures) => sandboxedFileApp(fixtures),
   'peer-getpeercertificate': () => jsonApp(getPeerCertificateCheck),
   'peer-client-certificate-auth': () => jsonApp(...clientCertificateAuthMiddleware()),
   'file-readfile': (fixtures) => {

@@ -10,7 +10,7 @@
  *
  * @module sandbox/fd-walk
  */
-import { constants, type Stats } from 'node:fs';
+import { constants, readlinkSync, type Stats } from 'node:fs';
 import { type FileHandle, lstat, open, readlink } from 'node:fs/promises';
 import { KoaMtlsError } from '../errors.js';
 import { notFound, type SandboxDenyReason, type SandboxPathError } from './sandbox-error.js';
@@ -290,7 +290,9 @@ async function checkLeaf(root: WalkRoot, handle: FileHandle, resolved: string): 
     if (root.noCrossDevice && st.dev !== root.dev) throw notFound('CROSS_DEVICE');
     // A hard link to an outside inode is invisible to any path check; nlink > 1 is the only hint.
     if (root.singleLinkOnly && st.nlink > 1) throw notFound('MULTIPLE_LINKS');
-    const realPath = await readlink(`${root.procFd}/${handle.fd}`);
+    // Synchronous on purpose: procfs computes the name in the kernel without touching a disk, and a threadpool round
+    // trip would cost more than the call itself.
+    const realPath = readlinkSync(`${root.procFd}/${handle.fd}`);
     const prefix = root.realRoot === '/' ? '/' : `${root.realRoot}/`;
     // Defence in depth (§7.3 d): the kernel's own name for the opened file must lie under the real root.
     if (!realPath.startsWith(prefix)) throw notFound('OUTSIDE_ROOT');
