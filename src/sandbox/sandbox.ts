@@ -268,11 +268,20 @@ export class HeldSandbox implements Sandbox {
     }
   }
 
-  /** A link must not smuggle a denied file in under an allowed name: the deny list also sees the resolved path. */
+  /**
+   * A link must not smuggle a file in under an allowed name: the file actually opened must pass the allow and deny
+   * lists by its resolved path too (an in-root link `public/x -> ../private/key` under `allow: ['public/**']`).
+   */
   async #checkResolved(result: WalkResult): Promise<WalkResult> {
-    if (!isDenied(this.#settings.globs, result.resolved)) return result;
+    const globs = this.#settings.globs;
+    const reason = !isAllowed(globs, result.resolved)
+      ? 'GLOB_NOT_ALLOWED'
+      : isDenied(globs, result.resolved)
+        ? 'GLOB_DENIED'
+        : undefined;
+    if (reason === undefined) return result;
     await result.handle.close();
-    throw notFound('GLOB_DENIED');
+    throw notFound(reason);
   }
 
   async open(relativePath: string, options?: SandboxOpenOptions): Promise<FileHandle> {
@@ -340,7 +349,7 @@ function compileOptions(options: unknown): CompiledSandbox & {
  * @example
  * ```ts
  * import { createSandbox } from 'koa-mtls';
- * const secrets = await createSandbox('/etc/tls', { allow: ['*.crt'] }); // a Kubernetes Secret volume
+ * const secrets = await createSandbox('/etc/tls', { allow: ['*.crt', '..*\/*.crt'] }); // a Kubernetes Secret volume
  * const files = await createSandbox('/srv/files', { symlinks: 'none', deny: ['**\/*.key'] });
  * const handle = await files.open('reports/q1.pdf');
  * const upload = await files.open('incoming/new.bin', { flags: 'wx' });

@@ -1,4 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { link, mkdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/audit/event.js';
@@ -536,5 +538,34 @@ describe('when thousands of requests are served', () => {
     // Not equality: the runtime may close a descriptor of its own meanwhile; a leak would add thousands.
     expect(await openFdCount()).toBeLessThanOrEqual(before);
     await sandbox.close();
+  });
+});
+
+describe('when a link under an allowed name points at a file the allow-list excludes', () => {
+  it('refuses it by its resolved path (404 GLOB_NOT_ALLOWED), and still serves a Kubernetes volume that the list names', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'koa-mtls-allow-'));
+    try {
+      mkdirSync(join(dir, 'public'));
+      mkdirSync(join(dir, 'private'));
+      writeFileSync(join(dir, 'private', 'secret.txt'), 'SECRET');
+      symlinkSync('../private/secret.txt', join(dir, 'public', 'l-secret'));
+      mkdirSync(join(dir, '..2025_01_01'));
+      writeFileSync(join(dir, '..2025_01_01', 'tls.crt'), 'CERT');
+      symlinkSync('..2025_01_01', join(dir, '..data'));
+      symlinkSync('..data/tls.crt', join(dir, 'tls.crt'));
+      const publicOnly = await createSandbox(dir, { allow: ['public/**'] });
+      await expect(publicOnly.open('public/l-secret')).rejects.toMatchObject({
+        status: 404,
+        reason: 'GLOB_NOT_ALLOWED',
+      });
+      await publicOnly.close();
+      const volume = await createSandbox(dir, { allow: ['*.crt', '..*/*.crt'] });
+      const handle = await volume.open('tls.crt');
+      expect(String(await handle.readFile())).toBe('CERT');
+      await handle.close();
+      await volume.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
