@@ -43,7 +43,11 @@ function splitAuthority(authority: string): { host: string; port: string } | und
 
 function segmentsAreClean(path: string): boolean {
   if (path === '') return true;
-  const segments = path.slice(1).split('/');
+  // RFC 3986 §2.3/§6.2.2.2: `%2e` is an unreserved '.', so `%2e%2e` is the dot-segment '..' once normalized.
+  const segments = path
+    .slice(1)
+    .split('/')
+    .map((segment) => segment.replace(/%2e/gi, '.'));
   return segments.every((segment) => segment !== '' && segment !== '.' && segment !== '..');
 }
 

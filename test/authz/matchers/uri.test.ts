@@ -28,6 +28,12 @@ describe('san.uri patterns', () => {
     { pattern: 'https://h.example.com/v1/*', uri: 'https://h.example.com/v1/..', allowed: false },
     { pattern: 'https://h.example.com/v1/**', uri: 'https://h.example.com/v1/../admin', allowed: false },
     { pattern: 'https://h.example.com/v1/**', uri: 'https://h.example.com/v1//admin', allowed: false },
+    // ... nor once `%2e` is normalized to '.' (RFC 3986 §2.3, §6.2.2.2): found by fuzzing
+    { pattern: 'https://h.example.com/v1/**', uri: 'https://h.example.com/v1/%2e%2e/admin', allowed: false },
+    { pattern: 'https://h.example.com/v1/**', uri: 'https://h.example.com/v1/%2E%2e/admin', allowed: false },
+    { pattern: 'https://h.example.com/v1/**', uri: 'https://h.example.com/v1/.%2e/admin', allowed: false },
+    { pattern: 'https://h.example.com/v1/*', uri: 'https://h.example.com/v1/%2e', allowed: false },
+    { pattern: 'https://h.example.com/v1/*', uri: 'https://h.example.com/v1/%2e%2ex', allowed: true },
     // a legitimate comma is matched exactly (pitfall 13)
     { pattern: 'https://h.example.com/a,b', uri: 'https://h.example.com/a,b', allowed: true },
     // SAN injection: one URI SAN holding a second "entry"
