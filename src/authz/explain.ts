@@ -70,6 +70,10 @@ export async function explain(
     'ctx',
     'now',
   ]);
+  const ctx = ownValue(options, 'ctx');
+  if (ctx !== undefined && (typeof ctx !== 'object' || ctx === null)) {
+    throw new InvalidOptionError('options.ctx', 'must be a Koa context object');
+  }
   const now = ownValue(options, 'now');
   if (now !== undefined && !(now instanceof Date && Number.isFinite(now.getTime()))) {
     throw new InvalidOptionError('options.now', 'must be a valid Date');
@@ -79,7 +83,7 @@ export async function explain(
   const outcome = await decide(
     authorizer,
     asPeer(peer),
-    ownValue(options, 'ctx') as Context | undefined,
+    ctx as Context | undefined,
     steps,
     false,
     now === undefined ? Date.now() : now.getTime(),

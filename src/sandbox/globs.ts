@@ -35,6 +35,10 @@ function compileList(
   if (!Array.isArray(value) || value.length > MAX_PATTERNS) {
     throw new InvalidOptionError(`${path}.${key}`, `must be an array of at most ${MAX_PATTERNS} glob strings`);
   }
+  // An empty allow-list would refuse every path at request time: say so at startup instead (omit it to allow all).
+  if (key === 'allow' && value.length === 0) {
+    throw new InvalidOptionError(`${path}.${key}`, 'must not be empty (leave it out to allow every valid path)');
+  }
   return value.map((pattern: unknown, index) => {
     const at = `${path}.${key}[${index}]`;
     if (typeof pattern !== 'string' || pattern.length === 0 || pattern.length > MAX_PATTERN_LENGTH) {

@@ -311,7 +311,8 @@ function compileOptions(options: unknown): CompiledSandbox & {
   readonly onAudit: AuditHook | undefined;
   readonly mountInfoFile: string;
 } {
-  const o = (options ?? {}) as Record<string, unknown>;
+  // `undefined` means no options; `null`, like any other non-object, is a caller's mistake.
+  const o = (options === undefined ? {} : options) as Record<string, unknown>;
   assertOptionsObject(o, 'options', [...PATH_OPTION_KEYS, ...OPTION_KEYS]);
   const rules = compilePathOptions(o, 'options', OPTION_KEYS);
   const procFd = optionalString(o, 'procFdDir', 'options') ?? '/proc/self/fd';
