@@ -5,6 +5,7 @@
  * For tests, demos and local development only: keys live in memory and in the files a caller writes.
  */
 import { X509Certificate as NodeX509Certificate, randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { KoaMtlsError } from '../errors.js';
 import { type CryptoKey, type CryptoKeyPair, type RsaHashedKeyAlgorithm, subtle, x509 } from '../x509/runtime.js';
 import { type DistinguishedNameInput, toJsonName } from './distinguished-name.js';
@@ -169,12 +170,28 @@ async function keyForHash(key: CryptoKey, hash: SignatureHash): Promise<CryptoKe
   return subtle.importKey('pkcs8', der, { name: 'RSASSA-PKCS1-v1_5', hash }, true, ['sign']);
 }
 
+/**
+ * An IP SAN in the form @peculiar/x509 encodes correctly: it misreads an IPv6 address with an embedded IPv4 part
+ * (`::ffff:1.2.3.4` became `::ffff:0.0.0.1`), so that part is rewritten as two hex groups (found by fuzzing).
+ */
+function ipSan(value: string): string {
+  const family = isIP(value);
+  if (family === 0) throw invalid(`"${value}" is not an IP address`);
+  if (family === 4 || !value.includes('.')) return value;
+  const colon = value.lastIndexOf(':');
+  const [a, b, c, d] = value
+    .slice(colon + 1)
+    .split('.')
+    .map(Number) as [number, number, number, number];
+  return `${value.slice(0, colon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+}
+
 function subjectAltNames(san: SubjectAltNameInput): x509.JsonGeneralName[] {
   const names: x509.JsonGeneralName[] = [];
   for (const value of san.dns ?? []) names.push({ type: 'dns', value });
   for (const value of san.uri ?? []) names.push({ type: 'url', value });
   for (const value of san.email ?? []) names.push({ type: 'email', value });
-  for (const value of san.ip ?? []) names.push({ type: 'ip', value });
+  for (const value of san.ip ?? []) names.push({ type: 'ip', value: ipSan(value) });
   for (const value of san.upn ?? []) names.push({ type: 'upn', value });
   return names;
 }

@@ -14,7 +14,7 @@ export type DistinguishedNameAttribute = readonly [type: string, value: string];
  */
 export type DistinguishedNameInput = string | readonly (readonly DistinguishedNameAttribute[])[];
 
-type JsonRdn = Record<string, string[]>;
+type JsonRdn = Record<string, { utf8String: string }[]>;
 
 function invalid(message: string): KoaMtlsError {
   return new KoaMtlsError('ERR_PKI_INVALID_INPUT', message);
@@ -59,7 +59,10 @@ function parseDistinguishedNameString(text: string): DistinguishedNameAttribute[
   return rdns.reverse();
 }
 
-/** Converts a {@link DistinguishedNameInput} to `@peculiar/x509`'s JSON name, keyed by OID. */
+/**
+ * Converts a {@link DistinguishedNameInput} to `@peculiar/x509`'s JSON name, keyed by OID. Values go in as explicit
+ * UTF8Strings: given as plain strings, @peculiar/x509 would read `\`, `"` and a leading `#` as string syntax.
+ */
 export function toJsonName(input: DistinguishedNameInput): JsonRdn[] {
   const rdns = typeof input === 'string' ? parseDistinguishedNameString(input) : input;
   if (rdns.length === 0) throw invalid('a distinguished name needs at least one RDN');
@@ -71,7 +74,7 @@ export function toJsonName(input: DistinguishedNameInput): JsonRdn[] {
       if (oid === undefined)
         throw invalid(`unknown attribute type "${type}" (use a short name like CN or a dotted OID)`);
       json[oid] ??= [];
-      json[oid].push(value);
+      json[oid].push({ utf8String: value });
     }
     return json;
   });

@@ -217,3 +217,26 @@ describe('toPkcs12', () => {
     expect(() => toPkcs12(client, { password: 'x' })).toThrow(/needs an RSA certificate/);
   });
 });
+
+describe('names and addresses that @peculiar/x509 would misread (found by fuzzing)', () => {
+  it('issues IPv6 SANs with an embedded IPv4 part as the address given', async () => {
+    const root = await createCertificateAuthority();
+    const cert = await root.issueClient({ san: { ip: ['::ffff:1.2.3.4', '64:ff9b::192.0.2.33'] } });
+    expect(new X509Certificate(cert.certificate).subjectAltName).toBe(
+      'IP Address:0:0:0:0:0:FFFF:102:304, IP Address:64:FF9B:0:0:0:0:C000:221',
+    );
+  });
+
+  it('issues subject values with a backslash, quotes or a leading "#" unchanged', async () => {
+    const root = await createCertificateAuthority();
+    const cert = await root.issueClient({ subject: [[['O', '""']], [['OU', '#not-hex']], [['CN', 'C:\\temp\\svc']]] });
+    expect(new X509Certificate(cert.certificate).subject).toBe('O=\\"\\"\nOU=\\#not-hex\nCN=C:\\\\temp\\\\svc');
+  });
+
+  it('refuses an IP SAN that is not an address', async () => {
+    const root = await createCertificateAuthority();
+    await expect(root.issueClient({ san: { ip: ['300.1.1.1'] } })).rejects.toMatchObject({
+      code: 'ERR_PKI_INVALID_INPUT',
+    });
+  });
+});

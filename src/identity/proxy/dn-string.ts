@@ -48,9 +48,10 @@ function parseValue(scanner: Scanner): { value: string; hex: boolean } {
   const bytes: number[] = [];
   let lastEscapedAt = -1;
   while (!scanner.done()) {
-    const char = scanner.peek() as string;
+    // One code point, not one UTF-16 unit: a surrogate pair encoded alone would become two U+FFFD (found by fuzzing).
+    const char = String.fromCodePoint(scanner.text.codePointAt(scanner.index) as number);
     if (char === ',' || char === '+') break;
-    scanner.index += 1;
+    scanner.index += char.length;
     if (char === '\\') {
       const next = scanner.text.slice(scanner.index, scanner.index + 2);
       if (hexPair.test(next)) {
