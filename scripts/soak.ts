@@ -213,7 +213,10 @@ async function main(): Promise<number> {
     requirePeer({ spiffe: 'spiffe://example.org/ns/soak/sa/*' }, { onAudit }),
     sandboxPath({ sandbox, from: (ctx) => ctx.query.name, onAudit }),
     async (ctx) => {
-      const handle = await ctx.state.sandboxed.open();
+      const sandboxed = ctx.state.sandboxed;
+      // sandboxPath always sets it before the handler runs; a missing one is a wiring defect.
+      if (sandboxed === undefined) throw new Error('sandboxPath did not run');
+      const handle = await sandboxed.open();
       try {
         ctx.body = await handle.readFile('utf8');
       } finally {
