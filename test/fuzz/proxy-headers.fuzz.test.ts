@@ -173,6 +173,42 @@ describe('when the RFC 4514 subject parser gets arbitrary input', () => {
     );
   });
 
+  /** Prints a name the way OpenSSL's XN_FLAG_RFC2253 does (what Envoy puts in XFCC `Subject`): bytes ≥ 0x80 as `\\XX`. */
+  function opensslRfc2253(rdns: readonly (readonly ParsedAttribute[])[]): string {
+    const escape = (value: string) => {
+      const bytes = Buffer.from(value, 'utf8');
+      return Array.from(bytes, (byte, index) => {
+        const char = String.fromCharCode(byte);
+        if (byte >= 0x80 || byte < 0x20 || byte === 0x7f)
+          return `\\${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+        if (',+"\\<>;'.includes(char)) return `\\${char}`;
+        if ((index === 0 && (char === ' ' || char === '#')) || (index === bytes.length - 1 && char === ' ')) {
+          return `\\${char}`;
+        }
+        return char;
+      }).join('');
+    };
+    return [...rdns]
+      .reverse()
+      .map((rdn) => rdn.map((a) => `${a.shortName ?? a.oid}=${escape(a.value)}`).join('+'))
+      .join(',');
+  }
+
+  it('reads names printed the way OpenSSL (and so Envoy) prints them, any Unicode character included', () => {
+    const anyValue = fc
+      .string({ unit: fc.oneof(grammarChar, fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })), maxLength: 10 })
+      .filter((text) => !text.includes('\u0000'));
+    const anyAttribute = fc
+      .tuple(fc.constantFrom(...OIDS), anyValue)
+      .map(([oid, text]): ParsedAttribute => ({ oid, shortName: attributeShortName(oid), value: text, hex: false }));
+    fc.assert(
+      fc.property(fc.array(fc.array(anyAttribute, { minLength: 1, maxLength: 3 }), { maxLength: 5 }), (rdns) => {
+        expect(parseDistinguishedNameString(opensslRfc2253(rdns)).rdns).toEqual(createName(rdns).rdns);
+      }),
+      { numRuns: cheapRuns(3000) },
+    );
+  });
+
   it('parses or throws MalformedHeaderError, and what it parses prints to a fixed point', () => {
     const dnText = fc.oneof(
       headerText,
