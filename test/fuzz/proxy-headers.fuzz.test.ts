@@ -175,7 +175,7 @@ describe('when the RFC 4514 subject parser gets arbitrary input', () => {
 
   /** Prints a name the way OpenSSL's XN_FLAG_RFC2253 does (what Envoy puts in XFCC `Subject`): bytes ≥ 0x80 as `\\XX`. */
   function opensslRfc2253(rdns: readonly (readonly ParsedAttribute[])[]): string {
-    const escape = (value: string) => {
+    const escapeValue = (value: string) => {
       const bytes = Buffer.from(value, 'utf8');
       return Array.from(bytes, (byte, index) => {
         const char = String.fromCharCode(byte);
@@ -190,7 +190,7 @@ describe('when the RFC 4514 subject parser gets arbitrary input', () => {
     };
     return [...rdns]
       .reverse()
-      .map((rdn) => rdn.map((a) => `${a.shortName ?? a.oid}=${escape(a.value)}`).join('+'))
+      .map((rdn) => rdn.map((a) => `${a.shortName ?? a.oid}=${escapeValue(a.value)}`).join('+'))
       .join(',');
   }
 
