@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { KoaMtlsError } from '../../src/errors.js';
@@ -102,6 +103,59 @@ describe('when certificates carry arbitrary subjects and SANs', () => {
           expect(parsed.san.upn).toEqual(names.upn ?? []);
         }),
         { numRuns: costlyRuns(60) },
+      );
+    },
+    fuzzTimeout(),
+  );
+});
+
+/** OpenSSL's RFC 2253 subject line (the form Envoy forwards in XFCC `Subject`), or undefined without openssl. */
+function opensslSubject(pem: string): string | undefined {
+  try {
+    const out = execFileSync('openssl', ['x509', '-noout', '-subject', '-nameopt', 'RFC2253'], { input: pem });
+    return out
+      .toString('utf8')
+      .replace(/^subject=/, '')
+      .replace(/\n$/, '');
+  } catch {
+    return undefined;
+  }
+}
+function opensslAvailable(): boolean {
+  try {
+    execFileSync('openssl', ['version']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(!opensslAvailable())('when OpenSSL prints the same certificate (differential)', () => {
+  // Attribute types OpenSSL prints under the same short names (it has its own names for others, e.g. 2.5.4.99).
+  const opensslAttribute = fc.oneof(
+    fc.tuple(
+      fc.constantFrom('CN', 'O', 'OU', 'L', 'ST', 'title', 'GN', 'SN', 'initials', 'pseudonym', 'UID'),
+      textValue,
+    ),
+    fc.tuple(fc.constantFrom('DC', 'emailAddress'), asciiValue),
+    fc.tuple(fc.constant('C'), fc.constantFrom('US', 'DE')),
+  );
+  const opensslSubjectRdns = fc.array(fc.array(opensslAttribute, { minLength: 1, maxLength: 3 }), {
+    minLength: 1,
+    maxLength: 4,
+  });
+
+  it(
+    "parses OpenSSL's RFC 2253 subject to the same name the DER parser reads",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(opensslSubjectRdns, async (rdns) => {
+          const issued = await ca.issueClient({ subject: rdns });
+          const text = opensslSubject(issued.certificate) as string;
+          const parsed = parseCertificate(derOf(issued.certificate), LIMITS);
+          expect(comparable(parseDistinguishedNameString(text).rdns)).toEqual(comparable(parsed.subject.rdns));
+        }),
+        { numRuns: costlyRuns(20) },
       );
     },
     fuzzTimeout(),
