@@ -9,6 +9,9 @@ export interface ResourceSample {
   readonly atMs: number;
   readonly rss: number;
   readonly heapUsed: number;
+  /** Memory of C++ objects bound to JS objects, and of ArrayBuffers/Buffers (reported, not judged). */
+  readonly external: number;
+  readonly arrayBuffers: number;
   readonly fds: number;
 }
 
@@ -29,6 +32,8 @@ export interface ThirdSummary {
   readonly samples: number;
   readonly rssMb: number;
   readonly heapMb: number;
+  readonly externalMb: number;
+  readonly arrayBuffersMb: number;
   readonly fds: number;
 }
 
@@ -50,7 +55,14 @@ function openDescriptors(): number {
 export function sample(startedAt: number): ResourceSample {
   gc?.();
   const memory = process.memoryUsage();
-  return { atMs: Date.now() - startedAt, rss: memory.rss, heapUsed: memory.heapUsed, fds: openDescriptors() };
+  return {
+    atMs: Date.now() - startedAt,
+    rss: memory.rss,
+    heapUsed: memory.heapUsed,
+    external: memory.external,
+    arrayBuffers: memory.arrayBuffers,
+    fds: openDescriptors(),
+  };
 }
 
 function median(values: readonly number[]): number {
@@ -68,6 +80,8 @@ function summarize(samples: readonly ResourceSample[]): ThirdSummary {
     samples: samples.length,
     rssMb: mb(median(samples.map((s) => s.rss))),
     heapMb: mb(median(samples.map((s) => s.heapUsed))),
+    externalMb: mb(median(samples.map((s) => s.external))),
+    arrayBuffersMb: mb(median(samples.map((s) => s.arrayBuffers))),
     fds: median(samples.map((s) => s.fds)),
   };
 }
