@@ -5,7 +5,7 @@
  *
  * @module tls/client-rejections
  */
-import type { X509Certificate } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Socket } from 'node:net';
 import type { Server, TLSSocket } from 'node:tls';
 import type { AuditEvent, AuditHook, PeerSummary } from '../audit/event.js';
@@ -29,9 +29,9 @@ const reasonsByCode: Readonly<Record<string, string>> = {
 // A rejected client's certificate is summarized, never trusted: a bound on its SANs keeps that cheap.
 const parseLimits = { maxSubjectAltNames: 256 };
 
-function peerSummary(certificate: X509Certificate): PeerSummary {
+function peerSummary(der: Buffer): PeerSummary {
   try {
-    const parsed = parseCertificate(certificate.raw, parseLimits);
+    const parsed = parseCertificate(der, parseLimits);
     return {
       'tls.client.subject': parsed.subject.toString(),
       'tls.client.issuer': parsed.issuer.toString(),
@@ -41,7 +41,7 @@ function peerSummary(certificate: X509Certificate): PeerSummary {
     };
   } catch {
     // A certificate the strict reader refuses is still identified by its hash
-    return { 'tls.client.hash.sha256': certificate.fingerprint256.replaceAll(':', '') };
+    return { 'tls.client.hash.sha256': createHash('sha256').update(der).digest('hex').toUpperCase() };
   }
 }
 

@@ -7,7 +7,6 @@
  *
  * @module tls/sni
  */
-import type { X509Certificate } from 'node:crypto';
 import { type SecureContext, TLSSocket } from 'node:tls';
 import { configError } from './config-error.js';
 
@@ -20,8 +19,8 @@ export type StrictSniCallback = (
 /** Servers whose rejections are audited, with how many hooks are attached (set by `onTlsClientRejected`). */
 export const auditedServers = new WeakMap<object, number>();
 
-/** The peer certificate of each socket on an audited server, captured before Node can destroy the socket. */
-export const capturedPeers = new WeakMap<TLSSocket, X509Certificate>();
+/** The peer certificate (DER) of each socket on an audited server, captured before Node can destroy the socket. */
+export const capturedPeers = new WeakMap<TLSSocket, Buffer>();
 
 function serverOf(socket: TLSSocket): { readonly _contexts?: unknown } | undefined {
   const server: unknown = (socket as unknown as { server?: unknown }).server;
@@ -47,8 +46,9 @@ export const strictSniCallback: StrictSniCallback = function strictSniCallback(t
   if (socket !== undefined && server !== undefined && (auditedServers.get(server) ?? 0) > 0) {
     // Runs before Node's own 'secure' listener, which destroys a rejected socket (and its certificate with it)
     socket.prependOnceListener('secure', () => {
-      const certificate = socket.getPeerX509Certificate();
-      if (certificate !== undefined) capturedPeers.set(socket, certificate);
+      // Not getPeerX509Certificate(): on Node 20 it leaks ~3 KB of native memory per call (found by the soak).
+      const { raw } = socket.getPeerCertificate(false);
+      if (raw !== undefined && raw.length > 0) capturedPeers.set(socket, raw);
     });
   }
   callback(null);

@@ -364,23 +364,23 @@ describe('when a well-typed configuration is refused', () => {
   });
 });
 
-describe('known failures (bugs found by this suite)', () => {
-  // BUG (src/sandbox/sandbox.ts, compileOptions: `options ?? {}`): createSandbox(root, null) is silently taken as
+describe('bugs this suite found (fixed; kept as regression tests)', () => {
+  // Was a bug (fixed) (src/sandbox/sandbox.ts, compileOptions: `options ?? {}`): createSandbox(root, null) is silently taken as
   // "no options", while every other factory (and createSandbox for every other wrong type) refuses null.
-  it.fails('createSandbox(root, null) refuses null options like every other factory', async () => {
+  it('createSandbox(root, null) refuses null options like every other factory', async () => {
     expectInvalidOption(await thrown(() => createSandbox(dir, null as never)), 'options');
   });
 
-  // BUG (src/sandbox/globs.ts, compileGlobs): `allow: []` is accepted and makes a sandbox that refuses every path
+  // Was a bug (fixed) (src/sandbox/globs.ts, compileGlobs): `allow: []` is accepted and makes a sandbox that refuses every path
   // (404 GLOB_NOT_ALLOWED at request time) instead of a startup error. It fails closed, but an empty value that
   // disables the whole route should be refused when the server starts, like `anyOf: []` or `addresses: []` are.
-  it.fails('createSandbox refuses an empty allow-list at startup', async () => {
+  it('createSandbox refuses an empty allow-list at startup', async () => {
     expectInvalidOption(await thrown(() => createSandbox(dir, { allow: [] })), 'options.allow');
   });
 
-  // BUG (src/authz/explain.ts): `options.ctx` is read with ownValue() and never type-checked, so a string or number
+  // Was a bug (fixed) (src/authz/explain.ts): `options.ctx` is read with ownValue() and never type-checked, so a string or number
   // ctx is passed to policy checks as if it were a Koa context.
-  it.fails('explain refuses a ctx that is not an object', async () => {
+  it('explain refuses a ctx that is not an object', async () => {
     expectInvalidOption(
       await thrown(() => explain({ anyPeer: true }, undefined, { ctx: 'ctx' as never })),
       'options.ctx',
