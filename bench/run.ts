@@ -47,7 +47,7 @@ const comparisons: readonly Comparison[] = [
     targets: { 'file-sandbox': 0.9 },
   },
   {
-    name: `new connection per request (${distinctClients.toLocaleString('en')} distinct client certificates)`,
+    name: `new connection per request (${Math.min(distinctClients, 1000).toLocaleString('en')} distinct client certificates)`,
     generator: 'handshake',
     path: '/',
     baseline: 'bare',

@@ -6,7 +6,7 @@ import type { Context } from 'koa';
 import type { PeerIdentity } from '../identity/peer-identity.js';
 import type { CompiledPolicy } from './compile.js';
 import type { AuthzReason } from './decision.js';
-import type { ExplainStep } from './nodes.js';
+import type { ExplainStep, Verdict } from './nodes.js';
 import { PeerView } from './peer-view.js';
 import type { RevocationChecker, RevocationStatus } from './revocation.js';
 
@@ -15,6 +15,23 @@ export interface Authorizer {
   readonly compiled: CompiledPolicy;
   readonly allowProxyClaimed: boolean;
   readonly revocation: RevocationChecker | undefined;
+  /**
+   * Verdicts of a policy without `check`, by identity: such a verdict depends on the identity alone, and an identity
+   * object lives as long as its connection (or its cache entry), so a keep-alive connection evaluates the policy once.
+   */
+  readonly verdicts: WeakMap<PeerIdentity, Verdict>;
+}
+
+/** The normalized views of an identity (SANs, DN maps) derive from it alone: built once per identity, shared. */
+const views = new WeakMap<PeerIdentity, PeerView>();
+
+function viewOf(peer: PeerIdentity): PeerView {
+  let view = views.get(peer);
+  if (view === undefined) {
+    view = new PeerView(peer);
+    views.set(peer, view);
+  }
+  return view;
 }
 
 /** What was decided and which rule decided it. */
@@ -110,7 +127,16 @@ export function decide(
     trace?.push({ rule: 'peer', matched: false, detail: (early ?? MISSING).reason });
     return early ?? MISSING;
   }
-  const result = authorizer.compiled.root.evaluate(new PeerView(peer), ctx, trace);
+  const root = authorizer.compiled.root;
+  if (!root.isAsync && trace === undefined) {
+    let settled = authorizer.verdicts.get(peer);
+    if (settled === undefined) {
+      settled = root.evaluate(viewOf(peer), ctx, undefined) as Verdict;
+      authorizer.verdicts.set(peer, settled);
+    }
+    return afterPolicy(authorizer, peer, settled.matched, settled.rule, checkRevocation);
+  }
+  const result = root.evaluate(viewOf(peer), ctx, trace);
   if (result instanceof Promise) {
     return result.then((settled) => afterPolicy(authorizer, peer, settled.matched, settled.rule, checkRevocation));
   }

@@ -93,6 +93,7 @@ export function createAuthorizer(policy: unknown, options: Record<string, unknow
     allowProxyClaimed: optionalBoolean(options, 'allowProxyClaimed', path) ?? false,
     revocation:
       revocationValue === undefined ? undefined : createRevocationChecker(revocationValue, `${path}.revocation`),
+    verdicts: new WeakMap(),
   });
 }
 
