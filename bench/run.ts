@@ -14,7 +14,7 @@ import { type Summary, summarize } from './harness/stats.js';
 
 const quick = process.argv.includes('--quick');
 const rounds = quick ? 3 : 5;
-const seconds = quick ? 1.5 : 5;
+const seconds = quick ? 1.2 : 5;
 const warmupSeconds = quick ? 0.5 : 1;
 const connections = 16;
 const distinctClients = quick ? 500 : 10_000;
@@ -130,7 +130,6 @@ async function measure(comparison: Comparison, fixturesPath: string): Promise<Va
     for (const variant of order) {
       const server = await startServer(variant, fixturesPath);
       try {
-        await runLoad(comparison.generator, fixturesPath, server.port, comparison.path, warmupSeconds, connections);
         const result = await runLoad(
           comparison.generator,
           fixturesPath,
@@ -138,6 +137,7 @@ async function measure(comparison: Comparison, fixturesPath: string): Promise<Va
           comparison.path,
           seconds,
           connections,
+          warmupSeconds,
         );
         perRound[variant]?.push(result.requests / result.seconds);
         errors[variant] = (errors[variant] ?? 0) + result.errors;
@@ -206,7 +206,7 @@ try {
   console.log('bench: micro (policy decisions, sandbox opens)');
   const micro = {
     authz: await runJson<AuthzMicro>('../authz-decisions.ts', []),
-    sandbox: await runJson<SandboxMicro>('../sandbox-open.ts', []),
+    sandbox: await runJson<SandboxMicro>('../sandbox-open.ts', quick ? ['--quick'] : []),
   };
   const environment = {
     date: new Date().toISOString(),

@@ -3,12 +3,13 @@
  * resumption) with the next of the first 1,000 distinct client certificates, `Connection: close`. Prints
  * `{ requests, errors, seconds }`.
  *
- * Usage: tsx bench/harness/handshake-load.ts <fixtures.json> <port> <path> <seconds> <concurrency>
+ * Usage: tsx bench/harness/handshake-load.ts <fixtures.json> <port> <path> <seconds> <concurrency> [warmup seconds]
  */
 import { connect, createSecureContext, type SecureContext } from 'node:tls';
 import { readFixtures } from './fixtures.js';
+import { Measurement } from './measurement.js';
 
-const [fixturesPath, portText, path, secondsText, concurrencyText] = process.argv.slice(2);
+const [fixturesPath, portText, path, secondsText, concurrencyText, warmupText] = process.argv.slice(2);
 const fixtures = readFixtures(fixturesPath as string);
 const port = Number(portText);
 const seconds = Number(secondsText);
@@ -18,10 +19,8 @@ const contexts: SecureContext[] = fixtures.clients
   .map((client) => createSecureContext({ ca: fixtures.ca, cert: client.cert, key: client.key }));
 const request = `GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`;
 
-let requests = 0;
-let errors = 0;
+const measurement = new Measurement(Number(warmupText ?? 0), seconds);
 let next = 0;
-const deadline = performance.now() + seconds * 1000;
 
 function once(): Promise<void> {
   const secureContext = contexts[next++ % contexts.length] as SecureContext;
@@ -36,18 +35,15 @@ function once(): Promise<void> {
     });
     socket.on('error', () => undefined);
     socket.on('close', () => {
-      if (response.startsWith('HTTP/1.1 200')) requests++;
-      else errors++;
+      measurement.record(response.startsWith('HTTP/1.1 200'));
       resolve();
     });
   });
 }
 
 async function worker(): Promise<void> {
-  while (performance.now() < deadline) await once();
+  while (measurement.running) await once();
 }
 
-const started = performance.now();
 await Promise.all(Array.from({ length: concurrency }, worker));
-const elapsed = (performance.now() - started) / 1000;
-process.stdout.write(`${JSON.stringify({ requests, errors, seconds: elapsed })}\n`);
+process.stdout.write(`${JSON.stringify(measurement.result())}\n`);

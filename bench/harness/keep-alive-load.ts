@@ -2,12 +2,13 @@
  * Load generator for keep-alive throughput (a separate process): `connections` persistent TLS connections with the
  * client certificate, one request in flight per connection, for `seconds`. Prints `{ requests, errors, seconds }`.
  *
- * Usage: tsx bench/harness/keep-alive-load.ts <fixtures.json> <port> <path> <seconds> <connections>
+ * Usage: tsx bench/harness/keep-alive-load.ts <fixtures.json> <port> <path> <seconds> <connections> [warmup seconds]
  */
 import { Pool } from 'undici';
 import { readFixtures } from './fixtures.js';
+import { Measurement } from './measurement.js';
 
-const [fixturesPath, portText, path, secondsText, connectionsText] = process.argv.slice(2);
+const [fixturesPath, portText, path, secondsText, connectionsText, warmupText] = process.argv.slice(2);
 const fixtures = readFixtures(fixturesPath as string);
 const seconds = Number(secondsText);
 const connections = Number(connectionsText);
@@ -23,25 +24,20 @@ const pool = new Pool(`https://localhost:${portText}`, {
   },
 });
 
-let requests = 0;
-let errors = 0;
-const deadline = performance.now() + seconds * 1000;
+const measurement = new Measurement(Number(warmupText ?? 0), seconds);
 
 async function worker(): Promise<void> {
-  while (performance.now() < deadline) {
+  while (measurement.running) {
     try {
       const response = await pool.request({ path: path as string, method: 'GET' });
       await response.body.arrayBuffer();
-      if (response.statusCode === 200) requests++;
-      else errors++;
+      measurement.record(response.statusCode === 200);
     } catch {
-      errors++;
+      measurement.record(false);
     }
   }
 }
 
-const started = performance.now();
 await Promise.all(Array.from({ length: connections }, worker));
-const elapsed = (performance.now() - started) / 1000;
 await pool.close();
-process.stdout.write(`${JSON.stringify({ requests, errors, seconds: elapsed })}\n`);
+process.stdout.write(`${JSON.stringify(measurement.result())}\n`);

@@ -64,7 +64,7 @@ export async function runJson<T>(script: string, args: readonly string[]): Promi
   return JSON.parse(output) as T;
 }
 
-/** Runs a load generator (`keep-alive-load.ts` or `handshake-load.ts`) to completion. */
+/** Runs a load generator (`keep-alive-load.ts` or `handshake-load.ts`): a warm-up, then the measured run. */
 export function runLoad(
   generator: 'keep-alive' | 'handshake',
   fixturesPath: string,
@@ -72,12 +72,8 @@ export function runLoad(
   path: string,
   seconds: number,
   concurrency: number,
+  warmupSeconds: number,
 ): Promise<LoadResult> {
-  return runJson<LoadResult>(`./${generator}-load.ts`, [
-    fixturesPath,
-    String(port),
-    path,
-    String(seconds),
-    String(concurrency),
-  ]);
+  const args = [fixturesPath, String(port), path, String(seconds), String(concurrency), String(warmupSeconds)];
+  return runJson<LoadResult>(`./${generator}-load.ts`, args);
 }
