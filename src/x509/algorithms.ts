@@ -49,14 +49,14 @@ export function signatureVerdict(oid: string): SignatureVerdict {
 /** EC curves accepted for certificate keys (Mozilla 6.0 `certificate_curves`, plus P-521 which is stronger). */
 const acceptedCurves = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
 
-/** `undefined` when the key is strong enough, else a description of what is weak. */
-export function weakKeyReason(key: KeyObject): string | undefined {
+/** `undefined` when the key is strong enough (RSA of at least `minRsaBits`), else a description of what is weak. */
+export function weakKeyReason(key: KeyObject, minRsaBits = 2048): string | undefined {
   const type = key.asymmetricKeyType;
   const details = key.asymmetricKeyDetails ?? {};
   if (type === 'rsa' || type === 'rsa-pss') {
     const bits = details.modulusLength ?? 0;
     // Mozilla 6.0 rsa_key_size 2048; OpenSSL @SECLEVEL=2 requires RSA >= 2048 (SSL_CTX_set_security_level(3))
-    return bits >= 2048 ? undefined : `RSA key of ${bits} bits (at least 2048 needed)`;
+    return bits >= minRsaBits ? undefined : `RSA key of ${bits} bits (at least ${minRsaBits} needed)`;
   }
   if (type === 'ec') {
     const curve = details.namedCurve ?? 'unknown';

@@ -6,7 +6,7 @@
  * Time is not checked here: the result carries a validity window that the caller checks on every request.
  */
 import type { X509Certificate } from 'node:crypto';
-import { signatureVerdict } from '../../x509/algorithms.js';
+import { signatureVerdict, weakKeyReason } from '../../x509/algorithms.js';
 import { crlSignedBy, type ParsedCrl } from '../crl.js';
 import type { ParsedCertificate } from '../parse-certificate.js';
 
@@ -45,25 +45,6 @@ export interface VerifiedPath {
 export type VerifyOutcome =
   | { readonly ok: true; readonly path: VerifiedPath }
   | { readonly ok: false; readonly reason: VerifyProblem };
-
-const strongCurves: ReadonlySet<string> = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
-
-function strongKey(certificate: ChainCertificate, minRsaBits: number): boolean {
-  const key = certificate.x509.publicKey;
-  const details = key.asymmetricKeyDetails ?? {};
-  switch (key.asymmetricKeyType) {
-    case 'rsa':
-    case 'rsa-pss':
-      return (details.modulusLength ?? 0) >= minRsaBits;
-    case 'ec':
-      return strongCurves.has(details.namedCurve ?? '');
-    case 'ed25519':
-    case 'ed448':
-      return true;
-    default:
-      return false;
-  }
-}
 
 /** Whether `issuer` may have signed `subject`: CA, keyCertSign, names, AKI/SKI (checkIssued) and the signature. */
 function issued(issuer: ChainCertificate, subject: ChainCertificate): boolean {
@@ -144,7 +125,7 @@ export function verifyChain(
     const limit = (chain[i] as ChainCertificate).parsed.pathLength;
     if (limit !== undefined && i - 1 > limit) return { ok: false, reason: 'PROXY_CHAIN_UNTRUSTED' };
   }
-  if (!chain.every((certificate) => strongKey(certificate, trust.minRsaBits)))
+  if (!chain.every((certificate) => weakKeyReason(certificate.x509.publicKey, trust.minRsaBits) === undefined))
     return { ok: false, reason: 'PROXY_WEAK_KEY' };
   // The anchor's self-signature is not relied upon; every signature below it is.
   if (!chain.slice(0, -1).every((certificate) => signatureVerdict(certificate.parsed.signatureAlgorithm).ok)) {
