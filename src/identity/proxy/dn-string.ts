@@ -3,12 +3,13 @@
  * in XFCC (Envoy prints it in RFC 2253/4514 form). Strict: unknown short names, unescaped specials, bad hex pairs
  * and invalid UTF-8 are refused, so one string can only mean one name (CVE-2021-44533).
  */
+
 import { attributeShortName, attributeTypeOid } from '../../x509/attribute-types.js';
+import { decodeUtf8 } from '../asn1-strings.js';
 import { createName, type ParsedAttribute } from '../distinguished-name.js';
 import type { DistinguishedName } from '../peer-identity.js';
 import { MalformedHeaderError } from './certificate-encodings.js';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 // RFC 4514 §3: characters that must be escaped in a value.
 const specials = new Set(['"', '+', ',', ';', '<', '>', '\\']);
 const escapable = new Set([...specials, ' ', '#', '=']);
@@ -76,11 +77,12 @@ function parseValue(scanner: Scanner): { value: string; hex: boolean } {
   }
   let value: string;
   try {
-    value = utf8.decode(Uint8Array.from(bytes));
+    // The certificate reader's decoder: it keeps a leading U+FEFF, where a default TextDecoder strips it as a BOM
+    // (so `CN=\uFEFFadmin` would have read as `CN=admin`; found by fuzzing), and it refuses NUL.
+    value = decodeUtf8(Uint8Array.from(bytes));
   } catch {
-    throw new MalformedHeaderError('invalid UTF-8 in a DN');
+    throw new MalformedHeaderError('invalid UTF-8 or NUL in a DN');
   }
-  if (value.includes('\u0000')) throw new MalformedHeaderError('NUL in a DN');
   return { value, hex: false };
 }
 

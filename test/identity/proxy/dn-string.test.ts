@@ -24,6 +24,9 @@ describe('when parsing an RFC 4514 DN string', () => {
     ['cn=lower', ['lower']],
     ['2.5.4.3=by-oid', ['by-oid']],
     ['CN=', ['']],
+    // a leading U+FEFF is part of the value, not a byte-order mark to drop (found by fuzzing)
+    ['CN=\\EF\\BB\\BFadmin', ['\uFEFFadmin']],
+    ['CN=\uFEFFadmin', ['\uFEFFadmin']],
   ])('reads %s', (text, values) => {
     expect(parseDistinguishedNameString(text).get('CN')).toEqual(values);
   });
