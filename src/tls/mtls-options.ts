@@ -28,7 +28,7 @@ import {
   loadCertificates,
 } from './certificate-checks.js';
 import { configError } from './config-error.js';
-import { fileSource, inlineSource, type PemInput, type PemSource, pemBlocks } from './pem-source.js';
+import { fileSource, inlineSource, type PemInput, type PemSource, pemBlocks } from '../trust/pem.js';
 import { type MtlsProfile, STRICT_CIPHERS, strictGroups } from './profile.js';
 import { type StrictSniCallback, strictSniCallback } from './sni.js';
 import {

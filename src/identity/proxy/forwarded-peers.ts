@@ -6,11 +6,11 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { InvalidOptionError } from '../../errors.js';
 import { assertOptionsObject, optionalInteger, ownValue } from '../../options/validate.js';
-import { signatureVerdict } from '../../x509/algorithms.js';
+import { signatureVerdict } from '../../trust/algorithms.js';
 import { BoundedCache } from '../bounded-cache.js';
 import type { CertificateReader, ReadProblem } from '../certificate-reader.js';
 import { type CertificateUseProblem, createIdentity, staticUseProblem, validityProblem } from '../create-identity.js';
-import { type ParsedCrl, parseCrl } from '../crl.js';
+import { type ParsedCrl, parseCrl } from '../../trust/crl.js';
 import type { ParsedCertificate } from '../parse-certificate.js';
 import type { PeerIdentity, PeerSource } from '../peer-identity.js';
 import { decodeBase64, decodePemCertificates } from './certificate-encodings.js';

@@ -6,8 +6,8 @@
  * Time is not checked here: the result carries a validity window that the caller checks on every request.
  */
 import type { X509Certificate } from 'node:crypto';
-import { signatureVerdict, weakKeyReason } from '../../x509/algorithms.js';
-import { crlSignedBy, type ParsedCrl } from '../crl.js';
+import { signatureVerdict, weakKeyReason } from '../../trust/algorithms.js';
+import { crlSignedBy, type ParsedCrl } from '../../trust/crl.js';
 import type { ParsedCertificate } from '../parse-certificate.js';
 
 /** A certificate in both forms: Node's (for signatures) and ours (for fields). */

@@ -1,0 +1,68 @@
+/**
+ * Every x509-limbo case through the trust engine: no case that OpenSSL rejects may be accepted. Where the engine is
+ * stricter than OpenSSL (or than limbo), the case is listed in docs/trust-limbo.md with its reason; this test keeps
+ * that table honest.
+ */
+import { describe, expect, it } from 'vitest';
+import { withinWindow } from '../../../src/trust/path.js';
+import { pemBlocks } from '../../../src/trust/pem.js';
+import { createTrust, trustState } from '../../../src/trust/trust.js';
+import { type LimboCase, loadLimbo, maxChainLength, opensslVerdicts, validationTime } from './limbo-cases.js';
+
+/** The engine's verdict on one case: accepted, or the first reason it refused. */
+export function engineVerdict(testcase: LimboCase): { accepted: boolean; reason: string } {
+  let state: ReturnType<typeof trustState>;
+  try {
+    const trust = createTrust({
+      ca: [...testcase.trusted_certs],
+      ...(testcase.untrusted_intermediates.length === 0
+        ? {}
+        : { intermediates: [...testcase.untrusted_intermediates] }),
+      ...(testcase.crls.length === 0 ? {} : { crl: [...testcase.crls] }),
+      maxChainLength: maxChainLength(testcase),
+    });
+    state = trustState(trust, 'trust');
+  } catch (error) {
+    return { accepted: false, reason: `configuration: ${(error as Error).message}` };
+  }
+  let leaf: ReturnType<typeof state.certificate>;
+  try {
+    leaf = state.certificate(pemBlocks(testcase.peer_certificate)[0]?.der ?? new Uint8Array());
+  } catch (error) {
+    return { accepted: false, reason: `leaf: ${(error as Error).message}` };
+  }
+  const time = validationTime(testcase);
+  const purpose = testcase.validation_kind === 'CLIENT' ? 'clientAuth' : 'serverAuth';
+  const { outcome } = state.verify(leaf, [], time, undefined, purpose);
+  if (!outcome.ok) return { accepted: false, reason: `${outcome.problem}: ${outcome.detail}` };
+  if (!withinWindow(outcome.path, time)) return { accepted: false, reason: 'outside the validity window' };
+  return { accepted: true, reason: '' };
+}
+
+describe('x509-limbo through the trust engine', () => {
+  const cases = loadLimbo();
+  const openssl = opensslVerdicts();
+
+  it('has all 208 cases and an OpenSSL verdict for each', () => {
+    expect(cases).toHaveLength(208);
+    for (const testcase of cases) expect(openssl[testcase.id], testcase.id).toBeDefined();
+  });
+
+  it('accepts no case that OpenSSL rejects', () => {
+    const acceptedAgainstOpenssl = cases
+      .filter((testcase) => openssl[testcase.id]?.accepted === false && engineVerdict(testcase).accepted)
+      .map((testcase) => testcase.id);
+    expect(acceptedAgainstOpenssl).toEqual([]);
+  });
+
+  it('prints the table', () => {
+    for (const testcase of cases) {
+      const verdict = engineVerdict(testcase);
+      const ossl = openssl[testcase.id]?.accepted;
+      if (verdict.accepted !== ossl || verdict.accepted !== (testcase.expected_result === 'SUCCESS'))
+        console.log(
+          `| ${testcase.id} | ${testcase.expected_result} | ${ossl ? 'accept' : 'reject'} | ${verdict.accepted ? 'accept' : `reject: ${verdict.reason}`} |`,
+        );
+    }
+  });
+});
