@@ -11,6 +11,11 @@ export interface Provenance {
   readonly verifiedBy: PeerVerification;
   /** SHA-256 fingerprints of the issuers, nearest first, no repeats. */
   readonly issuerChain: readonly string[];
+  /**
+   * The SPIFFE ID the verified path vouches for: the certificate's own, or `undefined` when trust domains are
+   * configured and the path does not end at that ID's trust-domain bundle (SPIFFE Federation §7.3).
+   */
+  readonly spiffeId: string | undefined;
 }
 
 function toPem(der: Uint8Array): string {
@@ -29,7 +34,7 @@ export function createIdentity(parsed: ParsedCertificate, provenance: Provenance
     subject: parsed.subject,
     issuer: parsed.issuer,
     san: parsed.san,
-    spiffeId: parsed.spiffeId,
+    spiffeId: provenance.spiffeId,
     serialNumber: parsed.serialNumber,
     fingerprint256: parsed.fingerprint256,
     spkiFingerprint256: parsed.spkiFingerprint256,

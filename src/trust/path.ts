@@ -227,7 +227,7 @@ function byValidity(time: number): (a: TrustCertificate, b: TrustCertificate) =>
  * Whether `time` is inside a verified path's window. The end is exclusive, as OpenSSL's `X509_cmp_time` treats
  * notAfter (RFC 5280 §4.1.2.5 calls it inclusive; one second stricter is the safe side).
  */
-export function withinWindow(path: VerifiedPath, time: number): boolean {
+export function withinWindow(path: { readonly validFrom: number; readonly validUntil: number }, time: number): boolean {
   return time >= path.validFrom && time < path.validUntil;
 }
 

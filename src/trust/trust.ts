@@ -90,26 +90,32 @@ interface Compiled {
   readonly digest: string;
 }
 
-function sourceList(value: unknown, path: string): PemSource[] {
+/** One PEM input and the option path that names it in errors (`createTrust.ca[1]`). */
+interface Located {
+  readonly source: PemSource;
+  readonly where: string;
+}
+
+function sourceList(value: unknown, path: string): Located[] {
   if (value === undefined) return [];
   const items = Array.isArray(value) ? value : [value];
   if (items.length === 0) throw new InvalidOptionError(path, 'must not be an empty array');
   return items.map((item, index) => {
-    const where = Array.isArray(value) ? `${path}[${index}]` : path;
-    if (typeof item === 'string' || item instanceof Uint8Array) return inlineSource(where, item);
+    const where = `${path}[${index}]`;
+    if (typeof item === 'string' || item instanceof Uint8Array) return { source: inlineSource(where, item), where };
     if (isPlainObject(item) && typeof item.file === 'string' && Object.keys(item).length === 1) {
-      return fileSource(where, item.file);
+      return { source: fileSource(where, item.file), where };
     }
     throw new InvalidOptionError(where, 'must be PEM text, bytes, or { file: "/path/to/bundle.pem" }');
   });
 }
 
-function blocksOf(source: PemSource, type: string, path: string): { der: Buffer; pem: string }[] {
+function blocksOf({ source, where }: Located, type: string): { der: Buffer; pem: string }[] {
   const blocks = pemBlocks(source.text);
   const wanted = blocks.filter((block) => block.type === type);
   // Anything else in a bundle (a key, a CSR) is a mistake that would otherwise be ignored silently.
   if (wanted.length === 0 || wanted.length !== blocks.length) {
-    throw new InvalidOptionError(path, `must hold only PEM "${type}" blocks (${source.label})`);
+    throw new InvalidOptionError(where, `must hold only PEM "${type}" blocks (${source.label})`);
   }
   return wanted;
 }
@@ -121,15 +127,15 @@ export function readTrustCertificate(der: Uint8Array): TrustCertificate {
   return { x509: new X509Certificate(parsed.der), parsed };
 }
 
-function certificates(sources: readonly PemSource[], path: string): { certificate: TrustCertificate; pem: string }[] {
-  return sources.flatMap((source) =>
-    blocksOf(source, 'CERTIFICATE', path).map((block, index) => {
+function certificates(sources: readonly Located[]): { certificate: TrustCertificate; pem: string; where: string }[] {
+  return sources.flatMap((located) =>
+    blocksOf(located, 'CERTIFICATE').map((block, index) => {
       try {
-        return { certificate: readTrustCertificate(block.der), pem: block.pem };
+        return { certificate: readTrustCertificate(block.der), pem: block.pem, where: located.where };
       } catch (error) {
         throw new InvalidOptionError(
-          path,
-          `certificate ${index + 1} of ${source.label} cannot be parsed (${(error as Error).message})`,
+          located.where,
+          `certificate ${index + 1} cannot be parsed (${(error as Error).message})`,
         );
       }
     }),
@@ -154,13 +160,13 @@ interface Bundle {
   readonly intermediates: TrustCertificate[];
 }
 
-function bundleOf(sources: readonly PemSource[], path: string, trustDomain: string | undefined): Bundle {
+function bundleOf(sources: readonly Located[], path: string, trustDomain: string | undefined): Bundle {
   const bundle: Bundle = { anchors: [], intermediates: [] };
-  for (const { certificate, pem } of certificates(sources, path)) {
+  for (const { certificate, pem, where } of certificates(sources)) {
     const parsed = certificate.parsed;
     // RFC 5280 §4.2.1.9/§4.2.1.3: a certificate that is not a CA could never have issued a path.
     if (!parsed.isCA || (parsed.hasKeyUsage && !parsed.keyUsage.includes('keyCertSign'))) {
-      throw new InvalidOptionError(path, `holds ${parsed.subject.toString() || 'a certificate'}, which is not a CA`);
+      throw new InvalidOptionError(where, `holds ${parsed.subject.toString() || 'a certificate'}, which is not a CA`);
     }
     if (isSelfSigned(certificate)) bundle.anchors.push({ anchor: Object.freeze({ certificate, trustDomain }), pem });
     else bundle.intermediates.push(certificate);
@@ -175,45 +181,40 @@ function bundleOf(sources: readonly PemSource[], path: string, trustDomain: stri
   return bundle;
 }
 
-function crlsOf(sources: readonly PemSource[], path: string): { crl: ParsedCrl; pem: string; der: Buffer }[] {
-  return sources.flatMap((source) =>
-    blocksOf(source, 'X509 CRL', path).map((block, index) => {
+function crlsOf(sources: readonly Located[]): { crl: ParsedCrl; pem: string; der: Buffer }[] {
+  return sources.flatMap((located) =>
+    blocksOf(located, 'X509 CRL').map((block, index) => {
+      const { where } = located;
       let crl: ParsedCrl;
       try {
         crl = parseCrl(block.der);
       } catch (error) {
-        throw new InvalidOptionError(
-          path,
-          `CRL ${index + 1} of ${source.label} is unusable (${(error as Error).message})`,
-        );
+        throw new InvalidOptionError(where, `CRL ${index + 1} is unusable (${(error as Error).message})`);
       }
       const verdict = signatureVerdict(crl.signatureAlgorithm);
       // A CRL we could never verify would leave its CA's clients denied forever: refuse it at startup instead.
-      if (!verdict.ok)
-        throw new InvalidOptionError(path, `CRL ${index + 1} of ${source.label} is signed with ${verdict.name}`);
+      if (!verdict.ok) throw new InvalidOptionError(where, `CRL ${index + 1} is signed with ${verdict.name}`);
       return { crl, pem: block.pem, der: block.der };
     }),
   );
 }
 
-function compile(options: unknown): Compiled {
-  assertOptionsObject(options, 'createTrust', KNOWN_KEYS);
-  const caSources = sourceList(ownValue(options, 'ca'), 'createTrust.ca');
-  const caBundle = bundleOf(caSources, 'createTrust.ca', undefined);
+function compile(options: unknown, at: string): Compiled {
+  assertOptionsObject(options, at, KNOWN_KEYS);
+  const caSources = sourceList(ownValue(options, 'ca'), `${at}.ca`);
+  const caBundle = bundleOf(caSources, `${at}.ca`, undefined);
   const anchors = [...caBundle.anchors];
   const bundled = [...caBundle.intermediates];
-  const pems = caSources.flatMap((source) =>
-    blocksOf(source, 'CERTIFICATE', 'createTrust.ca').map((block) => block.pem),
-  );
+  const pems = caSources.flatMap((located) => blocksOf(located, 'CERTIFICATE').map((block) => block.pem));
   const domainsValue = ownValue(options, 'trustDomains');
-  const domainSources: PemSource[] = [];
+  const domainSources: Located[] = [];
   const domainNames: string[] = [];
   if (domainsValue !== undefined) {
     if (!isPlainObject(domainsValue) || Object.keys(domainsValue).length === 0) {
-      throw new InvalidOptionError('createTrust.trustDomains', 'must be a non-empty object { "example.org": bundle }');
+      throw new InvalidOptionError(`${at}.trustDomains`, 'must be a non-empty object { "example.org": bundle }');
     }
     for (const [name, value] of Object.entries(domainsValue)) {
-      const path = `createTrust.trustDomains["${name}"]`;
+      const path = `${at}.trustDomains["${name}"]`;
       if (!trustDomainPattern.test(name)) {
         throw new InvalidOptionError(
           path,
@@ -227,25 +228,19 @@ function compile(options: unknown): Compiled {
       const bundle = bundleOf(sources, path, name);
       anchors.push(...bundle.anchors);
       bundled.push(...bundle.intermediates);
-      pems.push(...sources.flatMap((source) => blocksOf(source, 'CERTIFICATE', path).map((block) => block.pem)));
+      pems.push(...sources.flatMap((located) => blocksOf(located, 'CERTIFICATE').map((block) => block.pem)));
     }
   }
   if (anchors.length === 0) {
-    throw new InvalidOptionError(
-      'createTrust.ca',
-      'is required: give "ca" or "trustDomains" (public CAs are never implied)',
-    );
+    throw new InvalidOptionError(`${at}.ca`, 'is required: give "ca" or "trustDomains" (public CAs are never implied)');
   }
-  const intermediateSources = sourceList(ownValue(options, 'intermediates'), 'createTrust.intermediates');
-  const intermediates = [
-    ...bundled,
-    ...certificates(intermediateSources, 'createTrust.intermediates').map((item) => item.certificate),
-  ];
-  const crlSources = sourceList(ownValue(options, 'crl'), 'createTrust.crl');
-  const crls = crlsOf(crlSources, 'createTrust.crl');
-  const minRsaBits = optionalInteger(options, 'minRsaBits', 'createTrust', 1024, 16384) ?? 2048;
-  const maxChainLength = optionalInteger(options, 'maxChainLength', 'createTrust', 1, 8) ?? 4;
-  const cacheSize = optionalInteger(options, 'cacheSize', 'createTrust', 0, 1_000_000) ?? 1000;
+  const intermediateSources = sourceList(ownValue(options, 'intermediates'), `${at}.intermediates`);
+  const intermediates = [...bundled, ...certificates(intermediateSources).map((item) => item.certificate)];
+  const crlSources = sourceList(ownValue(options, 'crl'), `${at}.crl`);
+  const crls = crlsOf(crlSources);
+  const minRsaBits = optionalInteger(options, 'minRsaBits', at, 1024, 16384) ?? 2048;
+  const maxChainLength = optionalInteger(options, 'maxChainLength', at, 1, 8) ?? 4;
+  const cacheSize = optionalInteger(options, 'cacheSize', at, 0, 1_000_000) ?? 1000;
   const digest = createHash('sha256');
   for (const { anchor } of anchors)
     digest.update(`${anchor.trustDomain ?? ''}:${anchor.certificate.parsed.fingerprint256};`);
@@ -262,7 +257,7 @@ function compile(options: unknown): Compiled {
     caPems: Object.freeze(uniquePems),
     crlPems: Object.freeze(crls.map(({ pem }) => `${pem}\n`)),
     trustDomainNames: Object.freeze(domainNames.sort()),
-    files: Object.freeze([...new Set(all.flatMap((source) => (source.file === undefined ? [] : [source.file])))]),
+    files: Object.freeze([...new Set(all.flatMap(({ source }) => (source.file === undefined ? [] : [source.file])))]),
     minRsaBits,
     maxChainLength,
     cacheSize,
@@ -328,7 +323,12 @@ function spiffeDomain(spiffeId: string | undefined): string | undefined {
  * ```
  */
 export function createTrust(options: TrustOptions): Trust {
-  let compiled = compile(options);
+  return createTrustAt(options, 'createTrust');
+}
+
+/** {@link createTrust}, with option errors named under `at` (e.g. `peerCertificate.verify`). */
+export function createTrustAt(options: TrustOptions, at: string): Trust {
+  let compiled = compile(options, at);
   let generation = 1;
   const listeners = new Set<(trust: Trust) => void>();
   let paths = new BoundedCache<string, TrustVerdict>(compiled.cacheSize);
@@ -369,10 +369,10 @@ export function createTrust(options: TrustOptions): Trust {
     },
     update(next: Partial<TrustOptions>): void {
       assertOptionsObject(next, 'trust.update', KNOWN_KEYS);
-      apply(compile({ ...compiled.options, ...next }));
+      apply(compile({ ...compiled.options, ...next }, at));
     },
     reload(): boolean {
-      return apply(compile(compiled.options));
+      return apply(compile(compiled.options, at));
     },
     onChange(listener: (trust: Trust) => void): () => void {
       if (typeof listener !== 'function') throw new InvalidOptionError('trust.onChange', 'needs a function');

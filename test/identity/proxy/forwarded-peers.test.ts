@@ -22,7 +22,7 @@ const der = (pem: string) => new Uint8Array(new X509Certificate(pem).raw);
 
 function resolver(options: Partial<ForwardedVerificationOptions> = {}) {
   const reader = new CertificateReader(100, 64);
-  return new ForwardedPeers(reader, compileVerification({ ca: root.root, ...options }, 'verify', reader), 100);
+  return new ForwardedPeers(reader, compileVerification({ ca: root.root, ...options }, 'verify'), 100);
 }
 
 beforeAll(async () => {
@@ -210,9 +210,9 @@ describe('when the verify options are wrong', () => {
   ])('throws InvalidOptionError for %j at %s', (options, path) => {
     const reader = new CertificateReader(10, 10);
     const withRoot = { ...options, ...('ca' in options && options.ca === 'ROOT' ? { ca: root.root } : {}) };
-    expect(() => compileVerification(withRoot, 'verify', reader)).toThrow(InvalidOptionError);
+    expect(() => compileVerification(withRoot, 'verify')).toThrow(InvalidOptionError);
     try {
-      compileVerification(withRoot, 'verify', reader);
+      compileVerification(withRoot, 'verify');
     } catch (error) {
       expect((error as InvalidOptionError).path).toBe(path);
     }

@@ -3,6 +3,8 @@
  * stricter than OpenSSL (or than limbo), the case is listed in docs/trust-limbo.md with its reason; this test keeps
  * that table honest.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { withinWindow } from '../../../src/trust/path.js';
 import { pemBlocks } from '../../../src/trust/pem.js';
@@ -48,21 +50,24 @@ describe('x509-limbo through the trust engine', () => {
     for (const testcase of cases) expect(openssl[testcase.id], testcase.id).toBeDefined();
   });
 
-  it('accepts no case that OpenSSL rejects', () => {
+  it('accepts no case that OpenSSL rejects, except a valid path OpenSSL 3.0 does not find', () => {
     const acceptedAgainstOpenssl = cases
       .filter((testcase) => openssl[testcase.id]?.accepted === false && engineVerdict(testcase).accepted)
-      .map((testcase) => testcase.id);
-    expect(acceptedAgainstOpenssl).toEqual([]);
+      .map((testcase) => `${testcase.id} (limbo: ${testcase.expected_result})`);
+    // OpenSSL builds EE → ICA_B' → ICA_A (whose name constraints exclude ICA_B') and does not backtrack to the
+    // valid EE → ICA_B'' → RCA_B; limbo expects SUCCESS. Not a weaker check: the accepted path has no constraint.
+    expect(acceptedAgainstOpenssl).toEqual(['rfc5280::nc::nc-forbids-same-chain-ica (limbo: SUCCESS)']);
   });
 
-  it('prints the table', () => {
-    for (const testcase of cases) {
-      const verdict = engineVerdict(testcase);
-      const ossl = openssl[testcase.id]?.accepted;
-      if (verdict.accepted !== ossl || verdict.accepted !== (testcase.expected_result === 'SUCCESS'))
-        console.log(
-          `| ${testcase.id} | ${testcase.expected_result} | ${ossl ? 'accept' : 'reject'} | ${verdict.accepted ? 'accept' : `reject: ${verdict.reason}`} |`,
-        );
-    }
+  it('lists every disagreement with OpenSSL or limbo in docs/trust-limbo.md', () => {
+    const documented = readFileSync(join(import.meta.dirname, '../../../docs/trust-limbo.md'), 'utf8');
+    const missing = cases
+      .filter((testcase) => {
+        const accepted = engineVerdict(testcase).accepted;
+        return accepted !== openssl[testcase.id]?.accepted || accepted !== (testcase.expected_result === 'SUCCESS');
+      })
+      .map((testcase) => testcase.id)
+      .filter((id) => !documented.includes(`| \`${id}\` |`));
+    expect(missing).toEqual([]);
   });
 });
