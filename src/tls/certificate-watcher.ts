@@ -137,14 +137,19 @@ export function watchCertificates(
   const onAudit = optionalFunction<AuditHook>(options, 'onAudit', PATH);
 
   const compiled = compileMtlsInput(input);
-  const files = [compiled.key, compiled.cert, compiled.ca, compiled.crl].flatMap((spec) =>
-    spec?.kind === 'file' ? [resolve(spec.path)] : [],
-  );
-  // Inline PEM never changes: a watcher without files would watch nothing
-  if (files.length === 0) {
+  const trust = compiled.trust;
+  const trustFiles = (trust?.files ?? []).map((file) => resolve(file));
+  const files = [
+    ...[compiled.key, compiled.cert, compiled.ca, compiled.crl].flatMap((spec) =>
+      spec?.kind === 'file' ? [resolve(spec.path)] : [],
+    ),
+    ...trustFiles,
+  ];
+  // Inline PEM never changes: a watcher without files (and without a trust to follow) would watch nothing
+  if (files.length === 0 && trust === undefined) {
     throw new InvalidOptionError(
       'watchCertificates.input',
-      'must name at least one file (keyFile, certFile, caFile, crlFile)',
+      'must name at least one file (keyFile, certFile, caFile, crlFile) or a trust',
     );
   }
 
@@ -168,6 +173,7 @@ export function watchCertificates(
   server.setSecureContext(current.options);
 
   let lastError: Error | undefined;
+  let reloadingTrust = false;
   let failures = 0;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
@@ -191,6 +197,13 @@ export function watchCertificates(
     seenFiles = filesDigest();
     let next: BuiltMtlsOptions;
     try {
+      // The trust re-reads its own files first; a refused bundle keeps the old trust (and the old context)
+      reloadingTrust = true;
+      try {
+        if (trustFiles.length > 0) trust?.reload();
+      } finally {
+        reloadingTrust = false;
+      }
       next = buildMtlsOptions(compiled);
     } catch (error) {
       // Keep the old context: a half-written rotation (new cert, old key) must never be applied
@@ -244,6 +257,11 @@ export function watchCertificates(
     timer.unref();
   };
 
+  // A trust changed elsewhere (update(), a SPIFFE bundle push) rotates the server's context like a file change
+  const unsubscribe = trust?.onChange(() => {
+    if (!closed && !reloadingTrust) reload();
+  });
+
   const watchers: FSWatcher[] = [];
   if (watchDirectories) {
     for (const directory of new Set(files.map((file) => dirname(file)))) {
@@ -267,6 +285,7 @@ export function watchCertificates(
     close(): void {
       if (closed) return;
       closed = true;
+      unsubscribe?.();
       clearInterval(poll);
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;

@@ -18,6 +18,8 @@ import {
   optionalString,
   ownValue,
 } from '../options/validate.js';
+import { fileSource, inlineSource, type PemInput, type PemSource, pemBlocks } from '../trust/pem.js';
+import { type Trust, trustState } from '../trust/trust.js';
 import {
   type CheckContext,
   checkCaBundle,
@@ -28,7 +30,6 @@ import {
   loadCertificates,
 } from './certificate-checks.js';
 import { configError } from './config-error.js';
-import { fileSource, inlineSource, type PemInput, type PemSource, pemBlocks } from '../trust/pem.js';
 import { type MtlsProfile, STRICT_CIPHERS, strictGroups } from './profile.js';
 import { type StrictSniCallback, strictSniCallback } from './sni.js';
 import {
@@ -63,6 +64,12 @@ export interface MtlsOptionsInput {
   readonly crl?: PemInput;
   /** Path of the CRL file. */
   readonly crlFile?: string;
+  /**
+   * A trust from `createTrust()`, instead of `ca`/`caFile`/`crl`/`crlFile`: OpenSSL gets the union of its anchors
+   * (every trust-domain bundle and `ca`) and its CRLs. Share it with `peerCertificate({ trust })`; with
+   * `watchCertificates`, each change of the trust rotates the server's secure context.
+   */
+  readonly trust?: Trust;
   /** Passphrase of an encrypted key. */
   readonly passphrase?: string;
   /** `modern` (default): TLS 1.3 only. `intermediate`: TLS 1.2 and 1.3, Mozilla AEAD suites. */
@@ -130,8 +137,10 @@ export interface MtlsServerOptions {
 export interface CompiledMtlsInput {
   readonly key: SourceSpec;
   readonly cert: SourceSpec;
-  readonly ca: SourceSpec;
+  /** `undefined` exactly when `trust` is given. */
+  readonly ca: SourceSpec | undefined;
   readonly crl: SourceSpec | undefined;
+  readonly trust: Trust | undefined;
   readonly passphrase: string | undefined;
   readonly profile: MtlsProfile;
   readonly expiryWarningMs: number;
@@ -165,6 +174,7 @@ const KNOWN_KEYS = [
   'caFile',
   'crl',
   'crlFile',
+  'trust',
   'passphrase',
   'profile',
   'expiryWarningDays',
@@ -293,10 +303,17 @@ export function compileMtlsInput(input: unknown): CompiledMtlsInput & { readonly
   const key = sourceSpec(input, 'key');
   const cert = sourceSpec(input, 'cert');
   const ca = sourceSpec(input, 'ca');
+  const crl = sourceSpec(input, 'crl');
+  const trustValue = ownValue(input, 'trust');
   if (key === undefined) throw new InvalidOptionError(`${PATH}.key`, 'is required: give "key" (PEM) or "keyFile"');
   if (cert === undefined) throw new InvalidOptionError(`${PATH}.cert`, 'is required: give "cert" (PEM) or "certFile"');
+  // One source of anchors: a trust and a separate `ca` could disagree about who the server trusts
+  if (trustValue !== undefined && (ca !== undefined || crl !== undefined)) {
+    throw new InvalidOptionError(`${PATH}.trust`, 'replaces ca/caFile/crl/crlFile; give the trust or those, not both');
+  }
+  if (trustValue !== undefined) trustState(trustValue, `${PATH}.trust`);
   // Without `ca` Node verifies client certificates against its default store: any public CA's client is accepted
-  if (ca === undefined) {
+  if (ca === undefined && trustValue === undefined) {
     throw configError(
       'ERR_MTLS_CONFIG_NO_CA',
       'option "ca"',
@@ -308,7 +325,8 @@ export function compileMtlsInput(input: unknown): CompiledMtlsInput & { readonly
     key,
     cert,
     ca,
-    crl: sourceSpec(input, 'crl'),
+    crl,
+    trust: trustValue as Trust | undefined,
     passphrase: optionalString(input, 'passphrase', PATH),
     profile,
     minVersion,
@@ -403,8 +421,17 @@ export function buildMtlsOptions(
   const context: CheckContext = { now, expiryWarningMs: compiled.expiryWarningMs, warn };
   const keySource = readSource(compiled.key);
   const certSource = readSource(compiled.cert);
-  const caSource = readSource(compiled.ca);
-  const crlSource = compiled.crl === undefined ? undefined : readSource(compiled.crl);
+  const trust = compiled.trust;
+  const caSource =
+    trust === undefined ? readSource(compiled.ca as SourceSpec) : inlineSource('trust (anchors)', [...trust.caPems]);
+  const crlSource =
+    trust === undefined
+      ? compiled.crl === undefined
+        ? undefined
+        : readSource(compiled.crl)
+      : trust.crlPems.length === 0
+        ? undefined
+        : inlineSource('trust (CRLs)', [...trust.crlPems]);
 
   const privateKey = loadPrivateKey(keySource, compiled.passphrase);
   warnIfWorldReadable(compiled.key, warn);
