@@ -72,7 +72,7 @@ export function staticUseProblem(parsed: ParsedCertificate): CertificateUseProbl
 
 /**
  * The validity check, run on every request: keep-alive and HTTP/2 connections outlive certificates, and the
- * handshake checked the dates only once (notes §4 pitfall 38).
+ * handshake checked the dates only once (RFC 5280 §6.1.3 (a)(2): validity is judged at the time of use).
  */
 export function validityProblem(parsed: ParsedCertificate, now: number): CertificateUseProblem | undefined {
   if (now > parsed.notAfter) return 'PEER_CERTIFICATE_EXPIRED';

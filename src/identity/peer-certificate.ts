@@ -134,7 +134,7 @@ function compileProxies(
     return undefined;
   }
   const path = 'peerCertificate.trustedProxies';
-  // Notes §4 pitfall 1: a header source without a trust boundary lets any client forge its identity.
+  // A header source without a trust boundary lets any client forge its identity (CWE-290).
   if (trustedProxies === undefined) throw new InvalidOptionError(path, 'is required with header sources');
   assertOptionsObject(trustedProxies, path, ['addresses', 'peer']);
   const addresses = ownValue(trustedProxies, 'addresses');
@@ -142,7 +142,7 @@ function compileProxies(
   if (addresses === undefined && peer === undefined) {
     throw new InvalidOptionError(path, 'must have addresses, peer, or both');
   }
-  // Notes §4 pitfall 2: proxies forward unverified certificates; the app re-verifies against its own anchors.
+  // Proxies may forward certificates they never verified (optional_no_ca); the app re-verifies against its own anchors.
   if (verify === undefined) throw new InvalidOptionError('peerCertificate.verify', 'is required with header sources');
   return Object.freeze({
     sources: headerSources,
@@ -360,7 +360,7 @@ export function peerCertificate(options: PeerCertificateOptions = {}): Middlewar
     const trust = proxyTrust(ctx, proxies);
     if (trust.trusted) return fromProxy(ctx, proxies);
     const removed = stripHeaders(ctx, proxies.headers);
-    // Notes §4 pitfall 1: a forwarded-certificate header from anyone but a trusted proxy is a spoofing attempt.
+    // A forwarded-certificate header from anyone but a trusted proxy is a spoofing attempt (CWE-290).
     const spoofing: AuditDraft[] =
       removed.length === 0
         ? []

@@ -1,7 +1,7 @@
 /**
  * Certificate rotation without a restart, for short-lived certificates (SPIRE SVIDs via spiffe-helper,
- * cert-manager Secrets). After Envoy's `watched_directory`, nginx's reload and Go's `GetCertificate`
- * (notes/tls-options.md §6): watch the directories, poll the contents, debounce, read everything, validate fully,
+ * cert-manager Secrets). After Envoy's `watched_directory`, nginx's reload and Go's `GetCertificate`:
+ * watch the directories, poll the contents, debounce, read everything, validate fully,
  * dry-run the secure context, then `server.setSecureContext()` with the complete strict option set. Any failure
  * keeps the old context.
  *
@@ -98,7 +98,7 @@ function optionsDigest(built: BuiltMtlsOptions): string {
  * file watch goes deaf after the first swap), a content poll, and manual `reload()`. After a burst of events it
  * waits `debounceMs`, reads every file, runs every `mtlsOptions` check plus an OpenSSL dry run, and only then calls
  * `server.setSecureContext()` with the complete strict option set (partial options would reset the protocol floor
- * and the trust store, notes §3.7). A half-written set (a new certificate with the old key) is refused, reported to
+ * and the trust store). A half-written set (a new certificate with the old key) is refused, reported to
  * `onError`, and retried with backoff; the old context keeps serving.
  *
  * After a CA or CRL change, sessions from before cannot resume: the new context has fresh ticket keys and a new
@@ -215,7 +215,7 @@ export function watchCertificates(
     lastError = undefined;
     if (nextDigest === currentDigest) return { status: 'unchanged' };
     try {
-      // Always the complete option set: setSecureContext resets everything it is not given (notes §3.7)
+      // Always the complete option set: setSecureContext resets everything it is not given
       server.setSecureContext(next.options);
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
@@ -230,7 +230,7 @@ export function watchCertificates(
     });
     current = next;
     currentDigest = nextDigest;
-    // Kept-alive connections keep the identity verified under the old trust (notes §3.11)
+    // Kept-alive connections keep the identity verified under the old trust
     if (rotation.trustChanged && closeIdle) {
       (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
     }
@@ -251,7 +251,7 @@ export function watchCertificates(
       timer = undefined;
       const result = reload();
       failures = result.status === 'failed' ? failures + 1 : 0;
-      // Retry with backoff: spiffe-helper's second write is probably still in flight (notes §6.2)
+      // Retry with backoff: spiffe-helper's second write is probably still in flight
       if (failures > 0) schedule(Math.min(retryMs * 2 ** (failures - 1), pollIntervalMs));
     }, delay);
     timer.unref();
@@ -271,7 +271,7 @@ export function watchCertificates(
         watcher.on('error', () => watcher.close());
         watchers.push(watcher);
       } catch {
-        // Some filesystems cannot be watched (notes §6.2): polling covers them
+        // Some filesystems cannot be watched: polling covers them
       }
     }
   }

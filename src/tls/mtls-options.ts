@@ -1,7 +1,7 @@
 /**
  * `mtlsOptions`: strict, validated server options for `https.createServer`, `http2.createSecureServer` and
  * `tls.createServer`. It refuses a weak or half-configured mutual-TLS setup at startup, with one
- * `ERR_MTLS_CONFIG_*` error per problem, each naming the file and the fix (notes/tls-options.md §4, §5).
+ * `ERR_MTLS_CONFIG_*` error per problem, each naming the file and the fix.
  *
  * @module tls/mtls-options
  */
@@ -214,7 +214,7 @@ function sourceSpec(input: Record<string, unknown>, option: 'key' | 'cert' | 'ca
   return { kind: 'inline', option, value: inline };
 }
 
-/** Refuses the options that would undo strictness, each with its own code (notes §4 rows 1, 2, 18, 26, 30, 31). */
+/** Refuses the options that would undo strictness, each with its own code. */
 function refuseWeakeningOptions(input: Record<string, unknown>, profile: MtlsProfile): 'TLSv1.2' | 'TLSv1.3' {
   // Node's requestCert defaults to false: no client certificate would be asked for at all
   if (optionalBoolean(input, 'requestCert', PATH) === false) {
@@ -225,7 +225,7 @@ function refuseWeakeningOptions(input: Record<string, unknown>, profile: MtlsPro
       'remove "requestCert" (mtlsOptions always sets it to true)',
     );
   }
-  // With rejectUnauthorized false Node serves unverified clients with socket.authorized=false (notes §3.2)
+  // With rejectUnauthorized false Node serves unverified clients with socket.authorized=false
   if (optionalBoolean(input, 'rejectUnauthorized', PATH) === false) {
     throw configError(
       'ERR_MTLS_CONFIG_REJECT_UNAUTHORIZED',
@@ -253,7 +253,7 @@ function refuseWeakeningOptions(input: Record<string, unknown>, profile: MtlsPro
       "'TLSv1.2' conflicts with profile 'modern'; use profile 'intermediate'",
     );
   }
-  // Static ticket keys survive setSecureContext: a client of a removed CA resumed with authorized=true (notes §3.6)
+  // Static ticket keys survive setSecureContext: a client of a removed CA resumed with authorized=true
   if (ownValue(input, 'ticketKeys') !== undefined) {
     throw configError(
       'ERR_MTLS_CONFIG_TICKET_KEYS',
@@ -271,7 +271,7 @@ function refuseWeakeningOptions(input: Record<string, unknown>, profile: MtlsPro
       'remove "secureProtocol" and choose profile "modern" or "intermediate"',
     );
   }
-  // An SNI context built without `ca` verifies clients against the public root store (notes §3.8)
+  // An SNI context built without `ca` verifies clients against the public root store
   if (ownValue(input, 'SNICallback') !== undefined) {
     throw configError(
       'ERR_MTLS_CONFIG_SNI_CALLBACK',
@@ -353,7 +353,7 @@ function loadPrivateKey(source: PemSource, passphrase: string | undefined): KeyO
     );
   }
   const encrypted = block.type === 'ENCRYPTED PRIVATE KEY' || block.pem.includes('Proc-Type: 4,ENCRYPTED');
-  // Node has no TTY prompt: an encrypted key without its passphrase fails with an opaque OpenSSL error (notes §4 row 10)
+  // Node has no TTY prompt: an encrypted key without its passphrase fails with an opaque OpenSSL error
   if (encrypted && passphrase === undefined) {
     throw configError(
       'ERR_MTLS_CONFIG_KEY_PASSPHRASE',
@@ -394,7 +394,7 @@ function warnIfWorldReadable(spec: SourceSpec, warn: (warning: MtlsWarning) => v
     // The key was read a moment ago; a file swapped away since is the next reload's business
     return;
   }
-  // Kubernetes secret volumes default to 0644 (notes §6.1): anyone in the container can read the key
+  // Kubernetes secret volumes default to 0644: anyone in the container can read the key
   if ((mode & 0o004) !== 0) {
     warn({
       code: 'MTLS_KEY_WORLD_READABLE',
@@ -458,19 +458,19 @@ export function buildMtlsOptions(
     honorCipherOrder: false,
     secureOptions: constants.SSL_OP_NO_RENEGOTIATION | (compiled.sessionResumption ? 0 : constants.SSL_OP_NO_TICKET),
     sessionTimeout: compiled.sessionTimeout,
-    // Sessions resume only within the same trust: the context changes with every CA/CRL/profile change (notes §3.6)
+    // Sessions resume only within the same trust: the context changes with every CA/CRL/profile change
     sessionIdContext: digestOf([
       Buffer.from(trustDigest),
       Buffer.from(`${compiled.profile}:${compiled.minVersion}`),
     ]).slice(0, 32),
     handshakeTimeout: compiled.handshakeTimeout,
-    // --trace-tls would otherwise turn tracing on for every socket (notes §3.10)
+    // --trace-tls would otherwise turn tracing on for every socket
     enableTrace: false,
     SNICallback: strictSniCallback,
   } as const);
 
   try {
-    // The final gate: whatever OpenSSL itself refuses (notes §4), before any server uses these options
+    // The final gate: whatever OpenSSL itself refuses, before any server uses these options
     createSecureContext(options);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);

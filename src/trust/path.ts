@@ -90,6 +90,8 @@ export function leafProblem(parsed: ParsedCertificate, purpose: PathPurpose): st
   if (parsed.unknownCriticalExtensions.length > 0) return `critical extension ${parsed.unknownCriticalExtensions[0]}`;
   // A CA certificate is not an end entity: a peer presenting one (even a trust anchor) is refused.
   if (parsed.isCA) return 'a CA certificate as the leaf';
+  // RFC 5280 §4.2.1.3: keyCertSign is for CA certificates only; a leaf asserting it is malformed (X509-SVID §4.3 too).
+  if (parsed.keyUsage.includes('keyCertSign')) return 'keyCertSign on a leaf';
   // RFC 5280 §4.2.1.12: a present EKU limits the key to its purposes; anyExtendedKeyUsage is not the purpose.
   if (parsed.hasExtKeyUsage && !parsed.extKeyUsage.includes(purposeOids[purpose])) return `EKU without ${purpose}`;
   const usage = parsed.keyUsage;

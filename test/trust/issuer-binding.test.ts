@@ -8,7 +8,7 @@
 import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
 import Koa from 'koa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { requirePeer } from '../../src/authz/index.js';
 import { peerCertificate } from '../../src/identity/peer-certificate.js';
 import { type CertificateAuthority, createCertificateAuthority, type IssuedCertificate } from '../../src/pki/index.js';

@@ -6,40 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { withinWindow } from '../../../src/trust/path.js';
-import { pemBlocks } from '../../../src/trust/pem.js';
-import { createTrust, trustState } from '../../../src/trust/trust.js';
-import { type LimboCase, loadLimbo, maxChainLength, opensslVerdicts, validationTime } from './limbo-cases.js';
-
-/** The engine's verdict on one case: accepted, or the first reason it refused. */
-export function engineVerdict(testcase: LimboCase): { accepted: boolean; reason: string } {
-  let state: ReturnType<typeof trustState>;
-  try {
-    const trust = createTrust({
-      ca: [...testcase.trusted_certs],
-      ...(testcase.untrusted_intermediates.length === 0
-        ? {}
-        : { intermediates: [...testcase.untrusted_intermediates] }),
-      ...(testcase.crls.length === 0 ? {} : { crl: [...testcase.crls] }),
-      maxChainLength: maxChainLength(testcase),
-    });
-    state = trustState(trust, 'trust');
-  } catch (error) {
-    return { accepted: false, reason: `configuration: ${(error as Error).message}` };
-  }
-  let leaf: ReturnType<typeof state.certificate>;
-  try {
-    leaf = state.certificate(pemBlocks(testcase.peer_certificate)[0]?.der ?? new Uint8Array());
-  } catch (error) {
-    return { accepted: false, reason: `leaf: ${(error as Error).message}` };
-  }
-  const time = validationTime(testcase);
-  const purpose = testcase.validation_kind === 'CLIENT' ? 'clientAuth' : 'serverAuth';
-  const { outcome } = state.verify(leaf, [], time, undefined, purpose);
-  if (!outcome.ok) return { accepted: false, reason: `${outcome.problem}: ${outcome.detail}` };
-  if (!withinWindow(outcome.path, time)) return { accepted: false, reason: 'outside the validity window' };
-  return { accepted: true, reason: '' };
-}
+import { engineVerdict, loadLimbo, opensslVerdicts } from './limbo-cases.js';
 
 describe('x509-limbo through the trust engine', () => {
   const cases = loadLimbo();

@@ -4,6 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { withinWindow } from '../../../src/trust/path.js';
+import { pemBlocks } from '../../../src/trust/pem.js';
+import { createTrust, trustState } from '../../../src/trust/trust.js';
 
 /** One case of limbo.json, with the fields the tests use. */
 export interface LimboCase {
@@ -26,10 +29,13 @@ export function loadLimbo(): readonly LimboCase[] {
   return (JSON.parse(readFileSync(limboPath, 'utf8')) as { testcases: LimboCase[] }).testcases;
 }
 
-/** OpenSSL's verdict per case id. */
-export function opensslVerdicts(): Readonly<Record<string, { accepted: boolean; reason?: string }>> {
+type Verdicts = Readonly<Record<string, { readonly accepted: boolean; readonly reason?: string }>>;
+
+/** OpenSSL's verdict per case id: for the case's purpose (`verdicts`) and for `-purpose sslclient` (`clientVerdicts`). */
+export function opensslVerdicts(purpose: 'case' | 'sslclient' = 'case'): Verdicts {
   const file = join(import.meta.dirname, 'openssl-verdicts.json');
-  return (JSON.parse(readFileSync(file, 'utf8')) as { verdicts: Record<string, { accepted: boolean }> }).verdicts;
+  const all = JSON.parse(readFileSync(file, 'utf8')) as { verdicts: Verdicts; clientVerdicts: Verdicts };
+  return purpose === 'case' ? all.verdicts : all.clientVerdicts;
 }
 
 /** `-verify_depth N` allows N intermediates: N + 1 issuers with the anchor, within the engine's 1–8. */
@@ -39,4 +45,34 @@ export function maxChainLength(testcase: LimboCase): number {
 
 export function validationTime(testcase: LimboCase): number {
   return testcase.validation_time === null ? Date.now() : Date.parse(testcase.validation_time);
+}
+
+/** The engine's verdict on one case: accepted, or the first reason it refused. */
+export function engineVerdict(testcase: LimboCase): { accepted: boolean; reason: string } {
+  let state: ReturnType<typeof trustState>;
+  try {
+    const trust = createTrust({
+      ca: [...testcase.trusted_certs],
+      ...(testcase.untrusted_intermediates.length === 0
+        ? {}
+        : { intermediates: [...testcase.untrusted_intermediates] }),
+      ...(testcase.crls.length === 0 ? {} : { crl: [...testcase.crls] }),
+      maxChainLength: maxChainLength(testcase),
+    });
+    state = trustState(trust, 'trust');
+  } catch (error) {
+    return { accepted: false, reason: `configuration: ${(error as Error).message}` };
+  }
+  let leaf: ReturnType<typeof state.certificate>;
+  try {
+    leaf = state.certificate(pemBlocks(testcase.peer_certificate)[0]?.der ?? new Uint8Array());
+  } catch (error) {
+    return { accepted: false, reason: `leaf: ${(error as Error).message}` };
+  }
+  const time = validationTime(testcase);
+  const purpose = testcase.validation_kind === 'CLIENT' ? 'clientAuth' : 'serverAuth';
+  const { outcome } = state.verify(leaf, [], time, undefined, purpose);
+  if (!outcome.ok) return { accepted: false, reason: `${outcome.problem}: ${outcome.detail}` };
+  if (!withinWindow(outcome.path, time)) return { accepted: false, reason: 'outside the validity window' };
+  return { accepted: true, reason: '' };
 }

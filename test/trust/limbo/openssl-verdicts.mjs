@@ -16,8 +16,20 @@ if (limboPath === undefined) throw new Error('usage: openssl-verdicts.mjs <limbo
 const { testcases } = JSON.parse(readFileSync(limboPath, 'utf8'));
 const directory = mkdtempSync(join(tmpdir(), 'limbo-openssl-'));
 const verdicts = {};
+const clientVerdicts = {};
 try {
   for (const testcase of testcases) {
+    verdicts[testcase.id] = verify(testcase, testcase.validation_kind === 'CLIENT' ? 'sslclient' : 'sslserver');
+    // The forwarded-certificate path always validates for client authentication.
+    clientVerdicts[testcase.id] = verify(testcase, 'sslclient');
+  }
+} finally {
+  rmSync(directory, { recursive: true, force: true });
+}
+
+/** `openssl verify` of one case for `purpose`: accepted, or the first error OpenSSL names. */
+function verify(testcase, purpose) {
+  {
     const file = (name, pems) => {
       const path = join(directory, name);
       writeFileSync(path, pems.join('\n'));
@@ -27,7 +39,7 @@ try {
     // A case without a validation time is validated "now", as OpenSSL does by default.
     if (testcase.validation_time !== null)
       args.push('-attime', String(Math.floor(Date.parse(testcase.validation_time) / 1000)));
-    args.push('-purpose', testcase.validation_kind === 'CLIENT' ? 'sslclient' : 'sslserver');
+    args.push('-purpose', purpose);
     args.push('-CAfile', file('roots.pem', testcase.trusted_certs));
     if (testcase.untrusted_intermediates.length > 0) {
       args.push('-untrusted', file('intermediates.pem', testcase.untrusted_intermediates));
@@ -47,10 +59,8 @@ try {
     if (output.includes('Use -help'))
       throw new Error(`openssl refused the arguments of ${testcase.id}: ${args.join(' ')}`);
     const reason = /error \d+ at \d+ depth lookup: ([^\n]+)/.exec(output)?.[1];
-    verdicts[testcase.id] = accepted ? { accepted } : { accepted, reason: reason ?? output.trim().split('\n').at(-1) };
+    return accepted ? { accepted } : { accepted, reason: reason ?? output.trim().split('\n').at(-1) };
   }
-} finally {
-  rmSync(directory, { recursive: true, force: true });
 }
 const version = execFileSync('openssl', ['version'], { encoding: 'utf8' }).trim();
-process.stdout.write(`${JSON.stringify({ openssl: version, verdicts }, null, 1)}\n`);
+process.stdout.write(`${JSON.stringify({ openssl: version, verdicts, clientVerdicts }, null, 1)}\n`);
