@@ -70,7 +70,7 @@ export function printable(text: string): string {
 }
 
 /** The matched text, at most {@link EXCERPT_CHARS} characters of it, escaped for terminals and logs. */
-export function excerpt(body: string, index: number, length: number): string {
+function excerpt(body: string, index: number, length: number): string {
   const text = body.slice(index, index + Math.min(length, EXCERPT_CHARS));
   return printable(text) + (length > EXCERPT_CHARS ? '…' : '');
 }
@@ -131,10 +131,11 @@ export async function createDetector(
         if (signature.onlyFor !== undefined && signature.onlyFor !== target?.id) continue;
         const match = signature.pattern.exec(body);
         if (match !== null) {
+          // The excerpt runs on past the signature: the line it starts shows what the file was.
           return {
             kind: 'host-content',
             marker: `signature:${signature.id}`,
-            excerpt: excerpt(body, match.index, match[0].length),
+            excerpt: excerpt(body, match.index, body.length - match.index),
           };
         }
       }
