@@ -30,6 +30,10 @@ interface Run {
 }
 
 async function run(...argv: string[]): Promise<Run> {
+  return runOn(false, argv);
+}
+
+async function runOn(isTTY: boolean, argv: readonly string[]): Promise<Run> {
   let stdout = '';
   let stderr = '';
   const code = await main(argv, {
@@ -39,7 +43,7 @@ async function run(...argv: string[]): Promise<Run> {
     stderr: (text) => {
       stderr += text;
     },
-    isTTY: false,
+    isTTY,
     env: {},
     cwd: repository,
   });
@@ -160,6 +164,14 @@ describe('koa-mtls probe against the deliberately vulnerable fixture', () => {
     expect(warnings.stdout).toMatch(/^warning +Property Authorization +GET \/status +- +200 +HTTP 200$/m);
     const errorsOnly = await run('probe', origin, '--openapi', spec, '--fail-on', 'error', ...FAST, ...credentials);
     expect({ code: errorsOnly.code, stdout: errorsOnly.stdout }).toEqual({ code: 0, stdout: warnings.stdout });
+  });
+
+  it('shows a progress line on a terminal, on stderr', async () => {
+    const { origin } = await serve(createVulnerableApp());
+    const document = { openapi: '3.1.0', info: { title: 'one', version: '1' }, paths: { '/status': { get: {} } } };
+    const spec = writeFile(work.path, 'one.json', JSON.stringify(document));
+    const { code, stderr } = await runOn(true, ['probe', origin, '--openapi', spec, ...FAST, ...credentials]);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '\rkoa-mtls probe: 1/1 requests, 0 finding(s)\n' });
   });
 });
 
