@@ -46,6 +46,15 @@ function operationName(operation: ProbeOperation): string {
   return `${operation.method} ${operation.path}`;
 }
 
+/**
+ * Whether the request got past authorization. A baseline counts with any answer but 401/403 (a handler's own 404
+ * still means it ran); a case variant only with a success, since a 404 there may be the router not matching at all.
+ */
+function reached(request: ProbeRequest, status: number): boolean {
+  if (request.kind === 'case-variant') return status >= 200 && status < 400;
+  return status !== 0 && !DENIED.has(status);
+}
+
 function sameOrigin(location: string, origin: URL): boolean {
   try {
     return new URL(location, origin).origin === origin.origin;
@@ -140,7 +149,7 @@ export async function runProbe(
         add('host-data-on-benign-request', request, response, evidence);
       }
       const rule = authorizationRule(request.operation);
-      if (rule !== undefined && !DENIED.has(response.status) && response.status !== 0) {
+      if (rule !== undefined && reached(request, response.status)) {
         add(rule, request, response, { marker: `status:${response.status}`, excerpt: `HTTP ${response.status}` });
       }
     }
