@@ -90,7 +90,7 @@ const SARIF_LEVEL: Readonly<Record<FindingLevel, string>> = { error: 'error', wa
 export function formatSarif(result: ProbeResult, artifact?: string): string {
   const ruleIds = Object.keys(RULES) as (keyof typeof RULES)[];
   const log = {
-    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    $schema: 'https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json',
     version: '2.1.0',
     runs: [
       {
