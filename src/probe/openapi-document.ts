@@ -138,9 +138,29 @@ function guardOf(operation: Record<string, unknown>): DocumentGuard | undefined 
   return { guarded: extension.guarded, flags: extension.flags.filter((flag) => typeof flag === 'string') };
 }
 
-/** Every operation of the document, in document order. */
+/**
+ * The path of the first Server Object's URL (§4.8.5), with its variables at their defaults: document paths are
+ * relative to it (`servers: [{ url: /v1 }]` and `/items` mean `/v1/items`). Empty when there is none.
+ */
+function basePath(document: OpenApiInput): string {
+  const [server] = Array.isArray(document.servers) ? document.servers : [];
+  if (!isRecord(server) || typeof server.url !== 'string') return '';
+  const variables = isRecord(server.variables) ? server.variables : {};
+  const url = server.url.replace(/\{([^}]*)\}/g, (_, name: string) => {
+    const variable = variables[name];
+    return isRecord(variable) && typeof variable.default === 'string' ? variable.default : '';
+  });
+  try {
+    return new URL(url, 'https://base.invalid').pathname.replace(/\/+$/, '');
+  } catch {
+    return '';
+  }
+}
+
+/** Every operation of the document, in document order, with paths under the document's server base path. */
 export function documentOperations(document: OpenApiInput): DocumentOperation[] {
   const schemes = mutualTlsSchemes(document);
+  const base = basePath(document);
   const operations: DocumentOperation[] = [];
   for (const [path, rawItem] of Object.entries(document.paths)) {
     const item = dereference(document, rawItem);
@@ -151,7 +171,7 @@ export function documentOperations(document: OpenApiInput): DocumentOperation[] 
       const security = operation.security === undefined ? document.security : operation.security;
       operations.push({
         method: method.toUpperCase(),
-        path,
+        path: `${base}${path}`,
         parameters: parametersOf(document, item.parameters, operation.parameters),
         requiresMutualTls: requiresMutualTls(security, schemes),
         guard: guardOf(operation),

@@ -139,6 +139,19 @@ describe('operations from an OpenAPI document', () => {
     'doc',
   );
 
+  it('puts document paths under the base path of the first server, variables at their defaults', () => {
+    const versioned = parseOpenApi(
+      JSON.stringify({
+        openapi: '3.0.3',
+        servers: [{ url: 'https://api.example.org/{version}/', variables: { version: { default: 'v2' } } }],
+        paths: { '/items': { get: {} } },
+      }),
+      'doc',
+    );
+    expect(documentOperations(versioned).map((operation) => operation.path)).toEqual(['/v2/items']);
+    expect(documentOperations(document).map((operation) => operation.path)).toEqual(['/files/{name}']);
+  });
+
   it('keeps the inputs that could name a file: free path segments, file-like query and header names', () => {
     const [files] = operationsFromDocument(documentOperations(document));
     expect(files?.slots).toEqual([
