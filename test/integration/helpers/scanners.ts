@@ -3,7 +3,8 @@
  * against a server on 127.0.0.1 and parses their machine-readable output (notes/tls-options.md §7).
  */
 import { readFileSync } from 'node:fs';
-import { hasProgram, runProgram } from './processes.js';
+import { hasProgram } from '../../helpers/external-tools.js';
+import { runProgram } from './processes.js';
 
 /** testssl's command: `testssl` in the Debian package, `testssl.sh` from upstream; `undefined` when neither is found. */
 export const TESTSSL_COMMAND = ['testssl', 'testssl.sh'].find(hasProgram);
