@@ -78,7 +78,7 @@ describe('with the modern profile', () => {
     async () => {
       const { port } = await httpsServer();
       const transcript = await opensslTranscript(port, caFile, clientFiles);
-      // "No client certificate CA names sent" is the wire signature of a server without `ca` (notes §3.1)
+      // "No client certificate CA names sent" is the wire signature of a server without `ca` (RFC 8446 §4.3.2 certificate_authorities)
       expect(transcript).toMatch(/Acceptable client certificate CA names\nCN = Defaults Root\n/);
       expect(transcript).toMatch(/New, TLSv1\.3, Cipher is TLS_(AES_(128|256)_GCM|CHACHA20_POLY1305)_SHA(256|384)/);
       expect(transcript).toContain('TLS session ticket lifetime hint: 300 (seconds)');
@@ -200,7 +200,7 @@ describe('when server.addContext() adds an SNI context', () => {
   it('refuses the handshake and reports it', async () => {
     const audits: AuditEvent[] = [];
     const { server, port } = await httpsServer({}, audits);
-    // A context without `ca`: Node would verify this name's clients against the public root store (notes §3.8)
+    // A context without `ca`: Node would verify this name's clients against the public root store
     server.addContext('localhost', { key: serverCert.key, cert: serverCert.chain });
     expect(await nodeGet(port, root.root, { cert: client.chain, key: client.key })).toMatchObject({ status: 0 });
     await waitFor(() => audits.length > 0);

@@ -1,6 +1,6 @@
 /**
  * Runs the external TLS scanners — testssl.sh 3.0.8 and sslscan 2.0.7 (Debian 12 packages `testssl.sh`, `sslscan`) —
- * against a server on 127.0.0.1 and parses their machine-readable output (notes/tls-options.md §7).
+ * against a server on 127.0.0.1 and parses their machine-readable output.
  */
 import { readFileSync } from 'node:fs';
 import { hasProgram } from '../../helpers/external-tools.js';
