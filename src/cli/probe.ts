@@ -11,7 +11,7 @@ import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors.js';
 import { createSender, isLoopbackOrigin, parseOrigin } from '../probe/client.js';
-import { createDetector } from '../probe/evidence.js';
+import { createDetector, printable } from '../probe/evidence.js';
 import type { FindingLevel } from '../probe/findings.js';
 import { documentOperations, OpenApiInputError, readOpenApi } from '../probe/openapi-document.js';
 import {
@@ -145,11 +145,11 @@ function formatPlan(plan: ProbePlan, origin: URL): string {
       .join('');
     const why =
       request.payload === undefined ? request.kind : `${request.payload.form} → ${request.payload.target.path}`;
-    return `${request.method} ${origin.origin}${request.path}${header}  (${why})`;
+    return printable(`${request.method} ${origin.origin}${request.path}${header}  (${why})`);
   });
   const notes = [
     `${plan.requests.length} request(s) planned${plan.truncated > 0 ? `, ${plan.truncated} more cut by --max-requests` : ''}; nothing sent (--dry-run)`,
-    ...plan.skipped.map((skipped) => `skipped ${skipped.operation}: ${skipped.reason}`),
+    ...plan.skipped.map((skipped) => `skipped ${printable(skipped.operation)}: ${skipped.reason}`),
   ];
   return `${[...lines, '', ...notes].join('\n')}\n`;
 }

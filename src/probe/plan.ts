@@ -50,9 +50,14 @@ export interface PlanOptions {
   readonly maxRequests: number;
 }
 
+function encodePath(text: string): string {
+  return encodeURI(text).replace(/[?#]/g, (char) => encodeURIComponent(char));
+}
+
 function fill(operation: ProbeOperation, slot: ProbeSlot | undefined, value: string, upperCase = false): string {
   let path = operation.path.replace(/\{([^}]*)\}|[^{]+/g, (part, name: string | undefined) => {
-    if (name === undefined) return upperCase ? part.toUpperCase() : part;
+    // A template's literal text may hold spaces, controls or `?`/`#` (an untrusted document): encode it as a path.
+    if (name === undefined) return encodePath(upperCase ? part.toUpperCase() : part);
     return encodeURIComponent(slot?.in === 'path' && slot.name === name ? value : BENIGN_VALUE);
   });
   if (slot?.in === 'query') path += `?${encodeURIComponent(slot.name)}=${encodeURIComponent(value)}`;

@@ -106,6 +106,13 @@ describe('buildPlan', () => {
     expect(new Set(keys).size).toBe(keys.length);
   });
 
+  it('percent-encodes the literal text of a template from an untrusted document', () => {
+    const odd = operation('GET', '/a b/\u001b[2J?x#y');
+    expect(buildPlan([odd], { unsafeMethods: false, maxRequests: 10 }).requests[0]?.path).toBe(
+      '/a%20b/%1B%5B2J%3Fx%23y',
+    );
+  });
+
   it('adds a case variant for a route a guard covers only in part (CWE-178)', () => {
     const partial = { ...operation('GET', '/v1/admin/users'), guard: { guarded: false, flags: ['partial-policy'] } };
     const plan = buildPlan([partial], { unsafeMethods: false, maxRequests: 10 });
