@@ -41,7 +41,7 @@ describe('probe reports', () => {
 
   it('escapes control and bidi characters in the table', () => {
     const table = formatTable(hostile);
-    expect(table).not.toMatch(/[\u001b\u202e]/);
+    expect(table.includes('\u001b') || table.includes('\u202e')).toBe(false);
     expect(table).toContain('GET /a\\u001b[2J\\u202eb');
   });
 
