@@ -208,7 +208,6 @@ describe('when the verify options are wrong', () => {
     [{ ca: 'ROOT', maxChainLength: 0 }, 'verify.maxChainLength'],
     [{ ca: 'ROOT', anchors: [] }, 'verify.anchors'],
   ])('throws InvalidOptionError for %j at %s', (options, path) => {
-    const reader = new CertificateReader(10, 10);
     const withRoot = { ...options, ...('ca' in options && options.ca === 'ROOT' ? { ca: root.root } : {}) };
     expect(() => compileVerification(withRoot, 'verify')).toThrow(InvalidOptionError);
     try {
