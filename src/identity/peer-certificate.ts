@@ -20,7 +20,7 @@ import type { PeerIdentity } from './peer-identity.js';
 import { createClaimedIdentity } from './proxy/claimed-identity.js';
 import { compileVerification, ForwardedPeers, type ForwardedVerificationOptions } from './proxy/forwarded-peers.js';
 import { type CompiledHeaderSource, compileSources, type PeerCertificateSource } from './proxy/sources.js';
-import { compileAddresses } from './proxy/trusted-proxies.js';
+import { type CompiledTrustedProxies, compileTrustedProxies } from './proxy/trusted-proxies.js';
 import { SocketPeers } from './socket-peer.js';
 import { summarizePeer } from './summarize-peer.js';
 
@@ -32,7 +32,8 @@ declare module 'koa' {
 }
 
 /**
- * Who may forward a client certificate in a header. When both are given, both must hold.
+ * A proxy that may forward a client certificate in a header, and the one header source it sets. When both
+ * `addresses` and `peer` are given, both must hold.
  */
 export interface TrustedProxies {
   /**
@@ -45,6 +46,12 @@ export interface TrustedProxies {
    * @example (proxy) => proxy.spiffeId === 'spiffe://example.org/ns/ingress/sa/envoy'
    */
   readonly peer?: (proxy: PeerIdentity) => boolean;
+  /**
+   * The one header source this proxy sets: a source `type` (`'xfcc'`, `'client-cert'`, `'nginx'`) or the source's
+   * header name. Required when several header sources are configured; the headers of every other source are
+   * removed from this proxy's requests and reported (`PROXY_UNEXPECTED_SOURCE`).
+   */
+  readonly source?: string;
 }
 
 /**
@@ -68,8 +75,8 @@ export interface PeerCertificateOptions {
    * from a trusted proxy the socket's own certificate (the proxy's) is never the peer.
    */
   readonly sources?: readonly PeerCertificateSource[];
-  /** Required with header sources. */
-  readonly trustedProxies?: TrustedProxies;
+  /** Required with header sources: one proxy, or several, each bound to the source it sets. */
+  readonly trustedProxies?: TrustedProxies | readonly TrustedProxies[];
   /** Re-verification of forwarded certificates. Required with header sources. */
   readonly verify?: ForwardedVerificationOptions;
   /** Maximum length of one forwarded-certificate header. Default 16 384 (Node's default total header size). */
@@ -89,10 +96,10 @@ const optionKeys = [
 ] as const;
 
 interface CompiledProxies {
-  readonly sources: readonly CompiledHeaderSource[];
   readonly headers: ReadonlySet<string>;
-  readonly address: ((address: string | undefined) => boolean) | undefined;
-  readonly peer: ((proxy: PeerIdentity) => boolean) | undefined;
+  /** Per source, the headers of every other source (removed from the requests of a proxy bound to it). */
+  readonly otherHeaders: ReadonlyMap<CompiledHeaderSource, ReadonlySet<string>>;
+  readonly trusted: CompiledTrustedProxies;
   readonly forwarded: ForwardedPeers;
 }
 
@@ -126,19 +133,18 @@ function compileProxies(
   const path = 'peerCertificate.trustedProxies';
   // Notes §4 pitfall 1: a header source without a trust boundary lets any client forge its identity.
   if (trustedProxies === undefined) throw new InvalidOptionError(path, 'is required with header sources');
-  assertOptionsObject(trustedProxies, path, ['addresses', 'peer']);
-  const addresses = ownValue(trustedProxies, 'addresses');
-  const peer = optionalFunction<(proxy: PeerIdentity) => boolean>(trustedProxies, 'peer', path);
-  if (addresses === undefined && peer === undefined) {
-    throw new InvalidOptionError(path, 'must have addresses, peer, or both');
-  }
+  const trusted = compileTrustedProxies(trustedProxies, path, headerSources);
   // Notes §4 pitfall 2: proxies forward unverified certificates; the app re-verifies against its own anchors.
   if (verify === undefined) throw new InvalidOptionError('peerCertificate.verify', 'is required with header sources');
   return Object.freeze({
-    sources: headerSources,
     headers: new Set(headerSources.flatMap((source) => source.headers)),
-    address: addresses === undefined ? undefined : compileAddresses(addresses, `${path}.addresses`),
-    peer,
+    otherHeaders: new Map(
+      headerSources.map((source) => [
+        source,
+        new Set(headerSources.filter((other) => other !== source).flatMap((other) => other.headers)),
+      ]),
+    ),
+    trusted,
     forwarded: new ForwardedPeers(reader, compileVerification(verify, 'peerCertificate.verify', reader), cacheSize),
   });
 }
@@ -280,64 +286,56 @@ export function peerCertificate(options: PeerCertificateOptions = {}): Middlewar
     return identified(connection.identity, before);
   }
 
-  /** Whether the connection is a trusted proxy: its address and/or its own verified identity. */
-  function proxyTrust(ctx: Context, proxies: CompiledProxies): { trusted: boolean; detail: Record<string, unknown> } {
-    const address = ctx.req.socket.remoteAddress;
-    if (proxies.address !== undefined && !proxies.address(address)) {
-      return { trusted: false, detail: { remoteAddress: address, check: 'address' } };
-    }
-    if (proxies.peer !== undefined) {
-      const connection = compiled.socketPeers.peerOf(ctx);
-      const proxy =
-        connection.ok && validityProblem(connection.certificate, compiled.now()) === undefined
-          ? connection.identity
-          : undefined;
-      let accepted = false;
-      try {
-        accepted = proxy !== undefined && proxies.peer(proxy) === true;
-      } catch {
-        // Fail closed: a predicate that throws does not make a proxy trusted.
-        accepted = false;
-      }
-      if (!accepted) return { trusted: false, detail: { remoteAddress: address, check: 'peer' } };
-    }
-    return { trusted: true, detail: {} };
+  /** The proxy's own verified identity (the socket's peer), valid now. */
+  function proxyIdentity(ctx: Context): PeerIdentity | undefined {
+    const connection = compiled.socketPeers.peerOf(ctx);
+    return connection.ok && validityProblem(connection.certificate, compiled.now()) === undefined
+      ? connection.identity
+      : undefined;
   }
 
-  function fromProxy(ctx: Context, proxies: CompiledProxies): Resolution {
-    for (const source of proxies.sources) {
-      const extraction = source.extract(ctx.req.headers);
-      if (extraction.kind === 'absent') continue;
-      if (extraction.kind === 'invalid') {
-        return rejected('proxy', extraction.reason, { detail: { source: source.source, problem: extraction.detail } });
-      }
-      if (extraction.kind === 'claimed') {
-        try {
-          return identified(createClaimedIdentity(extraction.claims));
-        } catch {
-          // An unparsable claimed Subject is a malformed header: no peer, never a 500.
-          return rejected('proxy', 'PROXY_HEADER_MALFORMED', {
-            detail: { source: source.source, problem: 'bad Subject' },
-          });
-        }
-      }
-      const outcome = proxies.forwarded.resolve(source.source, extraction.leaf, extraction.chain, compiled.now());
-      if (outcome.ok) return identified(outcome.identity);
-      return rejected('proxy', outcome.reason, {
-        peer: outcome.identity,
-        detail: { source: source.source, ...outcome.detail },
-      });
+  function fromProxy(ctx: Context, proxies: CompiledProxies, source: CompiledHeaderSource): Resolution {
+    // The proxy sets one source; any other forwarded-certificate header came from its client.
+    const removed = stripHeaders(ctx, proxies.otherHeaders.get(source) ?? proxies.headers);
+    const before: AuditDraft[] =
+      removed.length === 0
+        ? []
+        : [{ kind: 'proxy', outcome: 'reject', reason: 'PROXY_UNEXPECTED_SOURCE', detail: { headers: removed } }];
+    const extraction = source.extract(ctx.req.headers);
+    if (extraction.kind === 'absent') {
+      // From a trusted proxy, the socket's certificate is the proxy's own: never the client's identity.
+      const detail = { problem: 'no forwarded-certificate header' };
+      return rejected('proxy', 'PROXY_CERTIFICATE_MISSING', { detail }, before);
     }
-    // From a trusted proxy, the socket's certificate is the proxy's own: never the client's identity.
-    return rejected('proxy', 'PROXY_CERTIFICATE_MISSING', { detail: { problem: 'no forwarded-certificate header' } });
+    if (extraction.kind === 'invalid') {
+      const detail = { source: source.source, problem: extraction.detail };
+      return rejected('proxy', extraction.reason, { detail }, before);
+    }
+    if (extraction.kind === 'claimed') {
+      try {
+        return identified(createClaimedIdentity(extraction.claims), before);
+      } catch {
+        // An unparsable claimed Subject is a malformed header: no peer, never a 500.
+        const detail = { source: source.source, problem: 'bad Subject' };
+        return rejected('proxy', 'PROXY_HEADER_MALFORMED', { detail }, before);
+      }
+    }
+    const outcome = proxies.forwarded.resolve(source.source, extraction.leaf, extraction.chain, compiled.now());
+    if (outcome.ok) return identified(outcome.identity, before);
+    const detail = { source: source.source, ...outcome.detail };
+    return rejected('proxy', outcome.reason, { peer: outcome.identity, detail }, before);
   }
 
   function resolve(ctx: Context): Resolution {
     const proxies = compiled.proxies;
     if (proxies === undefined) return fromSocket(ctx, []);
-    const trust = proxyTrust(ctx, proxies);
-    if (trust.trusted) return fromProxy(ctx, proxies);
+    const trust = proxies.trusted.verdict(ctx.req.socket.remoteAddress, () => proxyIdentity(ctx));
+    if (trust.trusted) return fromProxy(ctx, proxies, trust.source);
     const removed = stripHeaders(ctx, proxies.headers);
+    if (trust.ambiguous) {
+      // Proxies bound to different sources share this connection: no one source can be read (fail closed).
+      return rejected('proxy', 'PROXY_SOURCE_AMBIGUOUS', { detail: { ...trust.detail, headers: removed } });
+    }
     // Notes §4 pitfall 1: a forwarded-certificate header from anyone but a trusted proxy is a spoofing attempt.
     const spoofing: AuditDraft[] =
       removed.length === 0
