@@ -5,8 +5,14 @@
  * @module identity
  */
 import type { Context, Middleware, Next } from 'koa';
+import {
+  type AnonymousRouteMatcher,
+  type AnonymousRoutes,
+  compileAnonymousRoutes,
+} from '../anonymous/anonymous-routes.js';
+import { type AnonymousVerdict, anonymousVerdict } from '../anonymous/gate.js';
 import { type AuditEvent, type AuditHook, type RequestIdResolver, requestIdFromHeader } from '../audit/event.js';
-import { InvalidOptionError } from '../errors.js';
+import { InvalidOptionError, KoaMtlsError } from '../errors.js';
 import {
   assertOptionsObject,
   isPlainObject,
@@ -81,6 +87,13 @@ export interface PeerCertificateOptions {
   readonly verify?: ForwardedVerificationOptions;
   /** Maximum length of one forwarded-certificate header. Default 16 384 (Node's default total header size). */
   readonly maxHeaderBytes?: number;
+  /**
+   * On a server built with `mtlsOptions({ clientCertificate: 'optional' })`, a client without a certificate is
+   * answered 401 (`ERR_MTLS_PEER_REQUIRED`) before any route runs, unless the route the router would run is declared
+   * with `allowAnonymous()`. This names the router(s) or app whose routes to look at (read per request, so routes
+   * added later count). Default: none, so every certificate-less request is denied.
+   */
+  readonly anonymousRoutes?: AnonymousRoutes;
 }
 
 const optionKeys = [
@@ -93,6 +106,7 @@ const optionKeys = [
   'trustedProxies',
   'verify',
   'maxHeaderBytes',
+  'anonymousRoutes',
 ] as const;
 
 interface CompiledProxies {
@@ -110,6 +124,7 @@ interface CompiledOptions {
   readonly tls: boolean;
   readonly socketPeers: SocketPeers;
   readonly proxies: CompiledProxies | undefined;
+  readonly anonymousRoute: AnonymousRouteMatcher | undefined;
 }
 
 function compileProxies(
@@ -171,10 +186,22 @@ function compileOptions(options: unknown): CompiledOptions {
     tls: sources.tls,
     socketPeers: new SocketPeers(reader),
     proxies: compileProxies(options, sources.headerSources, reader, cacheSize),
+    anonymousRoute:
+      ownValue(options, 'anonymousRoutes') === undefined
+        ? undefined
+        : compileAnonymousRoutes(ownValue(options, 'anonymousRoutes'), 'peerCertificate.anonymousRoutes'),
   });
 }
 
 type AuditDraft = Omit<AuditEvent, 'requestId'>;
+
+/** The audit event of the optional mode's gate, when it decided something. */
+function anonymousEvent(verdict: AnonymousVerdict): AuditDraft | undefined {
+  if (verdict === 'anonymous') return { kind: 'identity', outcome: 'allow', reason: 'PEER_ANONYMOUS_ROUTE' };
+  if (verdict === 'deny') return { kind: 'identity', outcome: 'reject', reason: 'PEER_ANONYMOUS_DENIED' };
+  if (verdict === 'refused') return { kind: 'identity', outcome: 'reject', reason: 'PEER_CERTIFICATE_REFUSED' };
+  return undefined;
+}
 
 /** The result of resolving one request's peer; events are built only when an audit hook wants them. */
 interface Resolution {
@@ -356,12 +383,22 @@ export function peerCertificate(options: PeerCertificateOptions = {}): Middlewar
     delete ctx.state.peer;
     const { peer, events } = resolve(ctx);
     if (peer !== undefined) ctx.state.peer = peer;
+    // Optional client certificates: default deny unless the route is declared anonymous (ours to decide, before routing).
+    const verdict = peer === undefined ? anonymousVerdict(ctx, compiled.anonymousRoute) : 'not-applicable';
     if (compiled.onAudit !== undefined) {
       const requestId = compiled.requestId(ctx);
-      for (const event of events()) {
+      const gate = anonymousEvent(verdict);
+      for (const event of gate === undefined ? events() : [...events(), gate]) {
         compiled.onAudit(Object.freeze(requestId === undefined ? event : { ...event, requestId }));
       }
     }
+    if (verdict === 'refused') {
+      // The connection is already destroyed; nothing may be written or run for it.
+      ctx.respond = false;
+      return;
+    }
+    if (verdict === 'deny')
+      throw new KoaMtlsError('ERR_MTLS_PEER_REQUIRED', 'Client certificate required', { status: 401 });
     await next();
   };
 }
