@@ -25,9 +25,6 @@ export function anonymousVerdict(ctx: Context, anonymousRoute: AnonymousRouteMat
   const connection = connectionOf(ctx);
   if (connection === undefined || !acceptsAnonymousClients(connection.socket)) return 'not-applicable';
   if (connection.socket.authorized === true) return 'not-applicable';
-  const session = (ctx.req as Http2Request).stream?.session;
-  // An HTTP/2 session's socket is a proxy that refuses destroy(): end the session instead.
-  const destroy = session === undefined ? () => connection.socket.destroy() : () => session.destroy();
-  if (refuseUnverified(connection.socket, destroy)) return 'refused';
+  if (refuseUnverified(connection.socket, (ctx.req as Http2Request).stream?.session)) return 'refused';
   return anonymousRoute?.(ctx.method, ctx.path, ctx.host) === true ? 'anonymous' : 'deny';
 }

@@ -43,13 +43,17 @@ function presentedUnverified(socket: TLSSocket): boolean {
 
 /**
  * Refuses a connection whose presented certificate failed verification: reports it as a TLS client rejection and
- * destroys it (through `destroyConnection` for an HTTP/2 session, whose socket proxy may not be destroyed).
- * Returns whether it refused.
+ * destroys it. Returns whether it refused. `session` is the HTTP/2 session when the request came over one: its
+ * socket is a proxy that refuses `destroy()`, so the session is destroyed instead.
  */
-export function refuseUnverified(socket: TLSSocket, destroyConnection: () => void = () => socket.destroy()): boolean {
+export function refuseUnverified(socket: TLSSocket, session?: { destroy(): void }): boolean {
   if (!presentedUnverified(socket)) return false;
   if (refusedSockets.has(socket)) return true;
   refusedSockets.add(socket);
+  const destroy = session === undefined ? () => socket.destroy() : () => session.destroy();
+  // Node's own tlsClientError listener destroys the socket it gets *with the error*, which then surfaces as an
+  // unhandled socket error: report through a view of the socket whose destroy() is the quiet one above.
+  const reported: TLSSocket = Object.create(socket, { destroy: { value: destroy } });
   const server = serverOf(socket);
   // A presented certificate that fails is refused as in the default mode, never served as "no certificate".
   if (server !== undefined && typeof server.emit === 'function') {
@@ -57,10 +61,10 @@ export function refuseUnverified(socket: TLSSocket, destroyConnection: () => voi
       server,
       'tlsClientError',
       refusalError(socket),
-      socket,
+      reported,
     );
   }
-  destroyConnection();
+  if (!socket.destroyed) destroy();
   return true;
 }
 
