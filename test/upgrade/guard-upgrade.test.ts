@@ -3,8 +3,10 @@
  * only what `guardUpgrade` lets through — allowed, denied by policy (403), no certificate on an optional-certificate
  * server (401), and the identity reaches the socket handler.
  */
+import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,16 +74,13 @@ beforeAll(async () => {
     app.callback(),
   );
   const wss = new WebSocketServer({ noServer: true });
-  wss.on('connection', (ws, _request, peer: PeerIdentity | undefined) => {
+  // The peer is the third argument our accept() passes to emit('connection'); ws types only the first two.
+  wss.on('connection', (ws: WebSocket, _request: IncomingMessage, peer?: PeerIdentity) => {
     connected.push(peer?.spiffeId ?? null);
     ws.send(`hello ${peer?.spiffeId ?? 'anonymous'}`);
   });
-  const accept = (
-    request: Parameters<WebSocketServer['handleUpgrade']>[0],
-    socket: Parameters<WebSocketServer['handleUpgrade']>[1],
-    head: Buffer,
-    peer: PeerIdentity | undefined,
-  ) => wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request, peer));
+  const accept = (request: IncomingMessage, socket: Duplex, head: Buffer, peer: PeerIdentity | undefined) =>
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request, peer));
   const chatGuard = guardUpgrade(app, { middleware: [identify, requirePeer({ spiffe: CHAT })], accept });
   const feedGuard = guardUpgrade(app, { middleware: [identify], accept });
   server.on('upgrade', (request, socket, head) => {
