@@ -17,6 +17,7 @@ import { requirePeer } from '../../src/authz/index.js';
 import { peerCertificate } from '../../src/identity/index.js';
 import { type CertificateAuthority, createCertificateAuthority, type IssuedCertificate } from '../../src/pki/index.js';
 import { mtlsOptions } from '../../src/tls/index.js';
+import { externalTools } from '../helpers/external-tools.js';
 
 let root: CertificateAuthority;
 let serverCert: IssuedCertificate;
@@ -63,7 +64,9 @@ afterAll(async () => {
   for (const close of closers.reverse()) await close();
 });
 
-describe('pattern A: an anonymous route on the mTLS port', () => {
+const withCurl = externalTools('the health-probe suite', ['curl']);
+
+describe.skipIf(!withCurl)('pattern A: an anonymous route on the mTLS port', () => {
   let port: number;
   beforeAll(async () => {
     const router = serviceRouter(true);
@@ -97,7 +100,7 @@ describe('pattern A: an anonymous route on the mTLS port', () => {
   });
 });
 
-describe('pattern B: a loopback-only plain listener beside a strict mTLS port', () => {
+describe.skipIf(!withCurl)('pattern B: a loopback-only plain listener beside a strict mTLS port', () => {
   let mtlsPort: number;
   let healthPort: number;
   let healthServer: http.Server;
