@@ -264,11 +264,18 @@ function stripHeaders(ctx: Context, names: ReadonlySet<string>): string[] {
  * Behind a proxy, header `sources` are read **only** when the request comes from a trusted proxy (TCP peer address
  * and/or the proxy's own verified mTLS identity; never `X-Forwarded-For`). The forwarded certificate is re-verified
  * against `verify.ca` (chain with every signature, validity, EKU clientAuth, CRLs, key strength) and becomes an
- * identity with `verifiedBy: 'app'`. From anyone else, those headers are removed from the request and reported to
- * the audit hook as `PROXY_UNTRUSTED_SOURCE`, and the socket source (if listed) decides.
+ * identity with `verifiedBy: 'app'`. Each trusted proxy is read only through the one source it is bound to
+ * (`trustedProxies.source`); the headers of other sources on its requests are removed (`PROXY_UNEXPECTED_SOURCE`).
+ * From anyone else, those headers are removed from the request and reported to the audit hook as
+ * `PROXY_UNTRUSTED_SOURCE`, and the socket source (if listed) decides.
+ *
+ * On a server built with `mtlsOptions({ clientCertificate: 'optional' })`, a request without a client certificate is
+ * answered 401 here, before routing, unless its route carries `allowAnonymous()` (see `anonymousRoutes`); a
+ * connection whose presented certificate failed verification is destroyed and reported.
  *
  * In every other case `ctx.state.peer` is `undefined` (even if something earlier set it) and the audit hook
- * receives the reason. The middleware never denies a request by itself: pair it with `requirePeer()`.
+ * receives the reason. Apart from the optional mode's default deny, the middleware never denies a request by
+ * itself: pair it with `requirePeer()`.
  *
  * Limitations: TLS ≤ 1.2 renegotiation can change the peer certificate of a live connection and the memoized
  * identity would not follow (use `mtlsOptions()`, TLS 1.3 only). Forwarded chains are refused when a CA in them has
