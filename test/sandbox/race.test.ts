@@ -15,6 +15,7 @@ const FLIPPER = `
 const { renameSync, symlinkSync } = require('node:fs');
 const [root, ms, scenario] = process.argv.slice(1);
 const end = Date.now() + Number(ms);
+process.stdout.write('ready');
 const a = root + '/a', dir = root + '/park_dir', link = root + '/park_link', tmp = root + '/tmp_link';
 while (Date.now() < end) {
   try {
@@ -72,8 +73,10 @@ async function race(
     await symlink('real_a', join(base, 'a'));
   }
   const args = ['-e', FLIPPER, base, String(ms + 500), scenario];
-  const child = spawn(process.execPath, args, { stdio: 'ignore' });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
   flipper = child;
+  // Start the clock once the attacker runs: on a loaded machine a node process can take a second to start.
+  await new Promise((started) => child.stdout.once('data', started));
   const tally: Tally = { leaks: 0, good: 0, refused: 0 };
   const end = Date.now() + ms;
   const worker = async (): Promise<void> => {
