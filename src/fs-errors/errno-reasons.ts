@@ -36,6 +36,8 @@ const REASONS: ReadonlyMap<string, FsErrorReason> = new Map<string, FsErrorReaso
   ['ELOOP', 'SYMLINK_REFUSED'],
   ['EACCES', 'ACCESS_DENIED'],
   ['EPERM', 'ACCESS_DENIED'],
+  // Node's permission model (--permission) refuses a path before any system call.
+  ['ERR_ACCESS_DENIED', 'ACCESS_DENIED'],
   ['ENAMETOOLONG', 'NAME_TOO_LONG'],
   ['EEXIST', 'EXISTS'],
   // openat2(2) RESOLVE_NO_XDEV answers EXDEV for a mount crossing.

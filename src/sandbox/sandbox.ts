@@ -399,7 +399,7 @@ export async function createSandbox(root: string, options?: SandboxOptions): Pro
   if (typeof root !== 'string' || root.includes('\0') || !isAbsolute(root)) {
     throw new InvalidOptionError('root', 'must be an absolute path');
   }
-  // The walk needs Linux's /proc/self/fd magic links; macOS /dev/fd and Windows have no equivalent (§5).
+  // The walk needs Linux's /proc/self/fd magic links; macOS /dev/fd and Windows have no equivalent.
   const linux = process.platform === 'linux';
   if (!linux && !settings.unsafePathMode) throw unsupported('createSandbox needs Linux (/proc/self/fd)');
   let realRoot: string;
