@@ -76,6 +76,11 @@ export interface WalkRoot {
   readonly noCrossDevice: boolean;
   readonly singleLinkOnly: boolean;
   readonly io: WalkIo;
+  /**
+   * The allow/deny lists applied to the resolved in-root path (after links), before anything is opened: a link must
+   * not smuggle a file in under an allowed name, and a refused target must not be truncated or created first.
+   */
+  readonly refuseResolved: (resolved: string) => SandboxDenyReason | undefined;
 }
 
 /** What a successful walk returns. */
@@ -189,7 +194,7 @@ export async function walkOpen(
           assertSameMount(root, dirFd);
           continue;
         }
-        const leaf = await openLeaf(root, dirFd, path, flags, mode);
+        const leaf = await openLeaf(root, dirFd, path, parts.join('/'), flags, mode);
         if (typeof leaf === 'string') {
           // The leaf is a symlink: an exclusive create never follows one (it exists).
           if (exclusive) throw notFound('EXISTS');
@@ -230,6 +235,7 @@ async function openLeaf(
   root: WalkRoot,
   dirFd: number,
   path: string,
+  resolved: string,
   flags: SandboxOpenFlags,
   mode: number,
 ): Promise<{ readonly handle: FileHandle; readonly realPath: string } | string | null> {
@@ -242,6 +248,8 @@ async function openLeaf(
   const before: Stats | undefined = await root.io.lstat(path);
   if (before === undefined && !creating) throw notFound('NOT_FOUND');
   if (before?.isSymbolicLink()) return (await readLinkAt(root.io, path)) ?? null;
+  const globRefusal = root.refuseResolved(resolved);
+  if (globRefusal !== undefined) throw notFound(globRefusal);
   if (before !== undefined && exclusive) throw notFound('EXISTS');
   // FIFOs, sockets and devices are refused before any open: a FIFO open blocks a libuv thread forever.
   if (before !== undefined && !before.isFile()) throw notFound('NOT_REGULAR_FILE');

@@ -61,6 +61,9 @@ export async function pathOpen(
   if (existing === null && !creating) throw notFound('NOT_FOUND');
   // The prefix check: with a separator, so `/srv/files2` is not inside `/srv/files` (CVE-2014-6394).
   if (!real.startsWith(prefix)) throw notFound('SYMLINK_ESCAPE');
+  const resolved = relative(realRoot, real).split(sep).join('/');
+  const globRefusal = root.refuseResolved(resolved);
+  if (globRefusal !== undefined) throw notFound(globRefusal);
   const target = existing === null ? null : await lstatOrNull(real);
   // Special files are refused before any open: a FIFO would block a libuv thread.
   if (target !== null && !target.isFile()) throw notFound('NOT_REGULAR_FILE');
@@ -85,5 +88,5 @@ export async function pathOpen(
     await handle.close().catch(() => undefined);
     throw err;
   }
-  return { handle, resolved: relative(realRoot, real).split(sep).join('/'), realPath: real };
+  return { handle, resolved, realPath: real };
 }

@@ -259,6 +259,12 @@ export class HeldSandbox implements Sandbox {
       noCrossDevice: settings.noCrossDevice,
       singleLinkOnly: settings.singleLinkOnly,
       io: facts.io,
+      refuseResolved: (resolved: string) =>
+        !isAllowed(settings.globs, resolved)
+          ? 'GLOB_NOT_ALLOWED'
+          : isDenied(settings.globs, resolved)
+            ? 'GLOB_DENIED'
+            : undefined,
     });
   }
 
@@ -294,30 +300,12 @@ export class HeldSandbox implements Sandbox {
     this.#pending++;
     try {
       const mode = this.#settings.fileMode;
-      const result =
-        this.#handle === null
-          ? await pathOpen(this.#root, segments, flags, mode)
-          : await walkOpen(this.#root, segments, flags, mode);
-      return await this.#checkResolved(result);
+      return this.#handle === null
+        ? await pathOpen(this.#root, segments, flags, mode)
+        : await walkOpen(this.#root, segments, flags, mode);
     } finally {
       if (--this.#pending === 0) this.#drained?.();
     }
-  }
-
-  /**
-   * A link must not smuggle a file in under an allowed name: the file actually opened must pass the allow and deny
-   * lists by its resolved path too (an in-root link `public/x -> ../private/key` under `allow: ['public/**']`).
-   */
-  async #checkResolved(result: WalkResult): Promise<WalkResult> {
-    const globs = this.#settings.globs;
-    const reason = !isAllowed(globs, result.resolved)
-      ? 'GLOB_NOT_ALLOWED'
-      : isDenied(globs, result.resolved)
-        ? 'GLOB_DENIED'
-        : undefined;
-    if (reason === undefined) return result;
-    await result.handle.close();
-    throw notFound(reason);
   }
 
   async open(relativePath: string, options?: SandboxOpenOptions): Promise<FileHandle> {

@@ -95,6 +95,27 @@ describe('a refused write changes nothing', () => {
     }
   });
 
+  it.each(CREATE_FLAGS.filter((f) => f === 'w' || f === 'a'))(
+    'globs on the resolved path: %s through an in-root link to a file the lists exclude changes nothing',
+    async (flags) => {
+      fixture = await makeFixture([
+        'public/ok.txt',
+        'private/key.txt',
+        'public/x.txt => ../private/key.txt',
+        'public/d => ../private',
+      ]);
+      const before = await snapshot(fixture.root);
+      for (const options of [{ allow: ['public/**'] }, { deny: ['private/**'] }]) {
+        const sandbox = await createSandbox(fixture.root, options);
+        const expected = 'allow' in options ? 'GLOB_NOT_ALLOWED' : 'GLOB_DENIED';
+        expect(await refusedWith(sandbox.open('public/x.txt', { flags }))).toBe(expected);
+        expect(await refusedWith(sandbox.open('public/d/new.txt', { flags }))).toBe(expected);
+        await sandbox.close();
+      }
+      expect(await snapshot(fixture.root)).toEqual(before);
+    },
+  );
+
   it("'w' on an accepted file still truncates, and a created file gets fileMode", async () => {
     fixture = await makeFixture(['a.txt']);
     const sandbox = await createSandbox(fixture.root, { fileMode: 0o640 });
