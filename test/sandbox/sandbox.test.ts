@@ -153,10 +153,15 @@ async function attempt(sandbox: Sandbox, request: string): Promise<{ body?: stri
   }
 }
 
-describe.each(['in-root', 'none'] as const)('when symlinks is %j', (symlinks: SymlinkPolicy) => {
+describe.each([
+  ['in-root', 'sync'],
+  ['in-root', 'async'],
+  ['none', 'sync'],
+  ['none', 'async'],
+] as const)('when symlinks is %j (walk %s)', (symlinks: SymlinkPolicy, walk) => {
   let sandbox: Sandbox;
   beforeAll(async () => {
-    sandbox = await createSandbox(fixture.root, { symlinks });
+    sandbox = await createSandbox(fixture.root, { symlinks, walk });
   });
   afterAll(async () => {
     await sandbox.close();
