@@ -4,9 +4,9 @@
  * - lexical validations per second (`validateSandboxPath` over a mix of accepted and refused inputs);
  * - `sandbox.open` + close against `fs.promises.open` + close of the same file, 16 opens in flight, at depth 1 and 3
  *   and through an in-root symlink, for the synchronous and the asynchronous walk;
- * - the file route without HTTP: `sandbox.open()` + `createReadStream()` read to the end against a naive
- *   `fs.promises.readFile(join(root, name))`, for 1 KiB and 1 MiB: operations per second and CPU time per operation
- *   (`process.cpuUsage()`, all threads of the process).
+ * - the file route without HTTP: `sandbox.open()` + `createReadStream()` read to the end (both walks), and
+ *   `sandbox.open()` + `handle.readFile()` (synchronous walk), against a naive `fs.promises.readFile(join(root, name))`,
+ *   for 1 KiB and 1 MiB: operations per second and CPU time per operation (`process.cpuUsage()`, all threads).
  *
  * Rounds interleave the variants so that machine noise hits them alike; each ratio is reported with its spread (the
  * lowest and highest per-round ratio). `--single <readfile|stream|sync|async|sync-readfile> <1k|1m> <count>` runs one route variant
@@ -144,6 +144,7 @@ try {
       readFile: [] as Sample[],
       sync: [] as Sample[],
       async: [] as Sample[],
+      handle: [] as Sample[],
     }));
     for (let round = 0; round < rounds; round++) {
       lexical.push(lexicalPerSecond());
@@ -157,6 +158,13 @@ try {
         r.readFile.push(await measure(async () => void (await readFile(join(dir, name)))));
         r.sync.push(await measure(async () => void (await streamed(sync, name))));
         r.async.push(await measure(async () => void (await streamed(async, name))));
+        r.handle.push(
+          await measure(async () => {
+            const handle = await sync.open(name);
+            await handle.readFile();
+            await handle.close();
+          }),
+        );
       }
     }
     const rate = (s: readonly Sample[]): number[] => s.map((x) => x.perSecond);
@@ -191,6 +199,12 @@ try {
               cpuMicrosPerOp: cpuPerOp(r.sync),
               throughputRatio: ratio(rate(r.sync), rate(r.readFile)),
               cpuRatio: ratio(cpu(r.sync), cpu(r.readFile)),
+            },
+            syncHandleReadFile: {
+              perSecond: Math.round(median(rate(r.handle))),
+              cpuMicrosPerOp: cpuPerOp(r.handle),
+              throughputRatio: ratio(rate(r.handle), rate(r.readFile)),
+              cpuRatio: ratio(cpu(r.handle), cpu(r.readFile)),
             },
             async: {
               perSecond: Math.round(median(rate(r.async))),
