@@ -64,6 +64,8 @@ export interface FakeWorkloadApi {
   setX509Bundles(message: Message | undefined): void;
   /** Ends every open stream with `code` (e.g. `status.PERMISSION_DENIED`). */
   failStreams(code: number, details: string): void;
+  /** Answers every new stream with `code` instead of data, until called with `undefined`. */
+  answerWith(code: number | undefined): void;
   /** How many streams clients have opened, and how many were refused for the missing header. */
   readonly calls: { opened: number; refusedWithoutHeader: number };
   /** The number of streams open now. */
@@ -87,6 +89,7 @@ export async function startFakeWorkloadApi(): Promise<FakeWorkloadApi> {
   const bundleStreams = new Set<ServerWritableStream<Message, Message>>();
   const calls = { opened: 0, refusedWithoutHeader: 0 };
   let server: Server | undefined;
+  let forcedCode: number | undefined;
 
   const serve =
     (streams: Set<ServerWritableStream<Message, Message>>, current: () => Message | undefined) =>
@@ -96,6 +99,10 @@ export async function startFakeWorkloadApi(): Promise<FakeWorkloadApi> {
       if (call.metadata.get('workload.spiffe.io')[0] !== 'true') {
         calls.refusedWithoutHeader += 1;
         call.emit('error', { code: status.INVALID_ARGUMENT, details: 'security header missing from request' });
+        return;
+      }
+      if (forcedCode !== undefined) {
+        call.emit('error', { code: forcedCode, details: 'forced by the test' });
         return;
       }
       const state = current();
@@ -156,6 +163,9 @@ export async function startFakeWorkloadApi(): Promise<FakeWorkloadApi> {
       for (const call of [...svidStreams, ...bundleStreams]) call.emit('error', { code, details });
       svidStreams.clear();
       bundleStreams.clear();
+    },
+    answerWith(code) {
+      forcedCode = code;
     },
     openStreams: () => svidStreams.size + bundleStreams.size,
     stop,
