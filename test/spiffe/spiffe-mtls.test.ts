@@ -136,7 +136,7 @@ describe('spiffeMtls: rotation with live clients', () => {
     const nextFingerprint = next.fingerprint256.replaceAll(':', '').toLowerCase();
     await waitFor(() => spiffe.status().fingerprint256 === nextFingerprint);
 
-    expect(await get(port, example.root, exampleClient, keepAlive)).toMatchObject({ status: 200 });
+    expect(await get(port, example.root, exampleClient, keepAlive)).toMatchObject({ status: 200, reused: true });
     expect(await get(port, example.root, exampleClient)).toMatchObject({
       status: 200,
       serverFingerprint256: nextFingerprint,
@@ -306,6 +306,44 @@ describe('spiffeMtls: each bad update is kept out', () => {
     agent.setX509Svid(x509SvidMessage(next, example.root));
     await waitFor(() => spiffe.status().fingerprint256 === next.fingerprint256.replaceAll(':', '').toLowerCase());
     expect(spiffe.status().lastError).toBeUndefined();
+  });
+});
+
+describe('spiffeMtls: the trust object', () => {
+  it('an update the trust object refuses is kept out of the servers too', async () => {
+    const agent = await startAgent(x509SvidMessage(serverCert, example.root));
+    const audit: AuditEvent[] = [];
+    let accepted = 0;
+    const spiffe = await spiffeMtls({
+      address: agent.address,
+      ...FAST,
+      trust: {
+        update: ({ trustDomains }) => {
+          if ('partner.org' in trustDomains) throw new TypeError('partner.org is not allowed here');
+          accepted += 1;
+        },
+      },
+      onAudit: (event) => audit.push(event),
+      onError: () => undefined,
+    });
+    cleanups.push(() => spiffe.close());
+    const { callback } = app();
+    const server = createServer(spiffe.options, callback);
+    spiffe.watch(server);
+    const port = await listen(server);
+    cleanups.push(() => close(server));
+
+    agent.setX509Svid(x509SvidMessage(serverCert, example.root, { 'partner.org': partner.root }));
+    await waitFor(() => audit.some((event) => event.reason === 'TLS_ROTATION_REFUSED'));
+    expect(audit).toContainEqual(
+      expect.objectContaining({
+        outcome: 'reject',
+        detail: expect.objectContaining({ code: 'ERR_SPIFFE_BAD_UPDATE' }),
+      }),
+    );
+    expect(accepted).toBe(1);
+    expect(spiffe.status().trustDomains).toEqual(['example.org']);
+    expect((await get(port, example.root, partnerClient)).status).toBe(0);
   });
 });
 

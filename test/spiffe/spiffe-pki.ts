@@ -63,17 +63,25 @@ export interface Outcome {
   readonly body: string;
   readonly error?: string;
   readonly serverFingerprint256?: string;
+  /** Whether the request went over a kept-alive connection opened before it. */
+  readonly reused?: boolean;
 }
 
 /** One GET through `agent` (keep-alive when the agent keeps connections), trusting `ca` for the server. */
-export function get(port: number, ca: string, client: IssuedCertificate | undefined, agent?: Agent): Promise<Outcome> {
+export function get(
+  port: number,
+  ca: string,
+  client: IssuedCertificate | undefined,
+  agent?: Agent,
+  path = '/',
+): Promise<Outcome> {
   return new Promise((done) => {
     const req = httpsRequest(
       {
         host: '127.0.0.1',
         port,
         servername: 'localhost',
-        path: '/',
+        path,
         ca,
         ...(client === undefined ? {} : { cert: client.chain, key: client.key }),
         agent: agent ?? false,
@@ -91,6 +99,7 @@ export function get(port: number, ca: string, client: IssuedCertificate | undefi
             status: res.statusCode ?? 0,
             body,
             serverFingerprint256: peer.fingerprint256?.replaceAll(':', '').toLowerCase(),
+            reused: req.reusedSocket,
           }),
         );
       },
