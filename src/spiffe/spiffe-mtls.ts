@@ -275,10 +275,6 @@ export async function spiffeMtls(options: SpiffeMtlsOptions = {}): Promise<Spiff
           fail(error);
           return;
         }
-        if (!settled) {
-          lastError = error;
-          return;
-        }
         lastError = error;
         try {
           hooks.onAudit?.({

@@ -108,6 +108,21 @@ describe('spiffeMtls: first fetch', () => {
     expect(spiffe.status().spiffeId).toBe(SERVER_ID);
   });
 
+  it('fails at once with ERR_SPIFFE_WORKLOAD_API when the agent answers InvalidArgument (never retried)', async () => {
+    const agent = await startAgent(x509SvidMessage(serverCert, example.root));
+    agent.answerWith(grpcStatus.INVALID_ARGUMENT);
+    const errors: Error[] = [];
+    const failure = await spiffeMtls({ address: agent.address, ...FAST, onError: (error) => errors.push(error) }).catch(
+      (error: unknown) => error,
+    );
+    expect(failure).toMatchObject({
+      code: 'ERR_SPIFFE_WORKLOAD_API',
+      message: expect.stringMatching(/INVALID_ARGUMENT/),
+    });
+    expect(agent.calls.opened).toBe(1);
+    expect(errors).toEqual([]);
+  });
+
   it('gives up with ERR_SPIFFE_TIMEOUT when no valid SVID arrives in time, naming the last problem', async () => {
     const agent = await startAgent({ svids: [], crl: [], federated_bundles: {} });
     const failure = await spiffeMtls({
