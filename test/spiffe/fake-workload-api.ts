@@ -78,11 +78,11 @@ export interface FakeWorkloadApi {
   dispose(): void;
 }
 
-/** Starts a fake Workload API on a fresh Unix socket. */
-export async function startFakeWorkloadApi(): Promise<FakeWorkloadApi> {
+/** Starts a fake Workload API on a fresh Unix socket, or on `tcp://127.0.0.1:<port>` (SPIFFE Workload Endpoint §4). */
+export async function startFakeWorkloadApi(transport: 'unix' | 'tcp' = 'unix'): Promise<FakeWorkloadApi> {
   const dir = temporaryDirectory('spiffe-agent');
   const socket = join(dir.path, 'agent.sock');
-  const address = `unix://${socket}`;
+  let address = transport === 'unix' ? `unix://${socket}` : 'tcp://127.0.0.1:0';
   let x509Svid: Message | undefined;
   let x509Bundles: Message | undefined;
   const svidStreams = new Set<ServerWritableStream<Message, Message>>();
@@ -134,9 +134,12 @@ export async function startFakeWorkloadApi(): Promise<FakeWorkloadApi> {
       FetchX509SVID: serve(svidStreams, () => x509Svid),
       FetchX509Bundles: serve(bundleStreams, () => x509Bundles),
     });
-    await new Promise<void>((done, fail) =>
-      next.bindAsync(address, ServerCredentials.createInsecure(), (error) => (error ? fail(error) : done())),
+    // gRPC's own target syntax: a Unix path as is, TCP as ipv4:host:port (port 0 the first time, then the same one)
+    const target = transport === 'unix' ? address : `ipv4:${address.slice('tcp://'.length)}`;
+    const port = await new Promise<number>((done, fail) =>
+      next.bindAsync(target, ServerCredentials.createInsecure(), (error, bound) => (error ? fail(error) : done(bound))),
     );
+    if (transport === 'tcp') address = `tcp://127.0.0.1:${port}`;
     server = next;
   };
 
@@ -149,7 +152,9 @@ export async function startFakeWorkloadApi(): Promise<FakeWorkloadApi> {
 
   await start();
   return {
-    address,
+    get address() {
+      return address;
+    },
     calls,
     setX509Svid(message) {
       x509Svid = message;

@@ -183,6 +183,18 @@ describe('streams and reconnection', () => {
     expect(seen.errors).toHaveLength(1);
   });
 
+  it('reaches an agent on tcp://IP:port as well', async () => {
+    const fake = await startFakeWorkloadApi('tcp');
+    cleanups.push(() => fake.dispose());
+    expect(fake.address).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+    fake.setX509Bundles({ bundles: { 'spiffe://example.org': Buffer.from([1]) } });
+    const seen = recorder();
+    const api = client(fake.address);
+    expect(api.target).toMatch(/^ipv4:127\.0\.0\.1:\d+$/);
+    api.watchX509Bundles(seen.watcher);
+    await waitFor(() => seen.updates.length === 1);
+  });
+
   it('reconnects after the agent restarts and receives its state', async () => {
     const fake = await agent();
     fake.setX509Bundles({ bundles: { 'spiffe://example.org': Buffer.from([1]) } });
