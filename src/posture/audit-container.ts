@@ -19,7 +19,7 @@ import { checkHostFilesReadable, checkSandboxRoots, checkServiceAccountToken } f
 import { CATALOG } from './catalog.js';
 import { detectContainer } from './container.js';
 import { type AuditInputs, type Outcome, readInputs } from './inputs.js';
-import { checkHostPathMounted, checkRootfsWritable, checkRuntimeSocket } from './mount-checks.js';
+import { checkHostPathMounted, checkProcSysWritable, checkRootfsWritable, checkRuntimeSocket } from './mount-checks.js';
 import { checkHostNetworkNamespace, checkHostPidNamespace } from './namespace-checks.js';
 import { checkCapabilities, checkLsm, checkNoNewPrivs, checkRunsAsRoot, checkSeccomp } from './process-checks.js';
 import { atLeast, bySeverity, SEVERITIES } from './severity.js';
@@ -49,6 +49,7 @@ const CHECKS: readonly (readonly [PostureCheckId, (inputs: AuditInputs) => Outco
   ['HOST_NETWORK_NAMESPACE', checkHostNetworkNamespace],
   ['SERVICE_ACCOUNT_TOKEN', checkServiceAccountToken],
   ['HOST_FILES_READABLE', checkHostFilesReadable],
+  ['PROC_SYS_WRITABLE', checkProcSysWritable],
 ];
 
 interface CompiledOptions {

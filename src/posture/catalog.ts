@@ -140,6 +140,15 @@ export const CATALOG: Readonly<Record<PostureCheckId, CheckDescription>> = Objec
       kubernetes: 'securityContext: { runAsNonRoot: true, capabilities: { drop: ["ALL"] } }',
     },
   },
+  PROC_SYS_WRITABLE: {
+    title: '/proc/sys is writable',
+    worstCase: 'critical',
+    why: 'Most sysctls are global to the host: a process that can write kernel.core_pattern or kernel.modprobe makes the kernel run a program of its choice as host root; any other write reconfigures every workload on the node.',
+    fix: {
+      docker: 'never --privileged (Docker mounts /proc/sys read-only otherwise); set needed sysctls with --sysctl',
+      kubernetes: 'privileged: false and procMount: Default; set namespaced sysctls in the pod securityContext.sysctls',
+    },
+  },
   SANDBOX_ROOT_EXPOSED: {
     title: 'Sandbox root is exposed',
     worstCase: 'high',
