@@ -107,7 +107,7 @@ describe('koa-mtls doctor', () => {
         schema: 'koa-mtls/doctor@1',
         failOn: 'critical',
         failOnUnknown: true,
-        failing: ['CAPABILITIES', 'HOST_PATH_MOUNTED', 'RUNTIME_SOCKET', 'HOST_PID_NAMESPACE'],
+        failing: ['CAPABILITIES', 'HOST_PATH_MOUNTED', 'RUNTIME_SOCKET', 'HOST_PID_NAMESPACE', 'PROC_SYS_WRITABLE'],
         exitCode: 1,
         report: { root: privileged, container: { status: 'yes', runtime: 'kubernetes' }, highestSeverity: 'critical' },
       });
@@ -129,7 +129,7 @@ describe('koa-mtls doctor', () => {
         'why',
         'fix',
       ]);
-      expect(document.report.checks).toHaveLength(12);
+      expect(document.report.checks).toHaveLength(13);
     });
 
     it('reports a null threshold and exit 0 with --fail-on none', async () => {
@@ -148,14 +148,16 @@ describe('koa-mtls doctor', () => {
       const run = await doctor(['--root', host]);
       const lines = run.stdout.split('\n');
       expect(lines[0]).toBe('koa-mtls doctor: container posture');
-      expect(lines[1]).toBe('Container  no: no container marker file, cgroup path or runtime bind mount');
+      expect(lines[1]).toBe(
+        'Container  no: no container marker file, cgroup path, runtime bind mount or container= of PID 1',
+      );
       expect(run.stdout).toContain('STATUS   SEVERITY   CHECK                    OBSERVED');
       expect(run.stdout).toContain(
         'FINDING  high       HOST_PID_NAMESPACE       /proc/self/ns/pid is pid:[4026531836]',
       );
       expect(run.stdout).toContain('ok                  RUNS_AS_ROOT             effective UID 1000');
       expect(run.stdout).toContain('  fix   docker: no --pid=host\n        k8s:    hostPID: false (the default)');
-      expect(lines.at(-3)).toBe('8 finding(s) (3 high, 4 medium, 1 low), 0 unknown, 4 ok.');
+      expect(lines.at(-3)).toBe('9 finding(s) (3 high, 4 medium, 2 low), 0 unknown, 4 ok.');
       expect(lines.at(-2)).toBe(
         'At or above "high": HOST_PATH_MOUNTED, HOST_PID_NAMESPACE, HOST_NETWORK_NAMESPACE: exit 1.',
       );
@@ -197,5 +199,50 @@ describe('koa-mtls doctor', () => {
     const usage = run(['--nope']);
     expect(usage.status).toBe(2);
     expect(usage.stderr).toContain("Unknown option '--nope'");
+  });
+});
+
+describe('koa-mtls doctor --launch-line', () => {
+  const io = () => {
+    let out = '';
+    let err = '';
+    return {
+      io: {
+        stdout: (t: string) => void (out += t),
+        stderr: (t: string) => void (err += t),
+        isTTY: false,
+        env: {},
+        cwd: '/app',
+      },
+      out: () => out,
+      err: () => err,
+    };
+  };
+
+  it('prints the least-privilege command: code, certificates and sandbox roots readable, nothing else', async () => {
+    const captured = io();
+    const code = await runDoctor(
+      ['--launch-line', '--certs', '/etc/tls', '--sandbox-root', '/srv/files', '--entry', 'dist/server.js'],
+      captured.io,
+    );
+    expect(code).toBe(0);
+    const flag = Number.parseInt(process.versions.node, 10) <= 20 ? '--experimental-permission' : '--permission';
+    expect(captured.out()).toBe(
+      `node ${flag} --allow-fs-read=/app --allow-fs-read=/etc/tls --allow-fs-read=/srv/files --allow-fs-read=/proc/self/fd --allow-fs-read=/proc/self/fdinfo --allow-fs-read=/proc/self/mountinfo /app/dist/server.js\n`,
+    );
+    expect(captured.out()).not.toContain('--allow-child-process');
+  });
+
+  it('adds child processes and writes only when asked, as JSON', async () => {
+    const captured = io();
+    await runDoctor(
+      ['--launch-line', '--json', '--allow-child-process', '--writable', 'uploads', '--sandbox-root', 'srv'],
+      captured.io,
+    );
+    const document = JSON.parse(captured.out());
+    expect(document.schema).toBe('koa-mtls/launch-line@1');
+    expect(document.argv).toContain('--allow-child-process');
+    expect(document.argv).toContain('--allow-fs-write=/app/uploads');
+    expect(document.argv.at(-1)).toBe('/app');
   });
 });
