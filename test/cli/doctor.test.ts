@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDoctor } from '../../src/cli/doctor.js';
+import { capturedIo } from '../helpers/captured-io.js';
 import { buildTree, removeTree } from '../posture/fixture-tree.js';
 import { HARDENED_CONTAINER, HOST_PROCESS, PRIVILEGED_CONTAINER } from '../posture/fixtures.js';
 
@@ -203,27 +204,11 @@ describe('koa-mtls doctor', () => {
 });
 
 describe('koa-mtls doctor --launch-line', () => {
-  const io = () => {
-    let out = '';
-    let err = '';
-    return {
-      io: {
-        stdout: (t: string) => void (out += t),
-        stderr: (t: string) => void (err += t),
-        isTTY: false,
-        env: {},
-        cwd: '/app',
-      },
-      out: () => out,
-      err: () => err,
-    };
-  };
-
   it('prints the least-privilege command: code, certificates and sandbox roots readable, nothing else', async () => {
-    const captured = io();
+    const captured = capturedIo('/app');
     const code = await runDoctor(
       ['--launch-line', '--certs', '/etc/tls', '--sandbox-root', '/srv/files', '--entry', 'dist/server.js'],
-      captured.io,
+      captured,
     );
     expect(code).toBe(0);
     const flag = Number.parseInt(process.versions.node, 10) <= 20 ? '--experimental-permission' : '--permission';
@@ -234,10 +219,10 @@ describe('koa-mtls doctor --launch-line', () => {
   });
 
   it('adds child processes and writes only when asked, as JSON', async () => {
-    const captured = io();
+    const captured = capturedIo('/app');
     await runDoctor(
       ['--launch-line', '--json', '--allow-child-process', '--writable', 'uploads', '--sandbox-root', 'srv'],
-      captured.io,
+      captured,
     );
     const document = JSON.parse(captured.out());
     expect(document.schema).toBe('koa-mtls/launch-line@1');
