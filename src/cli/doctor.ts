@@ -147,10 +147,15 @@ function printLaunchLine(values: ReturnType<typeof parse>['values'], io: Command
     if (error instanceof InvalidOptionError) return usageError(io, error.message);
     throw error;
   }
+  for (const warning of launch.warnings) io.stderr(`koa-mtls doctor: warning: ${warning}\n`);
   if (values.json === true) {
-    io.stdout(
-      `${JSON.stringify({ schema: 'koa-mtls/launch-line@1', argv: launch.argv, line: launch.line }, null, 2)}\n`,
-    );
+    const document = {
+      schema: 'koa-mtls/launch-line@1',
+      argv: launch.argv,
+      line: launch.line,
+      warnings: launch.warnings,
+    };
+    io.stdout(`${JSON.stringify(document, null, 2)}\n`);
   } else {
     io.stdout(`${launch.line}\n`);
   }

@@ -37,9 +37,24 @@ export interface LaunchLineOptions {
  * What `createSandbox` itself opens: `/proc/self/fd/<dirfd>/<name>` is how it walks a path one component at a time
  * (Node has no openat), and `/proc/self/mountinfo` is its mount table (`mounts` option). Granting `/proc/self/fd`
  * lets code read through any descriptor the process holds open: the sandbox's roots and files, nothing it did not
- * open.
+ * open. (Not `/proc/self/fdinfo`: see {@link prefixClashes}.)
  */
-const SANDBOX_NEEDS = ['/proc/self/fd', '/proc/self/fdinfo', '/proc/self/mountinfo'];
+const SANDBOX_NEEDS = ['/proc/self/fd', '/proc/self/mountinfo'];
+
+/**
+ * Pairs of grants where one is a string prefix of the other without being its parent directory (`/srv/a` and
+ * `/srv/ab`, `/proc/self/fd` and `/proc/self/fdinfo`): Node 20.20, 22.23 and 24.22 then refuse the shorter
+ * directory itself (its `stat` throws ERR_ACCESS_DENIED) while allowing what is below it.
+ */
+function prefixClashes(paths: readonly string[]): string[] {
+  const clashes: string[] = [];
+  for (const a of paths) {
+    for (const b of paths) {
+      if (a !== b && b.startsWith(a) && !b.startsWith(`${a}/`)) clashes.push(`${a} and ${b}`);
+    }
+  }
+  return clashes;
+}
 
 function checkPaths(paths: readonly string[], option: string): void {
   paths.forEach((path, index) => {
@@ -55,19 +70,21 @@ function shellWord(word: string): string {
 }
 
 /**
- * The argument vector (`argv[0]` is `node`) and the same as one shell-quoted line.
+ * The argument vector (`argv[0]` is `node`), the same as one shell-quoted line, and warnings about grants Node
+ * mishandles.
  *
  * @example
  * ```ts
  * import { leastPrivilegeLaunchLine } from 'koa-mtls';
  * leastPrivilegeLaunchLine({ entry: '/app/server.js', code: '/app', certs: ['/etc/tls'], sandboxRoots: ['/srv/files'] }).line;
  * // node --permission --allow-fs-read=/app --allow-fs-read=/etc/tls --allow-fs-read=/srv/files
- * //   --allow-fs-read=/proc/self/fd --allow-fs-read=/proc/self/fdinfo --allow-fs-read=/proc/self/mountinfo /app/server.js
+ * //   --allow-fs-read=/proc/self/fd --allow-fs-read=/proc/self/mountinfo /app/server.js
  * ```
  */
 export function leastPrivilegeLaunchLine(options: LaunchLineOptions): {
   readonly argv: string[];
   readonly line: string;
+  readonly warnings: string[];
 } {
   const certs = options.certs ?? [];
   const roots = options.sandboxRoots ?? [];
@@ -90,5 +107,9 @@ export function leastPrivilegeLaunchLine(options: LaunchLineOptions): {
     ...(options.allowChildProcess === true ? ['--allow-child-process'] : []),
     options.entry,
   ];
-  return { argv, line: argv.map(shellWord).join(' ') };
+  const warnings = [...prefixClashes(reads), ...prefixClashes(writes)].map(
+    (pair) =>
+      `grants ${pair}: Node refuses the shorter directory itself when one grant is a string prefix of another; rename one`,
+  );
+  return { argv, line: argv.map(shellWord).join(' '), warnings };
 }
