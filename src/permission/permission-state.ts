@@ -49,7 +49,8 @@ export interface PermissionModelState {
  *
  * @example
  * ```ts
- * readPermissionModel({ execArgv: ['--permission'], env: {}, version: 'v22.23.5', permission: { has: () => false } });
+ * const stat = () => { throw Object.assign(new Error('denied'), { code: 'ERR_ACCESS_DENIED' }); };
+ * readPermissionModel({ execArgv: ['--permission'], env: {}, version: 'v22.23.5', permission: { has: () => false }, stat });
  * ```
  */
 export interface PermissionProcess {
@@ -57,6 +58,8 @@ export interface PermissionProcess {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly version: string;
   readonly permission: { has(scope: string, reference?: string): boolean } | undefined;
+  /** `fs.statSync`: one refused read tells enforce mode (it throws `ERR_ACCESS_DENIED`) from audit mode. */
+  readonly stat: (path: string) => unknown;
 }
 
 const MODEL_FLAGS = new Set(['--permission', '--experimental-permission', '--permission-audit']);
@@ -89,11 +92,14 @@ function nodeMajor(version: string): number {
  * mode although its documentation gives `--permission` precedence. So one read that the model refuses is tried:
  * `ERR_ACCESS_DENIED` means enforced. It runs in the probe context, so the violation it publishes is not reported.
  */
-function probeEnforced(permission: NonNullable<PermissionProcess['permission']>): boolean | undefined {
+function probeEnforced(
+  proc: PermissionProcess,
+  permission: NonNullable<PermissionProcess['permission']>,
+): boolean | undefined {
   const candidate = ['/', '/proc/self/status', '/etc/hostname'].find((path) => !permission.has('fs.read', path));
   if (candidate === undefined) return undefined;
   try {
-    statSync(candidate);
+    proc.stat(candidate);
     return false;
   } catch (error) {
     return (error as { code?: unknown }).code === 'ERR_ACCESS_DENIED';
@@ -129,7 +135,7 @@ export function readPermissionModel(proc: PermissionProcess = currentProcess()):
     return { mode: 'off', ...base, childProcess: true, worker: true, addons: true, wasi: true };
   }
   return probing(() => {
-    const enforced = probeEnforced(permission) ?? !args.includes('--permission-audit');
+    const enforced = probeEnforced(proc, permission) ?? !args.includes('--permission-audit');
     return {
       mode: enforced ? 'enforce' : 'audit',
       ...base,
@@ -143,5 +149,5 @@ export function readPermissionModel(proc: PermissionProcess = currentProcess()):
 
 function currentProcess(): PermissionProcess {
   const permission = (process as { permission?: PermissionProcess['permission'] }).permission;
-  return { execArgv: process.execArgv, env: process.env, version: process.version, permission };
+  return { execArgv: process.execArgv, env: process.env, version: process.version, permission, stat: statSync };
 }
