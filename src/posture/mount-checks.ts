@@ -3,6 +3,7 @@
  * mounted in, and a reachable container runtime API.
  */
 import { basename } from 'node:path';
+import { capabilityNames, parseCapabilityMask } from './capabilities.js';
 import { type AuditInputs, cannotRead, finding, type Outcome, ok, unknown } from './inputs.js';
 import { type MountEntry, mountAt, mountContaining } from './mountinfo.js';
 import { maxSeverity } from './severity.js';
@@ -234,10 +235,13 @@ export function checkRuntimeSocket(inputs: AuditInputs): Outcome {
   const unreadable: string[] = [];
   let severity: PostureSeverity = 'info';
   const seen = new Set<string>();
+  // access(2) answers for the real UID without capabilities: CAP_DAC_OVERRIDE connects to a socket it says no to
+  const effective = inputs.status.ok ? parseCapabilityMask(inputs.status.fields.get('CapEff')) : undefined;
+  const overridesDac = effective === undefined || capabilityNames(effective).includes('DAC_OVERRIDE');
   const rate = (path: string, observed: string): void => {
     const access = inputs.view.canWrite(path);
     // connect(2) on a unix socket needs write permission on it; an unanswerable access check counts as reachable
-    const reachable = access !== 'no';
+    const reachable = access !== 'no' || overridesDac;
     evidence.push(`${observed}${reachable ? '' : ' (not writable by this process)'}`);
     severity = maxSeverity(severity, reachable ? 'critical' : 'high');
   };

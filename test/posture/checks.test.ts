@@ -205,19 +205,25 @@ describe('RUNTIME_SOCKET', () => {
     expect(found).toMatchObject({ status: 'finding', severity: 'critical' });
   });
 
-  it('rates a socket this process may not connect to as high', () => {
+  it.each<[string, string | undefined, string, string]>([
+    ['without capabilities', '0000000000000000', 'high', ' (not writable by this process)'],
+    // access(2) ignores capabilities for the real UID; connect(2) honours CAP_DAC_OVERRIDE
+    ['with CAP_DAC_OVERRIDE', '0000000000000002', 'critical', ''],
+    ['with unreadable capabilities (fail closed)', undefined, 'critical', ''],
+  ])('rates a socket access(2) refuses %s as %s', (_case, capEff, severity, note) => {
     const view = readInputs(
       tree({
         ...SELF,
         'proc/7/mountinfo':
           '1 0 0:50 / / ro - overlay overlay ro\n3 1 0:24 /docker.sock /var/run/docker.sock rw - tmpfs tmpfs rw\n',
+        ...(capEff === undefined ? {} : { 'proc/7/status': statusText({ uid: '1000', capEff, capBnd: capEff }) }),
       }),
     );
     const inputs: AuditInputs = { ...view, view: { ...view.view, canWrite: () => 'no' } };
     expect(checkRuntimeSocket(inputs)).toEqual({
       status: 'finding',
-      severity: 'high',
-      evidence: ['/var/run/docker.sock: runtime socket mounted from /docker.sock (not writable by this process)'],
+      severity,
+      evidence: [`/var/run/docker.sock: runtime socket mounted from /docker.sock${note}`],
     });
   });
 
