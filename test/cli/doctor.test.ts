@@ -228,6 +228,8 @@ describe('koa-mtls doctor --launch-line', () => {
     expect(document.schema).toBe('koa-mtls/launch-line@1');
     expect(document.argv).toContain('--allow-child-process');
     expect(document.argv).toContain('--allow-fs-write=/app/uploads');
+    // the sandbox creates files through /proc/self/fd/<dirfd>/<name>: Node checks that path, not the directory
+    expect(document.argv).toContain('--allow-fs-write=/proc/self/fd');
     expect(document.argv.at(-1)).toBe('/app');
   });
 
