@@ -200,7 +200,8 @@ describe('koa-mtls doctor', () => {
     const usage = run(['--nope']);
     expect(usage.status).toBe(2);
     expect(usage.stderr).toContain("Unknown option '--nope'");
-  });
+    // three real processes, each loading TypeScript through tsx: slow on a loaded machine, not a timing assertion
+  }, 90_000);
 });
 
 describe('koa-mtls doctor --launch-line', () => {
