@@ -93,16 +93,32 @@ function revocationOutcome(status: RevocationStatus, failOpen: boolean, rule: st
 function afterPolicy(
   authorizer: Authorizer,
   peer: PeerIdentity,
-  matched: boolean,
-  rule: string,
+  settled: Verdict,
   checkRevocation: boolean,
 ): Outcome | Promise<Outcome> {
-  if (!matched) return { reason: 'POLICY_NO_MATCH', rule };
   const revocation = authorizer.revocation;
-  if (revocation === undefined || !checkRevocation) return { reason: 'POLICY_MATCH', rule };
+  if (!settled.matched || revocation === undefined || !checkRevocation) return settled.outcome;
   const status = revocation.check(peer);
-  if (typeof status === 'string') return revocationOutcome(status, revocation.failOpen, rule);
-  return status.then((settled) => revocationOutcome(settled, revocation.failOpen, rule));
+  if (typeof status === 'string') return revocationOutcome(status, revocation.failOpen, settled.rule);
+  return status.then((value) => revocationOutcome(value, revocation.failOpen, settled.rule));
+}
+
+/**
+ * How {@link decide} runs. The request context is a separate argument, so that a caller can pass one constant options
+ * object and a decision allocates nothing.
+ *
+ * @example
+ * ```ts
+ * const options: DecideOptions = { trace: [], checkRevocation: false, now: Date.parse('2030-01-01') };
+ * ```
+ */
+export interface DecideOptions {
+  /** Collects every evaluated condition (for `explain`); the memoized verdict is not used. */
+  readonly trace?: ExplainStep[];
+  /** Whether to ask the revocation hook after a policy match. Default `true`. */
+  readonly checkRevocation?: boolean;
+  /** The time to check the validity period at, in milliseconds. Default: `Date.now()`. */
+  readonly now?: number;
 }
 
 /**
@@ -111,18 +127,17 @@ function afterPolicy(
  *
  * @example
  * ```ts
- * const outcome = await decide(authorizer, peer, ctx, undefined, true, Date.now());
+ * const outcome = await decide(authorizer, peer, ctx, { checkRevocation: false });
  * ```
  */
 export function decide(
   authorizer: Authorizer,
   peer: PeerIdentity | undefined,
   ctx: Context | undefined,
-  trace: ExplainStep[] | undefined,
-  checkRevocation: boolean,
-  now: number,
+  options: DecideOptions,
 ): Outcome | Promise<Outcome> {
-  const early = preCheck(authorizer, peer, now);
+  const { trace, checkRevocation = true } = options;
+  const early = preCheck(authorizer, peer, options.now ?? Date.now());
   if (early !== undefined || peer === undefined) {
     trace?.push({ rule: 'peer', matched: false, detail: (early ?? MISSING).reason });
     return early ?? MISSING;
@@ -134,11 +149,10 @@ export function decide(
       settled = root.evaluate(viewOf(peer), ctx, undefined) as Verdict;
       authorizer.verdicts.set(peer, settled);
     }
-    return afterPolicy(authorizer, peer, settled.matched, settled.rule, checkRevocation);
+    return afterPolicy(authorizer, peer, settled, checkRevocation);
   }
   const result = root.evaluate(viewOf(peer), ctx, trace);
-  if (result instanceof Promise) {
-    return result.then((settled) => afterPolicy(authorizer, peer, settled.matched, settled.rule, checkRevocation));
-  }
-  return afterPolicy(authorizer, peer, result.matched, result.rule, checkRevocation);
+  if (result instanceof Promise)
+    return result.then((settled) => afterPolicy(authorizer, peer, settled, checkRevocation));
+  return afterPolicy(authorizer, peer, result, checkRevocation);
 }
