@@ -8,6 +8,7 @@ import { emailKind } from './matchers/email.js';
 import { fingerprintKind, issuerFingerprintKind, spkiFingerprintKind } from './matchers/fingerprint.js';
 import { ipKind } from './matchers/ip.js';
 import { spiffeKind, trustDomainKind } from './matchers/spiffe.js';
+import { upnKind } from './matchers/upn.js';
 import { uriKind } from './matchers/uri.js';
 import type { PeerView } from './peer-view.js';
 
@@ -57,4 +58,5 @@ export const conditionKinds: readonly AnyConditionKind[] = Object.freeze([
   uriKind,
   emailKind,
   ipKind,
+  upnKind,
 ]);

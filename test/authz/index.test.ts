@@ -66,7 +66,7 @@ describe('the indexed decision equals the in-order one', () => {
 });
 
 describe('a policy of 10,000 rules', () => {
-  const ids = Array.from({ length: 10_000 }, (_, index) => `spiffe://example.org/ns/team-${index}/sa/api`);
+  const ids: string[] = Array.from({ length: 10_000 }, (_, index) => `spiffe://example.org/ns/team-${index}/sa/api`);
   const policy: PeerPolicy = {
     anyOf: ids.map((id, index) =>
       index % 2 === 0 ? { spiffe: id } : { san: { dns: `*.team-${index}.svc.example.com` } },
@@ -74,16 +74,16 @@ describe('a policy of 10,000 rules', () => {
   };
   const authorizer = authorizerOf(requirePeer(policy));
   it.each([
-    { name: 'the first rule', peer: { spiffeId: ids[0] }, rule: 'policy.anyOf[0].spiffe' },
+    { name: 'the first rule', peer: { spiffeId: ids[0] as string }, rule: 'policy.anyOf[0].spiffe' },
     {
       name: 'a middle glob',
       peer: { san: { dns: ['a.team-5001.svc.example.com'] } },
       rule: 'policy.anyOf[5001].san.dns',
     },
-    { name: 'the last exact rule', peer: { spiffeId: ids[9998] }, rule: 'policy.anyOf[9998].spiffe' },
+    { name: 'the last exact rule', peer: { spiffeId: ids[9998] as string }, rule: 'policy.anyOf[9998].spiffe' },
     {
       name: 'the earlier of two matches',
-      peer: { spiffeId: ids[8000], san: { dns: ['a.team-7.svc.example.com'] } },
+      peer: { spiffeId: ids[8000] as string, san: { dns: ['a.team-7.svc.example.com'] } },
       rule: 'policy.anyOf[7].san.dns',
     },
   ])('allows $name', ({ peer, rule }) => {
