@@ -49,7 +49,7 @@ const VERIFICATIONS: ReadonlySet<unknown> = new Set(['tls-handshake', 'app', 'pr
 
 /**
  * A peer is usable only when it has the shape of a `PeerIdentity`; anything else on `ctx.state.peer` (`{}`, a
- * string, a legacy `getPeerCertificate()` object) counts as no peer (notes §4 pitfall 6: `{}` is truthy).
+ * string, a legacy `getPeerCertificate()` object) counts as no peer: `getPeerCertificate()` returns a truthy `{}` without a certificate.
  *
  * @example
  * ```ts
@@ -74,9 +74,9 @@ export function asPeer(value: unknown): PeerIdentity | undefined {
 
 function preCheck(authorizer: Authorizer, peer: PeerIdentity | undefined, now: number): Outcome | undefined {
   if (peer === undefined) return MISSING;
-  // A proxy's unverified claim is not an identity unless the route says so (notes §4 pitfall 35).
+  // A proxy's unverified claim is not an identity unless the route says so: a header is not a handshake.
   if (peer.verifiedBy === 'proxy-claimed' && !authorizer.allowProxyClaimed) return PROXY_CLAIMED;
-  // Keep-alive and HTTP/2 connections outlive `notAfter`; the handshake checked validity only once (pitfall 38).
+  // Keep-alive and HTTP/2 connections outlive `notAfter`; the handshake checked validity only once (RFC 5280 §6.1.3: validity at the time of use).
   if (!(now <= peer.notAfter.getTime())) return EXPIRED;
   if (!(now >= peer.notBefore.getTime())) return NOT_YET_VALID;
   return undefined;

@@ -190,7 +190,8 @@ function distinguishedNameConditions(
       entries.map((entry) => entry.path),
       (view) => {
         const values = view.attributeValues(which, oid);
-        // Absent attribute: nothing to allow. Repeated attribute: every value must be allowed (notes §4 pitfall 15).
+        // Absent attribute: nothing to allow. Repeated attribute: every value must be allowed, or a
+        // second CN the rule does not know about would ride along on the first.
         if (values.length === 0) return -1;
         let first = -1;
         for (const attributeValue of values) {
@@ -245,12 +246,12 @@ function compileRule(rule: unknown, path: string, options: CompileOptions, ances
   if (ancestors.has(rule)) throw new InvalidOptionError(path, 'refers to itself (the policy is circular)');
   if (ancestors.size >= MAX_DEPTH) throw new InvalidOptionError(path, `nests deeper than ${MAX_DEPTH} levels`);
   const keys = Object.keys(rule);
-  // An empty rule would allow everyone by accident; allowing everyone must be written down (notes §3.7).
+  // An empty rule would allow everyone by accident; allowing everyone must be written down.
   if (keys.length === 0) {
     throw new InvalidOptionError(path, 'is an empty rule; write { anyPeer: true } to allow every verified peer');
   }
   if (Object.hasOwn(rule, 'not') && keys.length === 1) {
-    // `not` alone is "everyone except", the `!pattern` footgun (notes §4 pitfalls 30, 34).
+    // `not` alone is "everyone except", the `!pattern` footgun of glob-based allow lists.
     throw new InvalidOptionError(
       `${path}.not`,
       'needs a positive condition beside it; write { anyPeer: true, not: … } to allow every peer except …',
@@ -305,7 +306,7 @@ export function compilePolicy(policy: unknown, options: CompileOptions, path = '
   const root = compileRule(policy, path, options, new Set());
   if (!options.allowCommonNameOnly) {
     const commonNamePath = commonNameOnlyPath(policy as Record<string, unknown>, path);
-    // RFC 9525 retired CN-IDs; a CN alone is a DN fragment any trusted CA can issue (notes §4 pitfalls 23, 33).
+    // RFC 9525 retired CN-IDs; a CN alone is a DN fragment any trusted CA can issue.
     if (commonNamePath !== undefined) {
       throw new InvalidOptionError(
         commonNamePath,

@@ -144,7 +144,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 function checkFailed(rule: string, cause: unknown): KoaMtlsError {
-  // The user's error is kept as `cause`, never mutated into a 4xx (style notes §7.10).
+  // The user's error is kept as `cause`, never mutated into a 4xx: a broken check is the server's fault, not the client's.
   return new KoaMtlsError('ERR_MTLS_POLICY_CHECK_FAILED', `Policy check at ${rule} failed`, { status: 500, cause });
 }
 

@@ -101,7 +101,7 @@ export function createAuthorizer(policy: unknown, options: Record<string, unknow
 }
 
 function denial(status: 401 | 403): KoaMtlsError {
-  // Generic on purpose: the reason and the peer go to the hooks, never to the client (notes §4 pitfall 40).
+  // Generic on purpose: the reason and the peer go to the hooks, never to the client (CWE-209: an error body must not tell a prober which rule or value failed).
   return status === 401
     ? new KoaMtlsError('ERR_MTLS_PEER_REQUIRED', 'Client certificate required', { status })
     : new KoaMtlsError('ERR_MTLS_PEER_FORBIDDEN', 'Forbidden', { status });

@@ -44,7 +44,7 @@ function normalizeLabel(label: string, index: number): string {
   if (label.includes('*')) {
     const lower = label.toLowerCase();
     if (lower.includes('**')) throw new Error("may use '**' only as a whole label");
-    // One '*' per label keeps matching linear (minimatch ReDoS class, notes §4 pitfall 31).
+    // One '*' per label keeps matching linear (two stars make minimatch's regex backtrack: ReDoS, CWE-1333).
     if (lower.indexOf('*') !== lower.lastIndexOf('*')) throw new Error("may use at most one '*' per label");
     if (!WILDCARD_LABEL.test(lower)) throw new Error(`has an invalid wildcard label '${label}'`);
     return lower;
@@ -85,7 +85,8 @@ export function compileDnsPattern(pattern: string): DnsPattern {
 /**
  * Normalizes a peer's DNS name for matching: lower-case, ASCII letters, digits, `-` and `_` in 1–63 character labels.
  * Anything else (a wildcard SAN, raw Unicode, a space, a comma, NUL, an empty label) returns `undefined` and never
- * matches (RFC 5280 §4.2.1.6: a dNSName is an IA5String in preferred name syntax; notes §4 pitfalls 26, 29).
+ * matches (RFC 5280 §4.2.1.6: a dNSName is an IA5String in preferred name syntax,
+ * and a certificate's wildcard is for servers, never a client identity).
  *
  * @example
  * ```ts

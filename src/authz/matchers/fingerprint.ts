@@ -2,7 +2,7 @@
  * SHA-256 fingerprint pins in any common spelling, normalized at startup to the form `PeerIdentity` uses: 64
  * lower-case hex digits. Accepted: hex in any case with or without `:`/space separators (OpenSSL, Node
  * `fingerprint256`), an optional `sha256:`/`SHA256:` prefix, and base64 or base64url (Envoy `verify_certificate_spki`,
- * RFC 7469 pins). Notes §4 pitfall 19.
+ * RFC 7469 pins), so a pin copied from any of these tools works as written.
  */
 import type { PeerIdentity } from '../../identity/peer-identity.js';
 import type { ConditionKind } from '../conditions.js';

@@ -9,7 +9,7 @@ describe('san.ip patterns', () => {
     { pattern: '10.0.0.1', ip: '10.0.0.2', allowed: false },
     { pattern: '192.168.4.0/22', ip: '192.168.7.255', allowed: true },
     { pattern: '192.168.4.0/22', ip: '192.168.8.0', allowed: false },
-    // IPv6 forms compare by value (Node prints `2001:DB8:0:0:0:0:0:1`, pitfall 27)
+    // IPv6 forms compare by value (Node prints `2001:DB8:0:0:0:0:0:1`)
     { pattern: '2001:db8::1', ip: '2001:DB8:0:0:0:0:0:1', allowed: true },
     { pattern: '2001:DB8::1', ip: '2001:db8::1', allowed: true },
     { pattern: '2001:db8::/32', ip: '2001:db8:ffff::1', allowed: true },
