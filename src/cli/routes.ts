@@ -13,6 +13,8 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors.js';
+import { documentOperations, OpenApiInputError, readOpenApi } from '../probe/openapi-document.js';
+import { diffSecurity, formatSpecDiff } from '../probe/spec-diff.js';
 import { describeRoutes, type RouteDescription } from '../routes/describe-routes.js';
 import { formatRoutes } from '../routes/format-routes.js';
 import { openapiSecurity } from '../routes/openapi-security.js';
@@ -36,10 +38,13 @@ Factories are called with no arguments; they must not start a server.
 Options:
   --json                  print the inventory as JSON
   --openapi               print an OpenAPI 3.1 document (mutualTLS scheme, x-koa-mtls)
+  --openapi <spec>        with a spec file (JSON or YAML) right after it: compare the
+                          mutualTLS security the spec declares per operation with the
+                          router's enforcing policies; exit 1 when they differ
   --document <file.json>  with --openapi: merge into this OpenAPI 3.1 document
   --include-sandbox-roots with --openapi: include sandbox roots (filesystem paths)
-  --fail-on-unguarded     exit 1 when a route has no policy in enforce mode (or when the
-                          module has no routes at all)
+  --fail-on-unguarded     exit 1 when a route has no policy in enforce mode and is not
+                          declared with allowAnonymous() (or when the module has no routes)
   -h, --help              this help
 
 Exit codes: 0 listed, 1 --fail-on-unguarded and an unguarded route, 2 usage error.
@@ -82,7 +87,8 @@ async function routerOf(namespace: Record<string, unknown>): Promise<unknown> {
   throw new UsageError(NO_ROUTER);
 }
 
-async function loadRoutes(file: string): Promise<unknown> {
+/** Loads an application module and returns the router or app it exports (see the usage text). */
+export async function loadRoutes(file: string): Promise<unknown> {
   const stats = await stat(file).catch(() => undefined);
   if (stats === undefined || !stats.isFile()) throw new UsageError(`${file}: no such file`);
   let namespace: Record<string, unknown>;
@@ -108,6 +114,7 @@ function parse(argv: readonly string[]) {
     args: [...argv],
     strict: true,
     allowPositionals: true,
+    tokens: true,
     options: {
       json: { type: 'boolean' },
       openapi: { type: 'boolean' },
@@ -117,6 +124,41 @@ function parse(argv: readonly string[]) {
       help: { type: 'boolean', short: 'h' },
     },
   });
+}
+
+/** `--openapi <spec>`: with two positionals, the one right after `--openapi` is a spec to compare against. */
+function specOf({ tokens, positionals }: ReturnType<typeof parse>): { spec: string; module: string } | undefined {
+  if (positionals.length !== 2) return undefined;
+  const flag = tokens.find((token) => token.kind === 'option' && token.name === 'openapi');
+  const inputs = tokens.filter((token) => token.kind === 'positional');
+  const at = inputs.findIndex((token) => token.index === (flag?.index ?? -2) + 1);
+  if (at < 0) return undefined;
+  return { spec: inputs[at]?.value as string, module: inputs[1 - at]?.value as string };
+}
+
+/** `koa-mtls routes <module> --openapi <spec>`: the spec's declared security against the router's guards. */
+async function diffAgainstSpec(io: CommandIo, file: string, spec: string, json: boolean): Promise<number> {
+  let operations: ReturnType<typeof documentOperations>;
+  try {
+    operations = documentOperations(await readOpenApi(resolve(io.cwd, spec)));
+  } catch (error) {
+    if (error instanceof OpenApiInputError) throw new UsageError(`--openapi ${error.message}`);
+    throw error;
+  }
+  let routes: readonly RouteDescription[];
+  try {
+    routes = describeRoutes(await loadRoutes(resolve(io.cwd, file)));
+  } catch (error) {
+    if (error instanceof InvalidOptionError) throw new UsageError(`${file}: ${error.message}`);
+    throw error;
+  }
+  const differences = diffSecurity(operations, routes);
+  io.stdout(
+    json
+      ? `${JSON.stringify({ schema: 'koa-mtls/routes-openapi-diff@1', differences }, null, 2)}\n`
+      : formatSpecDiff(differences, spec),
+  );
+  return differences.length === 0 ? exitCodes.ok : exitCodes.findings;
 }
 
 /**
@@ -142,6 +184,19 @@ export async function runRoutes(argv: readonly string[], io: CommandIo): Promise
   if (values.help === true) {
     io.stdout(USAGE);
     return exitCodes.ok;
+  }
+  const compare = specOf(parsed);
+  if (compare !== undefined) {
+    if (
+      values.document !== undefined ||
+      values['include-sandbox-roots'] === true ||
+      values['fail-on-unguarded'] === true
+    ) {
+      throw new UsageError(
+        '--openapi <spec> compares; --document, --include-sandbox-roots and --fail-on-unguarded do not apply',
+      );
+    }
+    return diffAgainstSpec(io, compare.module, compare.spec, values.json === true);
   }
   if (positionals.length !== 1) throw new UsageError('expects exactly one <module> (see koa-mtls routes --help)');
   if (values.json === true && values.openapi === true) throw new UsageError('--json and --openapi exclude each other');
@@ -177,7 +232,8 @@ export async function runRoutes(argv: readonly string[], io: CommandIo): Promise
     io.stderr(`koa-mtls routes: no routes found in ${positionals[0]}\n`);
     return failOnUnguarded ? exitCodes.findings : exitCodes.ok;
   }
-  const unguarded = routes.filter((route) => !route.guarded);
+  // An allowAnonymous() route is declared on purpose; any other route a certificate-less client reaches is not.
+  const unguarded = routes.filter((route) => !route.guarded && !route.anonymous);
   if (!failOnUnguarded || unguarded.length === 0) return exitCodes.ok;
   const list = unguarded.map((route) => `${route.methods.join(',')} ${route.path}`).join(', ');
   io.stderr(`koa-mtls routes: ${unguarded.length} route(s) without an enforcing policy: ${list}\n`);

@@ -1,7 +1,7 @@
 /**
  * Certificate rotation without a restart, for short-lived certificates (SPIRE SVIDs via spiffe-helper,
- * cert-manager Secrets). After Envoy's `watched_directory`, nginx's reload and Go's `GetCertificate`
- * (notes/tls-options.md §6): watch the directories, poll the contents, debounce, read everything, validate fully,
+ * cert-manager Secrets). After Envoy's `watched_directory`, nginx's reload and Go's `GetCertificate`:
+ * watch the directories, poll the contents, debounce, read everything, validate fully,
  * dry-run the secure context, then `server.setSecureContext()` with the complete strict option set. Any failure
  * keeps the old context.
  *
@@ -98,7 +98,7 @@ function optionsDigest(built: BuiltMtlsOptions): string {
  * file watch goes deaf after the first swap), a content poll, and manual `reload()`. After a burst of events it
  * waits `debounceMs`, reads every file, runs every `mtlsOptions` check plus an OpenSSL dry run, and only then calls
  * `server.setSecureContext()` with the complete strict option set (partial options would reset the protocol floor
- * and the trust store, notes §3.7). A half-written set (a new certificate with the old key) is refused, reported to
+ * and the trust store). A half-written set (a new certificate with the old key) is refused, reported to
  * `onError`, and retried with backoff; the old context keeps serving.
  *
  * After a CA or CRL change, sessions from before cannot resume: the new context has fresh ticket keys and a new
@@ -137,14 +137,19 @@ export function watchCertificates(
   const onAudit = optionalFunction<AuditHook>(options, 'onAudit', PATH);
 
   const compiled = compileMtlsInput(input);
-  const files = [compiled.key, compiled.cert, compiled.ca, compiled.crl].flatMap((spec) =>
-    spec?.kind === 'file' ? [resolve(spec.path)] : [],
-  );
-  // Inline PEM never changes: a watcher without files would watch nothing
-  if (files.length === 0) {
+  const trust = compiled.trust;
+  const trustFiles = (trust?.files ?? []).map((file) => resolve(file));
+  const files = [
+    ...[compiled.key, compiled.cert, compiled.ca, compiled.crl].flatMap((spec) =>
+      spec?.kind === 'file' ? [resolve(spec.path)] : [],
+    ),
+    ...trustFiles,
+  ];
+  // Inline PEM never changes: a watcher without files (and without a trust to follow) would watch nothing
+  if (files.length === 0 && trust === undefined) {
     throw new InvalidOptionError(
       'watchCertificates.input',
-      'must name at least one file (keyFile, certFile, caFile, crlFile)',
+      'must name at least one file (keyFile, certFile, caFile, crlFile) or a trust',
     );
   }
 
@@ -168,6 +173,7 @@ export function watchCertificates(
   server.setSecureContext(current.options);
 
   let lastError: Error | undefined;
+  let reloadingTrust = false;
   let failures = 0;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
@@ -191,6 +197,13 @@ export function watchCertificates(
     seenFiles = filesDigest();
     let next: BuiltMtlsOptions;
     try {
+      // The trust re-reads its own files first; a refused bundle keeps the old trust (and the old context)
+      reloadingTrust = true;
+      try {
+        if (trustFiles.length > 0) trust?.reload();
+      } finally {
+        reloadingTrust = false;
+      }
       next = buildMtlsOptions(compiled);
     } catch (error) {
       // Keep the old context: a half-written rotation (new cert, old key) must never be applied
@@ -202,7 +215,7 @@ export function watchCertificates(
     lastError = undefined;
     if (nextDigest === currentDigest) return { status: 'unchanged' };
     try {
-      // Always the complete option set: setSecureContext resets everything it is not given (notes §3.7)
+      // Always the complete option set: setSecureContext resets everything it is not given
       server.setSecureContext(next.options);
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
@@ -217,7 +230,7 @@ export function watchCertificates(
     });
     current = next;
     currentDigest = nextDigest;
-    // Kept-alive connections keep the identity verified under the old trust (notes §3.11)
+    // Kept-alive connections keep the identity verified under the old trust
     if (rotation.trustChanged && closeIdle) {
       (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
     }
@@ -238,11 +251,16 @@ export function watchCertificates(
       timer = undefined;
       const result = reload();
       failures = result.status === 'failed' ? failures + 1 : 0;
-      // Retry with backoff: spiffe-helper's second write is probably still in flight (notes §6.2)
+      // Retry with backoff: spiffe-helper's second write is probably still in flight
       if (failures > 0) schedule(Math.min(retryMs * 2 ** (failures - 1), pollIntervalMs));
     }, delay);
     timer.unref();
   };
+
+  // A trust changed elsewhere (update(), a SPIFFE bundle push) rotates the server's context like a file change
+  const unsubscribe = trust?.onChange(() => {
+    if (!closed && !reloadingTrust) reload();
+  });
 
   const watchers: FSWatcher[] = [];
   if (watchDirectories) {
@@ -253,7 +271,7 @@ export function watchCertificates(
         watcher.on('error', () => watcher.close());
         watchers.push(watcher);
       } catch {
-        // Some filesystems cannot be watched (notes §6.2): polling covers them
+        // Some filesystems cannot be watched: polling covers them
       }
     }
   }
@@ -267,6 +285,7 @@ export function watchCertificates(
     close(): void {
       if (closed) return;
       closed = true;
+      unsubscribe?.();
       clearInterval(poll);
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;

@@ -9,10 +9,13 @@ import { describe, expect, it } from 'vitest';
  */
 const RUNTIME_INDEX = [
   'InvalidOptionError',
+  'allowAnonymous',
+  'guardUpgrade',
   'KoaMtlsError',
   'SandboxPathError',
   'auditContainer',
   'createSandbox',
+  'createTrust',
   'describeRoutes',
   'explain',
   'mtlsOptions',
@@ -27,6 +30,10 @@ const RUNTIME_INDEX = [
 ];
 
 const TYPES_INDEX = [
+  'AnonymousRoutes',
+  'AnonymousRoutesEntry',
+  'ClientCertificateMode',
+  'GuardUpgradeOptions',
   'AuditEvent',
   'AuditHook',
   'AuditKind',
@@ -108,6 +115,9 @@ const TYPES_INDEX = [
   'SubjectAltNames',
   'SymlinkPolicy',
   'TlsSource',
+  'Trust',
+  'TrustOptions',
+  'TrustSource',
   'TrustedProxies',
   'XfccSource',
 ];

@@ -17,6 +17,7 @@ import type { PeerCertificateSource } from '../../src/identity/index.js';
 import { peerCertificate } from '../../src/identity/index.js';
 import { type CertificateAuthority, createCertificateAuthority, type IssuedCertificate } from '../../src/pki/index.js';
 import { mtlsOptions } from '../../src/tls/index.js';
+import { externalTools } from '../helpers/external-tools.js';
 import { type ProxyKind, type RunningProxy, startProxy } from '../helpers/proxies.js';
 
 const sources: Record<ProxyKind, PeerCertificateSource> = {
@@ -170,7 +171,11 @@ describe('when the app terminates TLS itself', () => {
   });
 });
 
-describe.each<ProxyKind>(['nginx', 'haproxy', 'caddy'])('behind %s', (kind) => {
+const installedProxies = (['nginx', 'haproxy', 'caddy'] as const).filter((kind) =>
+  externalTools(`the proxy suite behind ${kind}`, [kind]),
+);
+
+describe.each<ProxyKind>(installedProxies)('behind %s', (kind) => {
   let proxy: RunningProxy;
   let backendPort: number;
   let events: AuditEvent[];
@@ -234,4 +239,29 @@ describe.each<ProxyKind>(['nginx', 'haproxy', 'caddy'])('behind %s', (kind) => {
       expect(events.map((event) => event.reason)).toContain('PROXY_UNTRUSTED_SOURCE');
     });
   }
+});
+
+describe.skipIf(!installedProxies.includes('nginx'))('behind nginx, with a second header source configured', () => {
+  it('reads only the header nginx sets: a Client-Cert its client added is removed and reported', async () => {
+    const built = identityApp({
+      // Listed first on purpose: the order of sources never decides, the proxy's binding does.
+      sources: ['client-cert', 'nginx'],
+      trustedProxies: { addresses: [`${proxySource.nginx}/32`], source: 'nginx' },
+      verify: { ca: root.root },
+    });
+    const backendPort = await listen(http.createServer(built.app.callback()));
+    const proxy = await startProxy(
+      'nginx',
+      { ca: root.root, cert: serverCert.chain, key: serverCert.key },
+      backendPort,
+      proxySource.nginx,
+    );
+    closers.push(() => proxy.stop());
+    const forged = `:${Buffer.from(workload.certificate.replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('base64')}:`;
+    // The reporting workload connects through nginx and claims to be the payments workload in Client-Cert.
+    const seen = await get(proxy.port, reporting, { 'client-cert': forged }, '/payments');
+    expect(seen).toEqual({ status: 403, body: 'Forbidden' });
+    expect(built.events.map((event) => event.reason)).toEqual(['PROXY_UNEXPECTED_SOURCE', 'PEER_IDENTIFIED']);
+    expect(built.events[0]?.detail).toMatchObject({ headers: ['client-cert'] });
+  });
 });
