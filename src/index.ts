@@ -6,6 +6,7 @@
  * @module koa-mtls
  */
 export type { AuditEvent, AuditHook, AuditKind, PeerSummary, RequestIdResolver } from './audit/event.js';
+export { type AuditConfiguration, configureAudit } from './audit/hook.js';
 export {
   type AuthzDecision,
   type AuthzMode,

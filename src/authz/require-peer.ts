@@ -5,6 +5,7 @@
  */
 import type { Context, Middleware, Next } from 'koa';
 import { type AuditHook, type RequestIdResolver, requestIdFromHeader } from '../audit/event.js';
+import { auditHook } from '../audit/hook.js';
 import { KoaMtlsError } from '../errors.js';
 import type { PeerIdentity } from '../identity/peer-identity.js';
 import { summarizePeer } from '../identity/summarize-peer.js';
@@ -138,7 +139,8 @@ export function requirePeer(policy: PeerPolicy, options: RequirePeerOptions = {}
   const authorizer = createAuthorizer(policy, options, 'options');
   const enforce = mode === 'enforce';
   const description = authorizer.compiled.description;
-  const hasHooks = onDecision !== undefined || onAudit !== undefined;
+  // The configured hook is looked up per request, so configureAudit may run after the routes are built.
+  const hasHooks = (): boolean => onDecision !== undefined || auditHook(onAudit) !== undefined;
 
   const report = (ctx: Context, peer: PeerIdentity | undefined, outcome: Outcome): void => {
     const status = statusOfReason[outcome.reason];
@@ -160,7 +162,7 @@ export function requirePeer(policy: PeerPolicy, options: RequirePeerOptions = {}
       detail: Object.freeze({ rule: outcome.rule, mode, policy: description }),
     });
     onDecision?.(decision);
-    onAudit?.(decision);
+    auditHook(onAudit)?.(decision);
   };
 
   async function requirePeerMiddleware(ctx: Context, next: Next): Promise<void> {
@@ -172,10 +174,10 @@ export function requirePeer(policy: PeerPolicy, options: RequirePeerOptions = {}
     } catch (error) {
       // A policy `check` (or a peer object that only looks like a PeerIdentity) threw: report it, then let it surface
       // as a server error, never an allow.
-      if (hasHooks) report(ctx, peer, { reason: 'POLICY_CHECK_FAILED', rule: undefined });
+      if (hasHooks()) report(ctx, peer, { reason: 'POLICY_CHECK_FAILED', rule: undefined });
       throw error;
     }
-    if (hasHooks) report(ctx, peer, outcome);
+    if (hasHooks()) report(ctx, peer, outcome);
     const status = statusOfReason[outcome.reason];
     if (enforce && (status === 401 || status === 403)) throw denial(status);
     // Outside any try: a downstream error is the downstream's, never an authorization failure.

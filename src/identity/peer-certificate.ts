@@ -6,6 +6,7 @@
  */
 import type { Context, Middleware, Next } from 'koa';
 import { type AuditEvent, type AuditHook, type RequestIdResolver, requestIdFromHeader } from '../audit/event.js';
+import { auditHook } from '../audit/hook.js';
 import { InvalidOptionError } from '../errors.js';
 import {
   assertOptionsObject,
@@ -358,10 +359,11 @@ export function peerCertificate(options: PeerCertificateOptions = {}): Middlewar
     delete ctx.state.peer;
     const { peer, events } = resolve(ctx);
     if (peer !== undefined) ctx.state.peer = peer;
-    if (compiled.onAudit !== undefined) {
+    const hook = auditHook(compiled.onAudit);
+    if (hook !== undefined) {
       const requestId = compiled.requestId(ctx);
       for (const event of events()) {
-        compiled.onAudit(Object.freeze(requestId === undefined ? event : { ...event, requestId }));
+        hook(Object.freeze(requestId === undefined ? event : { ...event, requestId }));
       }
     }
     await next();

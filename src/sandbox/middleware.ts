@@ -7,6 +7,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { Context, Middleware, Next } from 'koa';
 import { type AuditEvent, type AuditHook, type RequestIdResolver, requestIdFromHeader } from '../audit/event.js';
+import { auditHook } from '../audit/hook.js';
 import { InvalidOptionError, KoaMtlsError } from '../errors.js';
 import { summarizePeer } from '../identity/summarize-peer.js';
 import { assertOptionsObject, optionalBoolean, optionalFunction, ownValue } from '../options/validate.js';
@@ -153,10 +154,11 @@ export function sandboxPath(options: SandboxPathOptions): Middleware {
   const requestId = optionalFunction<RequestIdResolver>(options, 'requestId', 'options') ?? requestIdFromHeader;
 
   const audit = (ctx: Context, event: Omit<AuditEvent, 'kind' | 'requestId'>): void => {
-    if (onAudit === undefined) return;
+    const hook = auditHook(onAudit);
+    if (hook === undefined) return;
     const id = requestId(ctx);
     const peer = ctx.state.peer;
-    onAudit({
+    hook({
       kind: 'sandbox',
       ...event,
       ...(id === undefined ? {} : { requestId: id }),

@@ -8,6 +8,7 @@ import { constants } from 'node:fs';
 import { type FileHandle, open, readlink, realpath, stat, statfs } from 'node:fs/promises';
 import { isAbsolute, normalize } from 'node:path';
 import type { AuditHook } from '../audit/event.js';
+import { emitOperationalAudit } from '../audit/hook.js';
 import { InvalidOptionError, KoaMtlsError } from '../errors.js';
 import {
   assertOptionsObject,
@@ -359,7 +360,12 @@ function compileOptions(options: unknown): CompiledSandbox & {
 export async function createSandbox(root: string, options?: SandboxOptions): Promise<Sandbox> {
   const settings = compileOptions(options);
   if (typeof root !== 'string' || root.includes('\0') || !isAbsolute(root)) {
-    throw new InvalidOptionError('root', 'must be an absolute path');
+    // A relative root would silently depend on the working directory the service happens to start in.
+    const given = typeof root === 'string' ? ` (got ${JSON.stringify(root)})` : '';
+    throw new InvalidOptionError(
+      'root',
+      `must be an absolute path${given}; resolve it once at startup, e.g. createSandbox(path.resolve('reports'))`,
+    );
   }
   // The walk needs Linux's /proc/self/fd magic links; macOS /dev/fd and Windows have no equivalent (§5).
   const linux = process.platform === 'linux';
@@ -368,7 +374,11 @@ export async function createSandbox(root: string, options?: SandboxOptions): Pro
   try {
     realRoot = await realpath(root);
   } catch (err) {
-    throw configError('sandbox root does not exist or is unreadable', err);
+    const code = (err as NodeJS.ErrnoException).code ?? 'unknown error';
+    throw configError(
+      `sandbox root ${JSON.stringify(root)} does not exist or is unreadable (${code}); create the directory or pass an existing one`,
+      err,
+    );
   }
   // Check both spellings: `/var/run` is a link to `/run` on most systems.
   if (
@@ -415,7 +425,12 @@ async function unsafePathSandbox(
   }
   if (!st.isDirectory()) throw configError('sandbox root is not a readable directory');
   const mounts = await scanMounts(realRoot, settings);
-  settings.onAudit?.({ kind: 'sandbox', outcome: 'warn', reason: 'UNSAFE_PATH_MODE', detail: { why } });
+  emitOperationalAudit(settings.onAudit, {
+    kind: 'sandbox',
+    outcome: 'warn',
+    reason: 'UNSAFE_PATH_MODE',
+    detail: { why },
+  });
   return new HeldSandbox(null, realRoot, st.dev, settings, mounts);
 }
 
@@ -442,12 +457,17 @@ async function scanMounts(realRoot: string, settings: ReturnType<typeof compileO
     mounts = await mountsBelow(realRoot, settings.mountInfoFile);
   } catch (err) {
     if (settings.mounts === 'refuse') throw unsupported('the mount table is unreadable', err);
-    settings.onAudit?.({ kind: 'sandbox', outcome: 'warn', reason: 'MOUNTS_UNKNOWN' });
+    emitOperationalAudit(settings.onAudit, { kind: 'sandbox', outcome: 'warn', reason: 'MOUNTS_UNKNOWN' });
     return [];
   }
   if (mounts.length === 0) return mounts;
   // A bind mount below the root is invisible to path rules: any host directory could be served from it.
   if (settings.mounts === 'refuse') throw configError('a mount point lies below the sandbox root');
-  settings.onAudit?.({ kind: 'sandbox', outcome: 'warn', reason: 'MOUNT_UNDER_ROOT', detail: { mounts } });
+  emitOperationalAudit(settings.onAudit, {
+    kind: 'sandbox',
+    outcome: 'warn',
+    reason: 'MOUNT_UNDER_ROOT',
+    detail: { mounts },
+  });
   return mounts;
 }

@@ -12,6 +12,7 @@ import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Server } from 'node:tls';
 import type { AuditHook } from '../audit/event.js';
+import { auditHook, emitOperationalAudit } from '../audit/hook.js';
 import { InvalidOptionError, KoaMtlsError } from '../errors.js';
 import { assertOptionsObject, optionalBoolean, optionalFunction, optionalInteger } from '../options/validate.js';
 import { type BuiltMtlsOptions, buildMtlsOptions, compileMtlsInput, type MtlsOptionsInput } from './mtls-options.js';
@@ -174,15 +175,17 @@ export function watchCertificates(
 
   const report = (error: Error): void => {
     lastError = error;
+    // A broken rotation is retried and polled: the same refusal is reported once per audit window, not per attempt.
+    let delivered = true;
     try {
-      onAudit?.({
+      delivered = emitOperationalAudit(onAudit, {
         kind: 'tls',
         outcome: 'reject',
         reason: 'TLS_ROTATION_REFUSED',
         detail: { code: error instanceof KoaMtlsError ? error.code : 'ERR_UNKNOWN', message: error.message },
       });
     } finally {
-      onError(error);
+      if (delivered) onError(error);
     }
   };
 
@@ -221,7 +224,7 @@ export function watchCertificates(
     if (rotation.trustChanged && closeIdle) {
       (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
     }
-    onAudit?.({
+    auditHook(onAudit)?.({
       kind: 'tls',
       outcome: 'allow',
       reason: 'TLS_CERTIFICATES_ROTATED',

@@ -12,6 +12,7 @@ const RUNTIME_INDEX = [
   'KoaMtlsError',
   'SandboxPathError',
   'auditContainer',
+  'configureAudit',
   'createSandbox',
   'describeRoutes',
   'explain',
@@ -27,6 +28,7 @@ const RUNTIME_INDEX = [
 ];
 
 const TYPES_INDEX = [
+  'AuditConfiguration',
   'AuditEvent',
   'AuditHook',
   'AuditKind',
