@@ -1,6 +1,6 @@
 /**
  * Makes rejected clients visible. Node drops a client whose certificate fails verification after the handshake,
- * without a TLS alert, and keeps the reason only in `tlsSocket.authorizationError` (notes §3.2, R4).
+ * without a TLS alert, and keeps the reason only in `tlsSocket.authorizationError`.
  * `onTlsClientRejected` turns every failed handshake into an {@link AuditEvent} of kind `tls`.
  *
  * @module tls/client-rejections

@@ -1,5 +1,5 @@
 /**
- * The protocol side of the strict option set (notes/tls-options.md §2, §5): Mozilla Server Side TLS 6.0 suites and
+ * The protocol side of the strict option set: Mozilla Server Side TLS 6.0 suites and
  * groups, pinned at OpenSSL security level 2, groups chosen by the OpenSSL version Node runs on.
  *
  * @module tls/profile
@@ -23,7 +23,7 @@ const TLS12_SUITES = [
 
 /**
  * The cipher string. The TLS 1.2 suites stay in it even for `modern`: a string of only TLS 1.3 names plus
- * `@SECLEVEL=2` throws "no cipher match" (notes §3.4); `minVersion` keeps TLS 1.2 off.
+ * `@SECLEVEL=2` throws "no cipher match" under OpenSSL 3; `minVersion` keeps TLS 1.2 off.
  * `@SECLEVEL=2` rejects RSA < 2048 and SHA-1 peers whatever Node's default level is.
  */
 export const STRICT_CIPHERS = `${TLS13_SUITES}:${TLS12_SUITES}:@SECLEVEL=2`;

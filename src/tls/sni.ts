@@ -3,7 +3,7 @@
  * store, and a context added with `server.addContext()` without `ca` falls back to the public root store (notes
  * §3.8). This callback keeps every name on the strict default context and refuses the handshake when the server
  * has `addContext()` entries. It also remembers the peer certificate of sockets on audited servers, because Node
- * destroys a rejected socket before `tlsClientError` can read it (notes §3.2).
+ * destroys a rejected socket before `tlsClientError` can read it.
  *
  * @module tls/sni
  */
@@ -31,7 +31,7 @@ function serverOf(socket: TLSSocket): { readonly _contexts?: unknown } | undefin
 export const strictSniCallback: StrictSniCallback = function strictSniCallback(this: unknown, _servername, callback) {
   const socket = this instanceof TLSSocket ? this : undefined;
   const server = socket === undefined ? undefined : serverOf(socket);
-  // addContext() contexts are not built by mtlsOptions and may trust the public store: fail closed (notes §3.8)
+  // addContext() contexts are not built by mtlsOptions and may trust the public store: fail closed, as the server's own context does
   if (server !== undefined && Array.isArray(server._contexts) && server._contexts.length > 0) {
     callback(
       configError(

@@ -66,7 +66,10 @@ export function nodeEndOfLifeWarning(version: string, now: Date): MtlsWarning | 
   };
 }
 
-/** A warning when TLS secrets or traces would be written out for every connection (notes §3.10). */
+/**
+ * A warning when `--tls-keylog` or `--trace-tls` writes session secrets or handshake traces out for every connection:
+ * whoever reads a key log decrypts the recorded traffic.
+ */
 export function keylogWarning(execArgv: readonly string[], nodeOptions: string | undefined): MtlsWarning | undefined {
   const flags = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)];
   const found = flags.filter((flag) => flag.startsWith('--tls-keylog') || flag === '--trace-tls');

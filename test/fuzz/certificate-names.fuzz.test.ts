@@ -6,6 +6,7 @@ import { parseCertificate } from '../../src/identity/parse-certificate.js';
 import { parseDistinguishedNameString } from '../../src/identity/proxy/dn-string.js';
 import { type CertificateAuthority, createCertificateAuthority } from '../../src/pki/index.js';
 import { attributeTypeOid } from '../../src/x509/attribute-types.js';
+import { externalTools } from '../helpers/external-tools.js';
 import { cheapRuns, costlyRuns, fuzzTimeout, isInternalParseError } from './fuzz-runs.js';
 
 /**
@@ -121,46 +122,41 @@ function opensslSubject(pem: string): string | undefined {
     return undefined;
   }
 }
-function opensslAvailable(): boolean {
-  try {
-    execFileSync('openssl', ['version']);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-describe.skipIf(!opensslAvailable())('when OpenSSL prints the same certificate (differential)', () => {
-  // Attribute types OpenSSL prints under the same short names (it has its own names for others, e.g. 2.5.4.99).
-  const opensslAttribute = fc.oneof(
-    fc.tuple(
-      fc.constantFrom('CN', 'O', 'OU', 'L', 'ST', 'title', 'GN', 'SN', 'initials', 'pseudonym', 'UID'),
-      textValue,
-    ),
-    fc.tuple(fc.constantFrom('DC', 'emailAddress'), asciiValue),
-    fc.tuple(fc.constant('C'), fc.constantFrom('US', 'DE')),
-  );
-  const opensslSubjectRdns = fc.array(fc.array(opensslAttribute, { minLength: 1, maxLength: 3 }), {
-    minLength: 1,
-    maxLength: 4,
-  });
+describe.skipIf(!externalTools('the OpenSSL differential', ['openssl']))(
+  'when OpenSSL prints the same certificate (differential)',
+  () => {
+    // Attribute types OpenSSL prints under the same short names (it has its own names for others, e.g. 2.5.4.99).
+    const opensslAttribute = fc.oneof(
+      fc.tuple(
+        fc.constantFrom('CN', 'O', 'OU', 'L', 'ST', 'title', 'GN', 'SN', 'initials', 'pseudonym', 'UID'),
+        textValue,
+      ),
+      fc.tuple(fc.constantFrom('DC', 'emailAddress'), asciiValue),
+      fc.tuple(fc.constant('C'), fc.constantFrom('US', 'DE')),
+    );
+    const opensslSubjectRdns = fc.array(fc.array(opensslAttribute, { minLength: 1, maxLength: 3 }), {
+      minLength: 1,
+      maxLength: 4,
+    });
 
-  it(
-    "parses OpenSSL's RFC 2253 subject to the same name the DER parser reads",
-    async () => {
-      await fc.assert(
-        fc.asyncProperty(opensslSubjectRdns, async (rdns) => {
-          const issued = await ca.issueClient({ subject: rdns });
-          const text = opensslSubject(issued.certificate) as string;
-          const parsed = parseCertificate(derOf(issued.certificate), LIMITS);
-          expect(comparable(parseDistinguishedNameString(text).rdns)).toEqual(comparable(parsed.subject.rdns));
-        }),
-        { numRuns: costlyRuns(20) },
-      );
-    },
-    fuzzTimeout(),
-  );
-});
+    it(
+      "parses OpenSSL's RFC 2253 subject to the same name the DER parser reads",
+      async () => {
+        await fc.assert(
+          fc.asyncProperty(opensslSubjectRdns, async (rdns) => {
+            const issued = await ca.issueClient({ subject: rdns });
+            const text = opensslSubject(issued.certificate) as string;
+            const parsed = parseCertificate(derOf(issued.certificate), LIMITS);
+            expect(comparable(parseDistinguishedNameString(text).rdns)).toEqual(comparable(parsed.subject.rdns));
+          }),
+          { numRuns: costlyRuns(20) },
+        );
+      },
+      fuzzTimeout(),
+    );
+  },
+);
 
 describe('when a valid certificate is corrupted', () => {
   let der: Uint8Array;

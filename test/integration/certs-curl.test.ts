@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { mtlsOptions } from '../../src/tls/index.js';
 import { capturedIo } from '../helpers/captured-io.js';
+import { externalTools } from '../helpers/external-tools.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'koa-mtls-curl-'));
@@ -37,7 +38,7 @@ afterAll(async () => {
 const curl = (...args: string[]) =>
   run('curl', ['--silent', '--show-error', '--max-time', '5', '--resolve', `localhost:${port}:127.0.0.1`, ...args]);
 
-describe('a PKI written by `koa-mtls certs init`', () => {
+describe.skipIf(!externalTools('curl against `certs init`', ['curl']))('a PKI written by `koa-mtls certs init`', () => {
   it('lets curl call a Node https server configured from the same files with mtlsOptions', async () => {
     const { stdout } = await curl(
       '--cacert',

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mtlsOptions } from '../../src/tls/mtls-options.js';
 import type { MtlsProfile } from '../../src/tls/profile.js';
+import { externalTools } from '../helpers/external-tools.js';
 import { waitFor } from '../tls/fixtures.js';
 import { type Expected, expectationFor, MATRIX, renderMatrixMarkdown } from './helpers/client-matrix-table.js';
 import {
@@ -24,6 +25,8 @@ import { createMatrixPki, type MatrixPki } from './helpers/matrix-pki.js';
 import { type RecordingServer, startRecordingServer } from './helpers/servers.js';
 
 const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+const hasCurl = externalTools('the client matrix with curl', ['curl']);
+const hasOpenssl = externalTools('the client matrix with openssl s_client', ['openssl']);
 
 let pki: MatrixPki;
 let server: RecordingServer;
@@ -85,42 +88,43 @@ async function expectCell(
   return outcome;
 }
 
-describe.each([
-  ['curl', curlClient, false],
-  ['openssl s_client', opensslClient, false],
-  ['Node https', nodeHttpsClient, true],
-  ['undici', undiciClient, true],
-] as const satisfies readonly (readonly [string, MatrixClient, boolean])[])(
-  'when %s connects',
-  (_clientName, client, nodeTlsClient) => {
-    describe('to the modern profile', () => {
-      it.for(MATRIX.map((row) => [row.name, row] as const))('%s', async ([, row]) => {
-        const identity = row.certificate === undefined ? undefined : pki.clients[row.certificate];
-        await expectCell(
-          server,
-          expectationFor(row, nodeTlsClient, NODE_MAJOR),
-          () => client({ port: server.port, pki, identity, tls12Only: row.tls12Only }),
-          identity?.subject,
-        );
-      });
+describe.each(
+  (
+    [
+      ['curl', curlClient, false, hasCurl],
+      ['openssl s_client', opensslClient, false, hasOpenssl],
+      ['Node https', nodeHttpsClient, true, true],
+      ['undici', undiciClient, true, true],
+    ] as const satisfies readonly (readonly [string, MatrixClient, boolean, boolean])[]
+  ).filter(([, , , installed]) => installed),
+)('when %s connects', (_clientName, client, nodeTlsClient) => {
+  describe('to the modern profile', () => {
+    it.for(MATRIX.map((row) => [row.name, row] as const))('%s', async ([, row]) => {
+      const identity = row.certificate === undefined ? undefined : pki.clients[row.certificate];
+      await expectCell(
+        server,
+        expectationFor(row, nodeTlsClient, NODE_MAJOR),
+        () => client({ port: server.port, pki, identity, tls12Only: row.tls12Only }),
+        identity?.subject,
+      );
     });
+  });
 
-    // TLS 1.2 sends the client certificate in clear and rejects it on another path (curl: exit 35, not 56)
-    describe('with TLS 1.2 only to the intermediate profile', () => {
-      it.for(MATRIX.filter((row) => !row.tls12Only).map((row) => [row.name, row] as const))('%s', async ([, row]) => {
-        const identity = row.certificate === undefined ? undefined : pki.clients[row.certificate];
-        await expectCell(
-          intermediateServer,
-          expectationFor(row, nodeTlsClient, NODE_MAJOR),
-          () => client({ port: intermediateServer.port, pki, identity, tls12Only: true }),
-          identity?.subject,
-        );
-      });
+  // TLS 1.2 sends the client certificate in clear and rejects it on another path (curl: exit 35, not 56)
+  describe('with TLS 1.2 only to the intermediate profile', () => {
+    it.for(MATRIX.filter((row) => !row.tls12Only).map((row) => [row.name, row] as const))('%s', async ([, row]) => {
+      const identity = row.certificate === undefined ? undefined : pki.clients[row.certificate];
+      await expectCell(
+        intermediateServer,
+        expectationFor(row, nodeTlsClient, NODE_MAJOR),
+        () => client({ port: intermediateServer.port, pki, identity, tls12Only: true }),
+        identity?.subject,
+      );
     });
-  },
-);
+  });
+});
 
-describe('when curl speaks HTTP/2 to http2.createSecureServer(mtlsOptions(...))', () => {
+describe.skipIf(!hasCurl)('when curl speaks HTTP/2 to http2.createSecureServer(mtlsOptions(...))', () => {
   it('accepts a valid client certificate over h2', async () => {
     const outcome = await expectCell(
       http2Server,

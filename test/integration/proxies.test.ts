@@ -17,6 +17,7 @@ import type { PeerCertificateSource } from '../../src/identity/index.js';
 import { peerCertificate } from '../../src/identity/index.js';
 import { type CertificateAuthority, createCertificateAuthority, type IssuedCertificate } from '../../src/pki/index.js';
 import { mtlsOptions } from '../../src/tls/index.js';
+import { externalTools } from '../helpers/external-tools.js';
 import { type ProxyKind, type RunningProxy, startProxy } from '../helpers/proxies.js';
 
 const sources: Record<ProxyKind, PeerCertificateSource> = {
@@ -170,7 +171,11 @@ describe('when the app terminates TLS itself', () => {
   });
 });
 
-describe.each<ProxyKind>(['nginx', 'haproxy', 'caddy'])('behind %s', (kind) => {
+const installedProxies = (['nginx', 'haproxy', 'caddy'] as const).filter((kind) =>
+  externalTools(`the proxy suite behind ${kind}`, [kind]),
+);
+
+describe.each<ProxyKind>(installedProxies)('behind %s', (kind) => {
   let proxy: RunningProxy;
   let backendPort: number;
   let events: AuditEvent[];

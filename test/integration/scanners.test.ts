@@ -16,9 +16,9 @@ import type { AuditEvent } from '../../src/audit/event.js';
 import { createCertificateAuthority } from '../../src/pki/index.js';
 import { mtlsOptions } from '../../src/tls/mtls-options.js';
 import type { MtlsProfile } from '../../src/tls/profile.js';
+import { externalTools } from '../helpers/external-tools.js';
 import { temporaryDirectory, writeFile } from '../tls/fixtures.js';
 import { normalizeMarkdownTables } from './helpers/markdown.js';
-import { hasProgram } from './helpers/processes.js';
 import {
   isAllowed,
   renderAllowListMarkdown,
@@ -27,16 +27,10 @@ import {
   TLS12_SUITES,
   TLS13_SUITES,
 } from './helpers/scanner-expectations.js';
-import {
-  runSslscan,
-  runTestssl,
-  type SslscanReport,
-  TESTSSL_COMMAND,
-  type TestsslFinding,
-} from './helpers/scanners.js';
+import { runSslscan, runTestssl, type SslscanReport, type TestsslFinding } from './helpers/scanners.js';
 import { type RecordingServer, startRecordingServer, startServerWithoutCa } from './helpers/servers.js';
 
-const scannersInstalled = TESTSSL_COMMAND !== undefined && hasProgram('sslscan');
+const scannersInstalled = externalTools('external TLS scanners', ['testssl|testssl.sh', 'sslscan']);
 const PROFILES: readonly MtlsProfile[] = ['modern', 'intermediate'];
 const SCAN_TIMEOUT = 180_000;
 
@@ -252,12 +246,6 @@ describe.skipIf(!scannersInstalled)('external scanners against mtlsOptions', () 
     it('sslscan shows groups Node offers by default (ecdhCurve auto): what the group assertion catches', () => {
       expect(sslscanViolations(controlScan, 'modern')).toContain('group TLSv1.3 x448');
     });
-  });
-});
-
-describe('the scanners in CI', () => {
-  it.runIf(process.env.CI !== undefined)('are installed (apt-get install testssl.sh sslscan)', () => {
-    expect(scannersInstalled).toBe(true);
   });
 });
 

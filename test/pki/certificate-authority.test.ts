@@ -8,9 +8,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KoaMtlsError } from '../../src/errors.js';
 import { createCertificateAuthority, loadCertificateAuthority, toPkcs12 } from '../../src/pki/index.js';
+import { externalTools } from '../helpers/external-tools.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'koa-mtls-pki-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const hasOpenssl = externalTools('the openssl checks', ['openssl']);
 
 function openssl(args: string[], input?: string): string {
   return execFileSync('openssl', args, { input, stdio: ['pipe', 'pipe', 'pipe'] }).toString();
@@ -56,35 +59,38 @@ describe('createCertificateAuthority', () => {
     expect(root.fingerprint256).toBe(cert.fingerprint256.replaceAll(':', '').toLowerCase());
   });
 
-  it('issues a client certificate with a multi-valued RDN, repeated attributes and every SAN type', async () => {
-    const root = await createCertificateAuthority();
-    const client = await root.issueClient({
-      subject: 'CN=svc+UID=42,CN=second,O=Acme',
-      san: {
-        dns: ['api.example.com, URI:spiffe://evil/x'],
-        uri: ['spiffe://example.org/ns/prod/sa/api'],
-        email: ['ops@example.com'],
-        ip: ['192.0.2.7', '2001:db8::1'],
-        upn: ['svc@example.com'],
-      },
-    });
-    const text = openssl(
-      ['x509', '-noout', '-subject', '-ext', 'subjectAltName,extendedKeyUsage', '-nameopt', 'RFC2253'],
-      client.certificate,
-    );
-    // DER sorts the attributes of a SET OF, so UID (0.9.…) is encoded before CN (2.5.4.3).
-    expect(text).toContain('subject=UID=42+CN=svc,CN=second,O=Acme');
-    expect(text).toContain('DNS:api.example.com, URI:spiffe://evil/x');
-    expect(text).toContain('URI:spiffe://example.org/ns/prod/sa/api');
-    expect(text).toContain('email:ops@example.com');
-    expect(text).toContain('IP Address:192.0.2.7');
-    expect(text).toContain('IP Address:2001:DB8:0:0:0:0:0:1');
-    expect(text).toContain('othername: UPN::svc@example.com');
-    expect(text).toContain('TLS Web Client Authentication');
-    expect(new X509Certificate(client.certificate).checkIssued(new X509Certificate(root.certificate))).toBe(true);
-  });
+  it.skipIf(!hasOpenssl)(
+    'issues a client certificate with a multi-valued RDN, repeated attributes and every SAN type',
+    async () => {
+      const root = await createCertificateAuthority();
+      const client = await root.issueClient({
+        subject: 'CN=svc+UID=42,CN=second,O=Acme',
+        san: {
+          dns: ['api.example.com, URI:spiffe://evil/x'],
+          uri: ['spiffe://example.org/ns/prod/sa/api'],
+          email: ['ops@example.com'],
+          ip: ['192.0.2.7', '2001:db8::1'],
+          upn: ['svc@example.com'],
+        },
+      });
+      const text = openssl(
+        ['x509', '-noout', '-subject', '-ext', 'subjectAltName,extendedKeyUsage', '-nameopt', 'RFC2253'],
+        client.certificate,
+      );
+      // DER sorts the attributes of a SET OF, so UID (0.9.…) is encoded before CN (2.5.4.3).
+      expect(text).toContain('subject=UID=42+CN=svc,CN=second,O=Acme');
+      expect(text).toContain('DNS:api.example.com, URI:spiffe://evil/x');
+      expect(text).toContain('URI:spiffe://example.org/ns/prod/sa/api');
+      expect(text).toContain('email:ops@example.com');
+      expect(text).toContain('IP Address:192.0.2.7');
+      expect(text).toContain('IP Address:2001:DB8:0:0:0:0:0:1');
+      expect(text).toContain('othername: UPN::svc@example.com');
+      expect(text).toContain('TLS Web Client Authentication');
+      expect(new X509Certificate(client.certificate).checkIssued(new X509Certificate(root.certificate))).toBe(true);
+    },
+  );
 
-  it.each([
+  it.skipIf(!hasOpenssl).each([
     ['serverAuth only', ['serverAuth'] as const, 'TLS Web Server Authentication'],
     ['both', ['serverAuth', 'clientAuth'] as const, 'TLS Web Server Authentication, TLS Web Client Authentication'],
   ])('writes the extended key usage %s', async (_, extendedKeyUsage, expected) => {
@@ -93,32 +99,35 @@ describe('createCertificateAuthority', () => {
     expect(openssl(['x509', '-noout', '-ext', 'extendedKeyUsage'], cert.certificate)).toContain(expected);
   });
 
-  it('leaves the EKU extension out when asked (extendedKeyUsage: null)', async () => {
+  it.skipIf(!hasOpenssl)('leaves the EKU extension out when asked (extendedKeyUsage: null)', async () => {
     const root = await createCertificateAuthority();
     const cert = await root.issueClient({ extendedKeyUsage: null });
     expect(openssl(['x509', '-noout', '-text'], cert.certificate)).not.toContain('Extended Key Usage');
   });
 
-  it('honours chosen validity, serial, key algorithm and a SHA-1 signature for negative tests', async () => {
-    const root = await createCertificateAuthority();
-    const notBefore = new Date('2020-01-01T00:00:00Z');
-    const notAfter = new Date('2020-02-01T00:00:00Z');
-    const expired = await root.issueClient({
-      notBefore,
-      notAfter,
-      serialNumber: '0A:BC:DE',
-      keyAlgorithm: 'rsa-1024',
-      signatureHash: 'SHA-1',
-    });
-    const cert = new X509Certificate(expired.certificate);
-    expect(new Date(cert.validFrom).toISOString()).toBe(notBefore.toISOString());
-    expect(new Date(cert.validTo).toISOString()).toBe(notAfter.toISOString());
-    expect(expired.serialNumber).toBe('abcde');
-    expect(cert.publicKey.asymmetricKeyDetails?.modulusLength).toBe(1024);
-    expect(openssl(['x509', '-noout', '-text'], expired.certificate)).toContain('ecdsa-with-SHA1');
-  });
+  it.skipIf(!hasOpenssl)(
+    'honours chosen validity, serial, key algorithm and a SHA-1 signature for negative tests',
+    async () => {
+      const root = await createCertificateAuthority();
+      const notBefore = new Date('2020-01-01T00:00:00Z');
+      const notAfter = new Date('2020-02-01T00:00:00Z');
+      const expired = await root.issueClient({
+        notBefore,
+        notAfter,
+        serialNumber: '0A:BC:DE',
+        keyAlgorithm: 'rsa-1024',
+        signatureHash: 'SHA-1',
+      });
+      const cert = new X509Certificate(expired.certificate);
+      expect(new Date(cert.validFrom).toISOString()).toBe(notBefore.toISOString());
+      expect(new Date(cert.validTo).toISOString()).toBe(notAfter.toISOString());
+      expect(expired.serialNumber).toBe('abcde');
+      expect(cert.publicKey.asymmetricKeyDetails?.modulusLength).toBe(1024);
+      expect(openssl(['x509', '-noout', '-text'], expired.certificate)).toContain('ecdsa-with-SHA1');
+    },
+  );
 
-  it('signs with SHA-1 under an RSA issuer too', async () => {
+  it.skipIf(!hasOpenssl)('signs with SHA-1 under an RSA issuer too', async () => {
     const root = await createCertificateAuthority({ keyAlgorithm: 'rsa-2048' });
     const cert = await root.issueClient({ signatureHash: 'SHA-1' });
     expect(openssl(['x509', '-noout', '-text'], cert.certificate)).toContain('sha1WithRSAEncryption');
@@ -201,15 +210,18 @@ describe('loadCertificateAuthority', () => {
 });
 
 describe('toPkcs12', () => {
-  it('packs an RSA client certificate and key that openssl reads back with the password', async () => {
-    const root = await createCertificateAuthority();
-    const client = await root.issueClient({ keyAlgorithm: 'rsa-2048' });
-    const file = join(dir, 'client.p12');
-    writeFileSync(file, toPkcs12(client, { password: 'changeit' }));
-    const out = openssl(['pkcs12', '-in', file, '-passin', 'pass:changeit', '-nokeys', '-clcerts']);
-    expect(out).toContain('friendlyName: koa-mtls client');
-    expect(() => openssl(['pkcs12', '-in', file, '-passin', 'pass:wrong', '-nokeys'])).toThrow();
-  });
+  it.skipIf(!hasOpenssl)(
+    'packs an RSA client certificate and key that openssl reads back with the password',
+    async () => {
+      const root = await createCertificateAuthority();
+      const client = await root.issueClient({ keyAlgorithm: 'rsa-2048' });
+      const file = join(dir, 'client.p12');
+      writeFileSync(file, toPkcs12(client, { password: 'changeit' }));
+      const out = openssl(['pkcs12', '-in', file, '-passin', 'pass:changeit', '-nokeys', '-clcerts']);
+      expect(out).toContain('friendlyName: koa-mtls client');
+      expect(() => openssl(['pkcs12', '-in', file, '-passin', 'pass:wrong', '-nokeys'])).toThrow();
+    },
+  );
 
   it('refuses an EC key with a clear error (node-forge reads RSA only)', async () => {
     const root = await createCertificateAuthority();

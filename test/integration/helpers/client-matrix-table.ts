@@ -75,7 +75,7 @@ export const MATRIX: readonly MatrixCase[] = [
     expected: rejectedCertificate('TLS_CERT_REVOKED'),
   },
   {
-    // OpenSSL 3 "EE key too small" has no name in Node's verify-error table: it surfaces as UNSPECIFIED (notes §3.2)
+    // OpenSSL 3 "EE key too small" has no name in Node's verify-error table: it surfaces as UNSPECIFIED
     name: 'RSA-1024',
     certificate: 'rsa1024',
     tls12Only: false,

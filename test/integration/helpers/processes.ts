@@ -3,8 +3,6 @@
  * never through a shell.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 
 /** What one run of a program produced. `code` is the exit status, or -1 when it was killed by the timeout. */
 export interface ProcessResult {
@@ -43,17 +41,5 @@ export function runProgram(command: string, args: readonly string[], options: Ru
     );
     child.stdin?.on('error', () => undefined);
     child.stdin?.end(options.input ?? '');
-  });
-}
-
-/** Whether an executable `command` is in one of the PATH directories. */
-export function hasProgram(command: string): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
-    try {
-      accessSync(join(dir, command), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
   });
 }

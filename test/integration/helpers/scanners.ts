@@ -1,9 +1,10 @@
 /**
  * Runs the external TLS scanners — testssl.sh 3.0.8 and sslscan 2.0.7 (Debian 12 packages `testssl.sh`, `sslscan`) —
- * against a server on 127.0.0.1 and parses their machine-readable output (notes/tls-options.md §7).
+ * against a server on 127.0.0.1 and parses their machine-readable output.
  */
 import { readFileSync } from 'node:fs';
-import { hasProgram, runProgram } from './processes.js';
+import { hasProgram } from '../../helpers/external-tools.js';
+import { runProgram } from './processes.js';
 
 /** testssl's command: `testssl` in the Debian package, `testssl.sh` from upstream; `undefined` when neither is found. */
 export const TESTSSL_COMMAND = ['testssl', 'testssl.sh'].find(hasProgram);

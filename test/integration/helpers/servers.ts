@@ -51,7 +51,7 @@ export async function startRecordingServer(kind: ServerKind, options: MtlsServer
 
 /**
  * The control for the scanners: what a hand-written server looks like when `ca` is forgotten — client certificates
- * requested and required, but checked against Node's default root store (notes/tls-options.md §3.1).
+ * requested and required, but checked against Node's default root store.
  */
 export async function startServerWithoutCa(
   options: Pick<ServerOptions, 'key' | 'cert'>,
