@@ -135,7 +135,16 @@ describe('one hook, set once, hears every module over real TLS', () => {
   const get = (path: string, client: IssuedCertificate) =>
     new Promise<{ status: number; body: string }>((resolve) => {
       const request = https.get(
-        { host: '127.0.0.1', port, path, servername: 'localhost', ca, cert: client.chain, key: client.key, agent: false },
+        {
+          host: '127.0.0.1',
+          port,
+          path,
+          servername: 'localhost',
+          ca,
+          cert: client.chain,
+          key: client.key,
+          agent: false,
+        },
         (response) => {
           let body = '';
           response.on('data', (chunk: Buffer) => {
@@ -161,7 +170,13 @@ describe('one hook, set once, hears every module over real TLS', () => {
 
   it('reports a handshake refused by onTlsClientRejected without a hook of its own', async () => {
     expect((await get('/files/a.txt', stranger)).status).toBe(0);
-    await expect.poll(() => events.some((event) => event.kind === 'tls' && event.outcome === 'reject' && event.reason !== 'TLS_ROTATION_REFUSED')).toBe(true);
+    await expect
+      .poll(() =>
+        events.some(
+          (event) => event.kind === 'tls' && event.outcome === 'reject' && event.reason !== 'TLS_ROTATION_REFUSED',
+        ),
+      )
+      .toBe(true);
   });
 
   it('reports the refused rotation once, not once per retry', () => {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repository, requireBuild, runToEnd } from '../helpers/built-package.js';
+import { externalTools } from '../helpers/external-tools.js';
 import { verbatimBlock } from '../helpers/verbatim.js';
 
 const readme = join(repository, 'README.md');
@@ -44,44 +45,45 @@ async function curl(line: string): Promise<{ status: string; body: string }> {
   return { status: lines.at(-1) ?? '', body: lines.slice(0, -1).join('\n') };
 }
 
-beforeAll(async () => {
-  requireBuild();
-  const [packed] = JSON.parse(
-    execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: repository, encoding: 'utf8' }),
-  ) as { filename: string }[];
-  const tarball = join(work, packed?.filename ?? '');
-  execFileSync('mkdir', [project]);
-  // As written, except: the package comes from this build, and installs prefer the local npm cache.
-  const setup = verbatimBlock(readme, 'quick-start-setup').replace(
-    /^npm install koa-mtls /m,
-    `npm install --no-audit --no-fund --prefer-offline ${tarball} `,
-  );
-  setupOutput = execFileSync('sh', ['-ec', setup], { cwd: project, encoding: 'utf8', timeout: 170_000 });
-  writeFileSync(join(project, 'server.mjs'), verbatimBlock(readme, 'quick-start-server'));
-  port = await freePort();
-  server = spawn(process.execPath, ['server.mjs'], { cwd: project, env: { ...process.env, PORT: String(port) } });
-  server.stdout?.on('data', (chunk: Buffer) => {
-    log += chunk.toString();
-  });
-  server.stderr?.on('data', (chunk: Buffer) => {
-    log += chunk.toString();
-  });
-  const started = Date.now();
-  while (!log.includes('listening on https://localhost:8443')) {
-    if (server.exitCode !== null || Date.now() - started > 15_000) throw new Error(`server.mjs did not start:\n${log}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}, 180_000);
+describe.skipIf(!externalTools('README quick start', ['curl']))('the README quick start, run verbatim', () => {
+  beforeAll(async () => {
+    requireBuild();
+    const [packed] = JSON.parse(
+      execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: repository, encoding: 'utf8' }),
+    ) as { filename: string }[];
+    const tarball = join(work, packed?.filename ?? '');
+    execFileSync('mkdir', [project]);
+    // As written, except: the package comes from this build, and installs prefer the local npm cache.
+    const setup = verbatimBlock(readme, 'quick-start-setup').replace(
+      /^npm install koa-mtls /m,
+      `npm install --no-audit --no-fund --prefer-offline ${tarball} `,
+    );
+    setupOutput = execFileSync('sh', ['-ec', setup], { cwd: project, encoding: 'utf8', timeout: 170_000 });
+    writeFileSync(join(project, 'server.mjs'), verbatimBlock(readme, 'quick-start-server'));
+    port = await freePort();
+    server = spawn(process.execPath, ['server.mjs'], { cwd: project, env: { ...process.env, PORT: String(port) } });
+    server.stdout?.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+    });
+    server.stderr?.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+    });
+    const started = Date.now();
+    while (!log.includes('listening on https://localhost:8443')) {
+      if (server.exitCode !== null || Date.now() - started > 15_000)
+        throw new Error(`server.mjs did not start:\n${log}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }, 180_000);
 
-afterAll(async () => {
-  if (server !== undefined && server.exitCode === null) {
-    server.kill();
-    await once(server, 'exit');
-  }
-  rmSync(work, { recursive: true, force: true });
-});
+  afterAll(async () => {
+    if (server !== undefined && server.exitCode === null) {
+      server.kill();
+      await once(server, 'exit');
+    }
+    rmSync(work, { recursive: true, force: true });
+  });
 
-describe('the README quick start, run verbatim', () => {
   it('certs init prints a curl line for the route the quick start serves, and it answers 200', async () => {
     const printed = setupOutput.split('\n').find((line) => line.startsWith('curl '));
     expect(printed).toBeDefined();
