@@ -3,7 +3,7 @@
  *
  * @module authz
  */
-import type { Context, Middleware, Next } from 'koa';
+import type { Context, DefaultState, Middleware, Next } from 'koa';
 import { type AuditHook, type RequestIdResolver, requestIdFromHeader } from '../audit/event.js';
 import { auditHook } from '../audit/hook.js';
 import { KoaMtlsError } from '../errors.js';
@@ -106,6 +106,24 @@ function denial(status: 401 | 403): KoaMtlsError {
 }
 
 /**
+ * The state an enforcing {@link requirePeer} guarantees to the middleware after it: a verified peer.
+ *
+ * @example
+ * ```ts
+ * import type { RouterContext } from '@koa/router';
+ * import type { PeerState, SandboxedState } from 'koa-mtls';
+ *
+ * // A handler after both requirePeer and sandboxPath names both guarantees once:
+ * const download = async (ctx: RouterContext<PeerState & SandboxedState>) => {
+ *   ctx.body = (await ctx.state.sandboxed.open()).createReadStream();
+ * };
+ * ```
+ */
+export interface PeerState {
+  readonly peer: PeerIdentity;
+}
+
+/**
  * Allows a request only when `ctx.state.peer` (set by `peerCertificate()`) satisfies `policy`.
  *
  * Without a verified peer it throws a `KoaMtlsError` with status 401 (`ERR_MTLS_PEER_REQUIRED`); when the policy or
@@ -115,6 +133,9 @@ function denial(status: 401 | 403): KoaMtlsError {
  *
  * Limitations: decisions are per request, not per connection; `check` and `isRevoked` run in the request's
  * critical path (keep them fast or cached).
+ *
+ * Types: in enforce mode (the default) the middleware after it sees `ctx.state.peer` as a `PeerIdentity`, not
+ * optional ({@link PeerState}); `mode: 'report'` denies nothing, so it narrows nothing.
  *
  * @example
  * ```ts
@@ -130,6 +151,11 @@ function denial(status: 401 | 403): KoaMtlsError {
  * app.use(peerCertificate()).use(router.routes());
  * ```
  */
+export function requirePeer(
+  policy: PeerPolicy,
+  options?: RequirePeerOptions & { readonly mode?: 'enforce' },
+): Middleware<DefaultState> & Middleware<PeerState>;
+export function requirePeer(policy: PeerPolicy, options: RequirePeerOptions): Middleware;
 export function requirePeer(policy: PeerPolicy, options: RequirePeerOptions = {}): Middleware {
   assertOptionsObject(options, 'options', OPTION_KEYS);
   const mode = optionalChoice(options, 'mode', 'options', ['enforce', 'report'] as const) ?? 'enforce';
