@@ -35,6 +35,7 @@ export {
   type PeerCertificateOptions,
   type PeerCertificateSource,
   peerCertificate,
+  peerFromPem,
   summarizePeer,
   type TlsSource,
   type TrustedProxies,

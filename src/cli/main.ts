@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { runCerts } from './certs.js';
 import { type CommandIo, exitCodes, UsageError } from './command-io.js';
 import { runDoctor } from './doctor.js';
+import { runExplain } from './explain.js';
 import { runRoutes } from './routes.js';
 
 type Command = (argv: readonly string[], io: CommandIo) => Promise<number>;
@@ -14,6 +15,7 @@ type Command = (argv: readonly string[], io: CommandIo) => Promise<number>;
 const commands: Readonly<Record<string, { readonly run: Command; readonly summary: string }>> = Object.freeze({
   certs: { run: runCerts, summary: 'make a development PKI (init, server, client, revoke)' },
   doctor: { run: runDoctor, summary: 'audit the container this process runs in (posture report)' },
+  explain: { run: runExplain, summary: 'would a certificate pass a policy, and why (offline)' },
   routes: { run: runRoutes, summary: 'list routes with the identity policy and sandbox guarding each one' },
 });
 

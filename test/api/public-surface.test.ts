@@ -20,6 +20,7 @@ const RUNTIME_INDEX = [
   'onTlsClientRejected',
   'openapiSecurity',
   'peerCertificate',
+  'peerFromPem',
   'requirePeer',
   'sandboxPath',
   'summarizePeer',
