@@ -32,12 +32,12 @@ export interface TestsslRun {
 
 /**
  * The checks run: protocols (`-p`), standard cipher categories (`-s`), forward secrecy and groups (`-f`), server
- * defaults and certificate (`-S`), all vulnerabilities (`-U`). Not `-P` (server cipher order: Mozilla 6.0 wants none,
- * testssl 3.0.8 only reports that as HIGH noise), not `-e`/`-E` (every cipher: sslscan lists them, faster), not
+ * defaults and certificate (`-S`), all vulnerabilities (`-U`), the server's cipher order (`-P`: the server prefers its
+ * own order, ChaCha20 first for clients that list it first). Not `-e`/`-E` (every cipher: sslscan lists them, faster), not
  * `--fast` (it makes testssl use the local OpenSSL 3 for cipher checks, which cannot offer RC4 and the like, so the
  * RC4 check becomes a "local problem" instead of a result).
  */
-const TESTSSL_CHECKS = ['-p', '-s', '-f', '-S', '-U'];
+const TESTSSL_CHECKS = ['-p', '-s', '-f', '-S', '-U', '-P'];
 
 /**
  * Timing knobs testssl reads from the environment (defaults in brackets): the pause after each socket send [0.1 s],
