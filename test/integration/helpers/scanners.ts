@@ -75,7 +75,7 @@ export async function runTestssl(run: TestsslRun): Promise<TestsslFinding[]> {
   if (TESTSSL_COMMAND === undefined) throw new Error('testssl is not installed');
   const result = await runProgram(TESTSSL_COMMAND, args, {
     env: { ...TESTSSL_ENV, keyopts: `-cert ${run.clientCertificateAndKeyFile}` },
-    timeoutMs: 170_000,
+    timeoutMs: 460_000,
   });
   if (result.code === -1) throw new Error(`testssl timed out:\n${result.stdout.slice(-2000)}`);
   return parseTestsslJson(readFileSync(run.jsonFile, 'utf8'));
