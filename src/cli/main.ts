@@ -8,6 +8,7 @@ import { runCerts } from './certs.js';
 import { type CommandIo, exitCodes, UsageError } from './command-io.js';
 import { runDoctor } from './doctor.js';
 import { runExplain } from './explain.js';
+import { runProbeCommand } from './probe.js';
 import { runRoutes } from './routes.js';
 
 type Command = (argv: readonly string[], io: CommandIo) => Promise<number>;
@@ -16,6 +17,7 @@ const commands: Readonly<Record<string, { readonly run: Command; readonly summar
   certs: { run: runCerts, summary: 'make a development PKI (init, server, client, revoke)' },
   doctor: { run: runDoctor, summary: 'audit the container this process runs in (posture report)' },
   explain: { run: runExplain, summary: 'would a certificate pass a policy, and why (offline)' },
+  probe: { run: runProbeCommand, summary: 'scan a running mTLS service for routes that reach host files' },
   routes: { run: runRoutes, summary: 'list routes with the identity policy and sandbox guarding each one' },
 });
 

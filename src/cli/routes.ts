@@ -14,6 +14,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors.js';
+import { documentOperations, OpenApiInputError, readOpenApi } from '../probe/openapi-document.js';
+import { diffSecurity, formatSpecDiff } from '../probe/spec-diff.js';
 import { describeRoutes, type RouteDescription } from '../routes/describe-routes.js';
 import { formatRoutes } from '../routes/format-routes.js';
 import { openapiSecurity } from '../routes/openapi-security.js';
@@ -38,6 +40,9 @@ Factories are called with no arguments; they must not start a server.
 Options:
   --json                  print the inventory as JSON
   --openapi               print an OpenAPI 3.1 document (mutualTLS scheme, x-koa-mtls)
+  --openapi <spec>        with a spec file (JSON or YAML) right after it: compare the
+                          mutualTLS security the spec declares per operation with the
+                          router's enforcing policies; exit 1 when they differ
   --document <file.json>  with --openapi: merge into this OpenAPI 3.1 document
   --include-sandbox-roots with --openapi: include sandbox roots (filesystem paths)
   --fail-on-unguarded     exit 1 when a route has no policy in enforce mode (or when the
@@ -123,7 +128,8 @@ async function importModule(file: string): Promise<Record<string, unknown>> {
   return (await tsImport(url, url)) as Record<string, unknown>;
 }
 
-async function loadRoutes(file: string, timeoutSeconds: number): Promise<unknown> {
+/** Loads an application module and returns the router or app it exports (see the usage text), within a bound. */
+export async function loadRoutes(file: string, timeoutSeconds = DEFAULT_TIMEOUT_SECONDS): Promise<unknown> {
   const stats = await stat(file).catch(() => undefined);
   if (stats === undefined || !stats.isFile()) throw new UsageError(`${file}: no such file`);
   let timer: NodeJS.Timeout | undefined;
@@ -177,6 +183,7 @@ function parse(argv: readonly string[]) {
     args: [...argv],
     strict: true,
     allowPositionals: true,
+    tokens: true,
     options: {
       json: { type: 'boolean' },
       openapi: { type: 'boolean' },
@@ -187,6 +194,47 @@ function parse(argv: readonly string[]) {
       help: { type: 'boolean', short: 'h' },
     },
   });
+}
+
+/** `--openapi <spec>`: with two positionals, the one right after `--openapi` is a spec to compare against. */
+function specOf({ tokens, positionals }: ReturnType<typeof parse>): { spec: string; module: string } | undefined {
+  if (positionals.length !== 2) return undefined;
+  const flag = tokens.find((token) => token.kind === 'option' && token.name === 'openapi');
+  const inputs = tokens.filter((token) => token.kind === 'positional');
+  const at = inputs.findIndex((token) => token.index === (flag?.index ?? -2) + 1);
+  if (at < 0) return undefined;
+  return { spec: inputs[at]?.value as string, module: inputs[1 - at]?.value as string };
+}
+
+/** `koa-mtls routes <module> --openapi <spec>`: the spec's declared security against the router's guards. */
+async function diffAgainstSpec(
+  io: CommandIo,
+  file: string,
+  spec: string,
+  json: boolean,
+  timeoutSeconds: number,
+): Promise<number> {
+  let operations: ReturnType<typeof documentOperations>;
+  try {
+    operations = documentOperations(await readOpenApi(resolve(io.cwd, spec)));
+  } catch (error) {
+    if (error instanceof OpenApiInputError) throw new UsageError(`--openapi ${error.message}`);
+    throw error;
+  }
+  let routes: readonly RouteDescription[];
+  try {
+    routes = describeRoutes(await loadRoutes(resolve(io.cwd, file), timeoutSeconds));
+  } catch (error) {
+    if (error instanceof InvalidOptionError) throw new UsageError(`${file}: ${error.message}`);
+    throw error;
+  }
+  const differences = diffSecurity(operations, routes);
+  io.stdout(
+    json
+      ? `${JSON.stringify({ schema: 'koa-mtls/routes-openapi-diff@1', differences }, null, 2)}\n`
+      : formatSpecDiff(differences, spec),
+  );
+  return differences.length === 0 ? exitCodes.ok : exitCodes.findings;
 }
 
 /**
@@ -212,6 +260,19 @@ export async function runRoutes(argv: readonly string[], io: CommandIo): Promise
   if (values.help === true) {
     io.stdout(USAGE);
     return exitCodes.ok;
+  }
+  const compare = specOf(parsed);
+  if (compare !== undefined) {
+    if (
+      values.document !== undefined ||
+      values['include-sandbox-roots'] === true ||
+      values['fail-on-unguarded'] === true
+    ) {
+      throw new UsageError(
+        '--openapi <spec> compares; --document, --include-sandbox-roots and --fail-on-unguarded do not apply',
+      );
+    }
+    return diffAgainstSpec(io, compare.module, compare.spec, values.json === true, parseTimeout(values.timeout));
   }
   if (positionals.length !== 1) throw new UsageError('expects exactly one <module> (see koa-mtls routes --help)');
   if (values.json === true && values.openapi === true) throw new UsageError('--json and --openapi exclude each other');
