@@ -50,13 +50,19 @@ function check(file) {
     if (!existsSync(path)) {
       problems.push(`${relative(root, file)}: ${target} (no ${relative(root, path)})`);
     } else if (anchor !== undefined && statSync(path).isFile() && path.endsWith('.md')) {
-      if (!anchorsOf(path).has(anchor.slice(1))) problems.push(`${relative(root, file)}: ${target} (no heading ${anchor})`);
+      if (!anchorsOf(path).has(anchor.slice(1)))
+        problems.push(`${relative(root, file)}: ${target} (no heading ${anchor})`);
     }
   }
   return problems;
 }
 
-const files = [join(root, 'README.md'), ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(root, 'docs', f))];
+const files = [
+  join(root, 'README.md'),
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => join(root, 'docs', f)),
+];
 const problems = files.flatMap(check);
 for (const problem of problems) console.error(`broken link: ${problem}`);
 console.log(`${files.length} files checked, ${problems.length} broken links`);
