@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
  */
 const RUNTIME_INDEX = [
   'InvalidOptionError',
+  'allowAnonymous',
+  'guardUpgrade',
   'KoaMtlsError',
   'SandboxPathError',
   'auditContainer',
@@ -28,6 +30,10 @@ const RUNTIME_INDEX = [
 ];
 
 const TYPES_INDEX = [
+  'AnonymousRoutes',
+  'AnonymousRoutesEntry',
+  'ClientCertificateMode',
+  'GuardUpgradeOptions',
   'AuditEvent',
   'AuditHook',
   'AuditKind',
