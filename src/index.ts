@@ -52,6 +52,16 @@ export type {
   SubjectAltNames,
 } from './identity/peer-identity.js';
 export {
+  type LaunchLineOptions,
+  leastPrivilegeLaunchLine,
+  type PermissionAuditOptions,
+  type PermissionMode,
+  type PermissionModelState,
+  type PermissionProcess,
+  permissionAudit,
+  readPermissionModel,
+} from './permission/index.js';
+export {
   auditContainer,
   type ContainerAuditOptions,
   type ContainerAuditReport,

@@ -14,24 +14,10 @@ import type { Server } from 'node:tls';
 import type { AuditHook } from '../audit/event.js';
 import { InvalidOptionError, KoaMtlsError } from '../errors.js';
 import { assertOptionsObject, optionalBoolean, optionalFunction, optionalInteger } from '../options/validate.js';
-import { type BuiltMtlsOptions, buildMtlsOptions, compileMtlsInput, type MtlsOptionsInput } from './mtls-options.js';
+import { type CertificateRotation, createContextRotation, type ReloadResult } from './context-rotation.js';
+import { buildMtlsOptions, compileMtlsInput, type MtlsOptionsInput } from './mtls-options.js';
 
-/** What a rotation changed. */
-export interface CertificateRotation {
-  /** SHA-256 of the previous and the new leaf certificate (lower-case hex). */
-  readonly previousFingerprint256: string;
-  readonly fingerprint256: string;
-  /** The new leaf's expiry. */
-  readonly notAfter: Date;
-  /** Whether the CA bundle or the CRLs changed. Sessions from before can then not resume. */
-  readonly trustChanged: boolean;
-}
-
-/** The outcome of one {@link CertificateWatcher.reload}. */
-export type ReloadResult =
-  | { readonly status: 'rotated'; readonly rotation: CertificateRotation }
-  | { readonly status: 'unchanged' }
-  | { readonly status: 'failed'; readonly error: Error };
+export type { CertificateRotation, ReloadResult } from './context-rotation.js';
 
 /** Options of {@link watchCertificates}. */
 export interface CertificateWatcherOptions {
@@ -81,14 +67,6 @@ function defaultOnError(error: Error): void {
     type: 'KoaMtlsWarning',
     code: error instanceof KoaMtlsError ? error.code : 'MTLS_ROTATION_FAILED',
   });
-}
-
-/** Everything `server.setSecureContext` needs, in one string, to tell "same files" from "new files". */
-function optionsDigest(built: BuiltMtlsOptions): string {
-  const { key, cert, ca, crl } = built.options;
-  return createHash('sha256')
-    .update(JSON.stringify([key, cert, ca, crl ?? []]))
-    .digest('hex');
 }
 
 /**
@@ -167,36 +145,22 @@ export function watchCertificates(
   };
 
   let seenFiles = filesDigest();
-  let current = buildMtlsOptions(compiled);
-  let currentDigest = optionsDigest(current);
-  // Apply at start so the server's context is exactly what the watcher tracks
-  server.setSecureContext(current.options);
+  const rotation = createContextRotation(server, buildMtlsOptions(compiled), {
+    closeIdleConnections: closeIdle,
+    onRotated,
+    onError,
+    onAudit,
+  });
 
-  let lastError: Error | undefined;
   let reloadingTrust = false;
   let failures = 0;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
 
-  const report = (error: Error): void => {
-    lastError = error;
-    try {
-      onAudit?.({
-        kind: 'tls',
-        outcome: 'reject',
-        reason: 'TLS_ROTATION_REFUSED',
-        detail: { code: error instanceof KoaMtlsError ? error.code : 'ERR_UNKNOWN', message: error.message },
-      });
-    } finally {
-      onError(error);
-    }
-  };
-
   const reload = (): ReloadResult => {
     if (closed) throw new Error('watchCertificates: reload() after close()');
     seenFiles = filesDigest();
-    let next: BuiltMtlsOptions;
-    try {
+    return rotation.rotate(() => {
       // The trust re-reads its own files first; a refused bundle keeps the old trust (and the old context)
       reloadingTrust = true;
       try {
@@ -204,44 +168,8 @@ export function watchCertificates(
       } finally {
         reloadingTrust = false;
       }
-      next = buildMtlsOptions(compiled);
-    } catch (error) {
-      // Keep the old context: a half-written rotation (new cert, old key) must never be applied
-      const failure = error instanceof Error ? error : new Error(String(error));
-      report(failure);
-      return { status: 'failed', error: failure };
-    }
-    const nextDigest = optionsDigest(next);
-    lastError = undefined;
-    if (nextDigest === currentDigest) return { status: 'unchanged' };
-    try {
-      // Always the complete option set: setSecureContext resets everything it is not given
-      server.setSecureContext(next.options);
-    } catch (error) {
-      const failure = error instanceof Error ? error : new Error(String(error));
-      report(failure);
-      return { status: 'failed', error: failure };
-    }
-    const rotation: CertificateRotation = Object.freeze({
-      previousFingerprint256: current.fingerprint256,
-      fingerprint256: next.fingerprint256,
-      notAfter: next.notAfter,
-      trustChanged: next.trustDigest !== current.trustDigest,
+      return buildMtlsOptions(compiled);
     });
-    current = next;
-    currentDigest = nextDigest;
-    // Kept-alive connections keep the identity verified under the old trust
-    if (rotation.trustChanged && closeIdle) {
-      (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
-    }
-    onAudit?.({
-      kind: 'tls',
-      outcome: 'allow',
-      reason: 'TLS_CERTIFICATES_ROTATED',
-      detail: { ...rotation, notAfter: rotation.notAfter.toISOString() },
-    });
-    onRotated?.(rotation);
-    return { status: 'rotated', rotation };
   };
 
   const schedule = (delay: number): void => {
@@ -292,7 +220,8 @@ export function watchCertificates(
       for (const watcher of watchers) watcher.close();
     },
     status() {
-      return { fingerprint256: current.fingerprint256, notAfter: current.notAfter, lastError };
+      const { fingerprint256, notAfter } = rotation.current();
+      return { fingerprint256, notAfter, lastError: rotation.lastError() };
     },
   });
 }
