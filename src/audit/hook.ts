@@ -34,7 +34,11 @@ const DEFAULT_WINDOW_MS = 60_000;
 const REMEMBERED_EVENTS = 1000;
 
 let settings: Settings = { onAudit: undefined, repeatWindowMs: DEFAULT_WINDOW_MS };
-const recent = new Map<string, { until: number; suppressed: number }>();
+type RecentEvents = Map<string, { until: number; suppressed: number }>;
+/** Per destination hook: two servers with their own hooks each hear about their own first refusal. */
+let recentByHook = new WeakMap<AuditHook, RecentEvents>();
+/** The bucket of events that reach no hook (their `onError` channel is limited the same way). */
+const NO_HOOK: AuditHook = () => undefined;
 
 /**
  * Sets the process-wide audit hook, once, at startup. Every koa-mtls middleware, `onTlsClientRejected` and
@@ -57,10 +61,10 @@ export function configureAudit(options: AuditConfiguration): () => void {
   };
   const previous = settings;
   settings = next;
-  recent.clear();
+  recentByHook = new WeakMap();
   return () => {
     settings = previous;
-    recent.clear();
+    recentByHook = new WeakMap();
   };
 }
 
@@ -80,8 +84,15 @@ function eventKey(event: AuditEvent): string {
  */
 export function emitOperationalAudit(local: AuditHook | undefined, event: AuditEvent, now = Date.now()): boolean {
   const window = settings.repeatWindowMs;
+  const hook = auditHook(local);
   let delivered = event;
   if (window > 0) {
+    const bucket = hook ?? NO_HOOK;
+    let recent = recentByHook.get(bucket);
+    if (recent === undefined) {
+      recent = new Map();
+      recentByHook.set(bucket, recent);
+    }
     const key = eventKey(event);
     const seen = recent.get(key);
     if (seen !== undefined && now < seen.until) {
@@ -93,6 +104,6 @@ export function emitOperationalAudit(local: AuditHook | undefined, event: AuditE
     recent.set(key, { until: now + window, suppressed: 0 });
     if (seen !== undefined && seen.suppressed > 0) delivered = { ...event, suppressed: seen.suppressed };
   }
-  auditHook(local)?.(delivered);
+  hook?.(delivered);
   return true;
 }

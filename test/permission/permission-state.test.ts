@@ -92,7 +92,6 @@ describe('PERMISSION_* checks', () => {
 
 describe('permissionAudit options', () => {
   it.each<[string, unknown, string]>([
-    ['no onAudit', {}, 'permissionAudit.onAudit'],
     ['an onAudit that is not a function', { onAudit: 'log' }, 'permissionAudit.onAudit'],
     ['an unknown key', { onAudit: () => {}, onaudit: () => {} }, 'permissionAudit.onaudit'],
     ['a bad mode', { onAudit: () => {}, mode: 'strict' }, 'permissionAudit.mode'],
@@ -100,5 +99,9 @@ describe('permissionAudit options', () => {
     expect(() => permissionAudit(options as never)).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_OPTION', path }),
     );
+  });
+
+  it('takes the hook set with configureAudit when it has none of its own', () => {
+    expect(() => permissionAudit()).not.toThrow();
   });
 });
