@@ -111,3 +111,4 @@ export {
   type ReloadResult,
   watchCertificates,
 } from './tls/index.js';
+export { createTrust, type Trust, type TrustOptions, type TrustSource } from './trust/index.js';

@@ -14,6 +14,8 @@ import {
   optionalInteger,
   ownValue,
 } from '../options/validate.js';
+import { withinWindow } from '../trust/path.js';
+import { type Trust, trustState } from '../trust/trust.js';
 import { CertificateReader } from './certificate-reader.js';
 import { validityProblem } from './create-identity.js';
 import type { PeerIdentity } from './peer-identity.js';
@@ -52,6 +54,13 @@ export interface TrustedProxies {
  * and `verify`.
  */
 export interface PeerCertificateOptions {
+  /**
+   * The trust (from `createTrust()`, shared with `mtlsOptions({ trust })`) that TLS peers are verified against:
+   * `issuerChain` is then the path verified by signatures to one of its anchors, and with trust domains a SPIFFE
+   * ID counts only when that path ends at its own domain's bundle. Without it, issuers are the certificates the
+   * client sent that verifiably signed the leaf, and no trust domain applies.
+   */
+  readonly trust?: Trust;
   /** Receives an event for every request: `allow`/`PEER_IDENTIFIED`, or `reject` with the reason. Default: none. */
   readonly onAudit?: AuditHook;
   /** How to find the request id for audit events. Default: the `x-request-id` header. */
@@ -77,6 +86,7 @@ export interface PeerCertificateOptions {
 }
 
 const optionKeys = [
+  'trust',
   'onAudit',
   'requestId',
   'now',
@@ -124,7 +134,7 @@ function compileProxies(
     return undefined;
   }
   const path = 'peerCertificate.trustedProxies';
-  // Notes §4 pitfall 1: a header source without a trust boundary lets any client forge its identity.
+  // A header source without a trust boundary lets any client forge its identity (CWE-290).
   if (trustedProxies === undefined) throw new InvalidOptionError(path, 'is required with header sources');
   assertOptionsObject(trustedProxies, path, ['addresses', 'peer']);
   const addresses = ownValue(trustedProxies, 'addresses');
@@ -132,14 +142,14 @@ function compileProxies(
   if (addresses === undefined && peer === undefined) {
     throw new InvalidOptionError(path, 'must have addresses, peer, or both');
   }
-  // Notes §4 pitfall 2: proxies forward unverified certificates; the app re-verifies against its own anchors.
+  // Proxies may forward certificates they never verified (optional_no_ca); the app re-verifies against its own anchors.
   if (verify === undefined) throw new InvalidOptionError('peerCertificate.verify', 'is required with header sources');
   return Object.freeze({
     sources: headerSources,
     headers: new Set(headerSources.flatMap((source) => source.headers)),
     address: addresses === undefined ? undefined : compileAddresses(addresses, `${path}.addresses`),
     peer,
-    forwarded: new ForwardedPeers(reader, compileVerification(verify, 'peerCertificate.verify', reader), cacheSize),
+    forwarded: new ForwardedPeers(reader, compileVerification(verify, 'peerCertificate.verify'), cacheSize),
   });
 }
 
@@ -163,7 +173,13 @@ function compileOptions(options: unknown): CompiledOptions {
     requestId: optionalFunction<RequestIdResolver>(options, 'requestId', 'peerCertificate') ?? requestIdFromHeader,
     now: optionalFunction<() => number>(options, 'now', 'peerCertificate') ?? Date.now,
     tls: sources.tls,
-    socketPeers: new SocketPeers(reader),
+    socketPeers: new SocketPeers(
+      reader,
+      ownValue(options, 'trust') === undefined
+        ? undefined
+        : trustState(ownValue(options, 'trust'), 'peerCertificate.trust'),
+      cacheSize,
+    ),
     proxies: compileProxies(options, sources.headerSources, reader, cacheSize),
   });
 }
@@ -267,7 +283,8 @@ export function peerCertificate(options: PeerCertificateOptions = {}): Middlewar
 
   function fromSocket(ctx: Context, before: readonly AuditDraft[]): Resolution {
     if (!compiled.tls) return rejected('identity', 'PEER_NO_SOURCE', {}, before);
-    const connection = compiled.socketPeers.peerOf(ctx);
+    const now = compiled.now();
+    const connection = compiled.socketPeers.peerOf(ctx, now);
     if (!connection.ok) {
       const detail = {
         ...connection.detail,
@@ -275,8 +292,12 @@ export function peerCertificate(options: PeerCertificateOptions = {}): Middlewar
       };
       return rejected('identity', connection.reason, { detail }, before);
     }
-    const problem = validityProblem(connection.certificate, compiled.now());
+    const problem = validityProblem(connection.certificate, now);
     if (problem !== undefined) return rejected('identity', problem, { peer: connection.identity }, before);
+    // An issuer or a CRL of the verified path can expire before the leaf does (RFC 5280 §6.1.3 (a)(2)).
+    if (!withinWindow(connection, now)) {
+      return rejected('identity', 'PEER_CHAIN_EXPIRED', { peer: connection.identity }, before);
+    }
     return identified(connection.identity, before);
   }
 
@@ -287,9 +308,10 @@ export function peerCertificate(options: PeerCertificateOptions = {}): Middlewar
       return { trusted: false, detail: { remoteAddress: address, check: 'address' } };
     }
     if (proxies.peer !== undefined) {
-      const connection = compiled.socketPeers.peerOf(ctx);
+      const now = compiled.now();
+      const connection = compiled.socketPeers.peerOf(ctx, now);
       const proxy =
-        connection.ok && validityProblem(connection.certificate, compiled.now()) === undefined
+        connection.ok && validityProblem(connection.certificate, now) === undefined && withinWindow(connection, now)
           ? connection.identity
           : undefined;
       let accepted = false;
@@ -338,7 +360,7 @@ export function peerCertificate(options: PeerCertificateOptions = {}): Middlewar
     const trust = proxyTrust(ctx, proxies);
     if (trust.trusted) return fromProxy(ctx, proxies);
     const removed = stripHeaders(ctx, proxies.headers);
-    // Notes §4 pitfall 1: a forwarded-certificate header from anyone but a trusted proxy is a spoofing attempt.
+    // A forwarded-certificate header from anyone but a trusted proxy is a spoofing attempt (CWE-290).
     const spoofing: AuditDraft[] =
       removed.length === 0
         ? []

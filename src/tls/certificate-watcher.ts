@@ -1,7 +1,7 @@
 /**
  * Certificate rotation without a restart, for short-lived certificates (SPIRE SVIDs via spiffe-helper,
- * cert-manager Secrets). After Envoy's `watched_directory`, nginx's reload and Go's `GetCertificate`
- * (notes/tls-options.md §6): watch the directories, poll the contents, debounce, read everything, validate fully,
+ * cert-manager Secrets). After Envoy's `watched_directory`, nginx's reload and Go's `GetCertificate`:
+ * watch the directories, poll the contents, debounce, read everything, validate fully,
  * dry-run the secure context, then `server.setSecureContext()` with the complete strict option set. Any failure
  * keeps the old context.
  *
@@ -76,7 +76,7 @@ function defaultOnError(error: Error): void {
  * file watch goes deaf after the first swap), a content poll, and manual `reload()`. After a burst of events it
  * waits `debounceMs`, reads every file, runs every `mtlsOptions` check plus an OpenSSL dry run, and only then calls
  * `server.setSecureContext()` with the complete strict option set (partial options would reset the protocol floor
- * and the trust store, notes §3.7). A half-written set (a new certificate with the old key) is refused, reported to
+ * and the trust store). A half-written set (a new certificate with the old key) is refused, reported to
  * `onError`, and retried with backoff; the old context keeps serving.
  *
  * After a CA or CRL change, sessions from before cannot resume: the new context has fresh ticket keys and a new
@@ -115,14 +115,19 @@ export function watchCertificates(
   const onAudit = optionalFunction<AuditHook>(options, 'onAudit', PATH);
 
   const compiled = compileMtlsInput(input);
-  const files = [compiled.key, compiled.cert, compiled.ca, compiled.crl].flatMap((spec) =>
-    spec?.kind === 'file' ? [resolve(spec.path)] : [],
-  );
-  // Inline PEM never changes: a watcher without files would watch nothing
-  if (files.length === 0) {
+  const trust = compiled.trust;
+  const trustFiles = (trust?.files ?? []).map((file) => resolve(file));
+  const files = [
+    ...[compiled.key, compiled.cert, compiled.ca, compiled.crl].flatMap((spec) =>
+      spec?.kind === 'file' ? [resolve(spec.path)] : [],
+    ),
+    ...trustFiles,
+  ];
+  // Inline PEM never changes: a watcher without files (and without a trust to follow) would watch nothing
+  if (files.length === 0 && trust === undefined) {
     throw new InvalidOptionError(
       'watchCertificates.input',
-      'must name at least one file (keyFile, certFile, caFile, crlFile)',
+      'must name at least one file (keyFile, certFile, caFile, crlFile) or a trust',
     );
   }
 
@@ -147,6 +152,7 @@ export function watchCertificates(
     onAudit,
   });
 
+  let reloadingTrust = false;
   let failures = 0;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
@@ -154,7 +160,16 @@ export function watchCertificates(
   const reload = (): ReloadResult => {
     if (closed) throw new Error('watchCertificates: reload() after close()');
     seenFiles = filesDigest();
-    return rotation.rotate(() => buildMtlsOptions(compiled));
+    return rotation.rotate(() => {
+      // The trust re-reads its own files first; a refused bundle keeps the old trust (and the old context)
+      reloadingTrust = true;
+      try {
+        if (trustFiles.length > 0) trust?.reload();
+      } finally {
+        reloadingTrust = false;
+      }
+      return buildMtlsOptions(compiled);
+    });
   };
 
   const schedule = (delay: number): void => {
@@ -164,11 +179,16 @@ export function watchCertificates(
       timer = undefined;
       const result = reload();
       failures = result.status === 'failed' ? failures + 1 : 0;
-      // Retry with backoff: spiffe-helper's second write is probably still in flight (notes §6.2)
+      // Retry with backoff: spiffe-helper's second write is probably still in flight
       if (failures > 0) schedule(Math.min(retryMs * 2 ** (failures - 1), pollIntervalMs));
     }, delay);
     timer.unref();
   };
+
+  // A trust changed elsewhere (update(), a SPIFFE bundle push) rotates the server's context like a file change
+  const unsubscribe = trust?.onChange(() => {
+    if (!closed && !reloadingTrust) reload();
+  });
 
   const watchers: FSWatcher[] = [];
   if (watchDirectories) {
@@ -179,7 +199,7 @@ export function watchCertificates(
         watcher.on('error', () => watcher.close());
         watchers.push(watcher);
       } catch {
-        // Some filesystems cannot be watched (notes §6.2): polling covers them
+        // Some filesystems cannot be watched: polling covers them
       }
     }
   }
@@ -193,6 +213,7 @@ export function watchCertificates(
     close(): void {
       if (closed) return;
       closed = true;
+      unsubscribe?.();
       clearInterval(poll);
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;

@@ -1,7 +1,7 @@
 /**
  * `mtlsOptions`: strict, validated server options for `https.createServer`, `http2.createSecureServer` and
  * `tls.createServer`. It refuses a weak or half-configured mutual-TLS setup at startup, with one
- * `ERR_MTLS_CONFIG_*` error per problem, each naming the file and the fix (notes/tls-options.md §4, §5).
+ * `ERR_MTLS_CONFIG_*` error per problem, each naming the file and the fix.
  *
  * @module tls/mtls-options
  */
@@ -18,6 +18,8 @@ import {
   optionalString,
   ownValue,
 } from '../options/validate.js';
+import { fileSource, inlineSource, type PemInput, type PemSource, pemBlocks } from '../trust/pem.js';
+import { type Trust, trustState } from '../trust/trust.js';
 import {
   type CheckContext,
   checkCaBundle,
@@ -28,7 +30,6 @@ import {
   loadCertificates,
 } from './certificate-checks.js';
 import { configError } from './config-error.js';
-import { fileSource, inlineSource, type PemInput, type PemSource, pemBlocks } from './pem-source.js';
 import { type MtlsProfile, STRICT_CIPHERS, strictGroups } from './profile.js';
 import { type StrictSniCallback, strictSniCallback } from './sni.js';
 import {
@@ -63,6 +64,12 @@ export interface MtlsOptionsInput {
   readonly crl?: PemInput;
   /** Path of the CRL file. */
   readonly crlFile?: string;
+  /**
+   * A trust from `createTrust()`, instead of `ca`/`caFile`/`crl`/`crlFile`: OpenSSL gets the union of its anchors
+   * (every trust-domain bundle and `ca`) and its CRLs. Share it with `peerCertificate({ trust })`; with
+   * `watchCertificates`, each change of the trust rotates the server's secure context.
+   */
+  readonly trust?: Trust;
   /** Passphrase of an encrypted key. */
   readonly passphrase?: string;
   /** `modern` (default): TLS 1.3 only. `intermediate`: TLS 1.2 and 1.3, Mozilla AEAD suites. */
@@ -130,8 +137,10 @@ export interface MtlsServerOptions {
 export interface CompiledMtlsInput {
   readonly key: SourceSpec;
   readonly cert: SourceSpec;
-  readonly ca: SourceSpec;
+  /** `undefined` exactly when `trust` is given. */
+  readonly ca: SourceSpec | undefined;
   readonly crl: SourceSpec | undefined;
+  readonly trust: Trust | undefined;
   readonly passphrase: string | undefined;
   readonly profile: MtlsProfile;
   readonly expiryWarningMs: number;
@@ -165,6 +174,7 @@ const KNOWN_KEYS = [
   'caFile',
   'crl',
   'crlFile',
+  'trust',
   'passphrase',
   'profile',
   'expiryWarningDays',
@@ -204,7 +214,7 @@ function sourceSpec(input: Record<string, unknown>, option: 'key' | 'cert' | 'ca
   return { kind: 'inline', option, value: inline };
 }
 
-/** Refuses the options that would undo strictness, each with its own code (notes §4 rows 1, 2, 18, 26, 30, 31). */
+/** Refuses the options that would undo strictness, each with its own code. */
 function refuseWeakeningOptions(input: Record<string, unknown>, profile: MtlsProfile): 'TLSv1.2' | 'TLSv1.3' {
   // Node's requestCert defaults to false: no client certificate would be asked for at all
   if (optionalBoolean(input, 'requestCert', PATH) === false) {
@@ -215,7 +225,7 @@ function refuseWeakeningOptions(input: Record<string, unknown>, profile: MtlsPro
       'remove "requestCert" (mtlsOptions always sets it to true)',
     );
   }
-  // With rejectUnauthorized false Node serves unverified clients with socket.authorized=false (notes §3.2)
+  // With rejectUnauthorized false Node serves unverified clients with socket.authorized=false
   if (optionalBoolean(input, 'rejectUnauthorized', PATH) === false) {
     throw configError(
       'ERR_MTLS_CONFIG_REJECT_UNAUTHORIZED',
@@ -243,7 +253,7 @@ function refuseWeakeningOptions(input: Record<string, unknown>, profile: MtlsPro
       "'TLSv1.2' conflicts with profile 'modern'; use profile 'intermediate'",
     );
   }
-  // Static ticket keys survive setSecureContext: a client of a removed CA resumed with authorized=true (notes §3.6)
+  // Static ticket keys survive setSecureContext: a client of a removed CA resumed with authorized=true
   if (ownValue(input, 'ticketKeys') !== undefined) {
     throw configError(
       'ERR_MTLS_CONFIG_TICKET_KEYS',
@@ -261,7 +271,7 @@ function refuseWeakeningOptions(input: Record<string, unknown>, profile: MtlsPro
       'remove "secureProtocol" and choose profile "modern" or "intermediate"',
     );
   }
-  // An SNI context built without `ca` verifies clients against the public root store (notes §3.8)
+  // An SNI context built without `ca` verifies clients against the public root store
   if (ownValue(input, 'SNICallback') !== undefined) {
     throw configError(
       'ERR_MTLS_CONFIG_SNI_CALLBACK',
@@ -293,10 +303,17 @@ export function compileMtlsInput(input: unknown): CompiledMtlsInput & { readonly
   const key = sourceSpec(input, 'key');
   const cert = sourceSpec(input, 'cert');
   const ca = sourceSpec(input, 'ca');
+  const crl = sourceSpec(input, 'crl');
+  const trustValue = ownValue(input, 'trust');
   if (key === undefined) throw new InvalidOptionError(`${PATH}.key`, 'is required: give "key" (PEM) or "keyFile"');
   if (cert === undefined) throw new InvalidOptionError(`${PATH}.cert`, 'is required: give "cert" (PEM) or "certFile"');
+  // One source of anchors: a trust and a separate `ca` could disagree about who the server trusts
+  if (trustValue !== undefined && (ca !== undefined || crl !== undefined)) {
+    throw new InvalidOptionError(`${PATH}.trust`, 'replaces ca/caFile/crl/crlFile; give the trust or those, not both');
+  }
+  if (trustValue !== undefined) trustState(trustValue, `${PATH}.trust`);
   // Without `ca` Node verifies client certificates against its default store: any public CA's client is accepted
-  if (ca === undefined) {
+  if (ca === undefined && trustValue === undefined) {
     throw configError(
       'ERR_MTLS_CONFIG_NO_CA',
       'option "ca"',
@@ -308,7 +325,8 @@ export function compileMtlsInput(input: unknown): CompiledMtlsInput & { readonly
     key,
     cert,
     ca,
-    crl: sourceSpec(input, 'crl'),
+    crl,
+    trust: trustValue as Trust | undefined,
     passphrase: optionalString(input, 'passphrase', PATH),
     profile,
     minVersion,
@@ -335,7 +353,7 @@ function loadPrivateKey(source: PemSource, passphrase: string | undefined): KeyO
     );
   }
   const encrypted = block.type === 'ENCRYPTED PRIVATE KEY' || block.pem.includes('Proc-Type: 4,ENCRYPTED');
-  // Node has no TTY prompt: an encrypted key without its passphrase fails with an opaque OpenSSL error (notes §4 row 10)
+  // Node has no TTY prompt: an encrypted key without its passphrase fails with an opaque OpenSSL error
   if (encrypted && passphrase === undefined) {
     throw configError(
       'ERR_MTLS_CONFIG_KEY_PASSPHRASE',
@@ -376,7 +394,7 @@ function warnIfWorldReadable(spec: SourceSpec, warn: (warning: MtlsWarning) => v
     // The key was read a moment ago; a file swapped away since is the next reload's business
     return;
   }
-  // Kubernetes secret volumes default to 0644 (notes §6.1): anyone in the container can read the key
+  // Kubernetes secret volumes default to 0644: anyone in the container can read the key
   if ((mode & 0o004) !== 0) {
     warn({
       code: 'MTLS_KEY_WORLD_READABLE',
@@ -403,8 +421,17 @@ export function buildMtlsOptions(
   const context: CheckContext = { now, expiryWarningMs: compiled.expiryWarningMs, warn };
   const keySource = readSource(compiled.key);
   const certSource = readSource(compiled.cert);
-  const caSource = readSource(compiled.ca);
-  const crlSource = compiled.crl === undefined ? undefined : readSource(compiled.crl);
+  const trust = compiled.trust;
+  const caSource =
+    trust === undefined ? readSource(compiled.ca as SourceSpec) : inlineSource('trust (anchors)', [...trust.caPems]);
+  const crlSource =
+    trust === undefined
+      ? compiled.crl === undefined
+        ? undefined
+        : readSource(compiled.crl)
+      : trust.crlPems.length === 0
+        ? undefined
+        : inlineSource('trust (CRLs)', [...trust.crlPems]);
 
   const privateKey = loadPrivateKey(keySource, compiled.passphrase);
   warnIfWorldReadable(compiled.key, warn);
@@ -431,19 +458,19 @@ export function buildMtlsOptions(
     honorCipherOrder: false,
     secureOptions: constants.SSL_OP_NO_RENEGOTIATION | (compiled.sessionResumption ? 0 : constants.SSL_OP_NO_TICKET),
     sessionTimeout: compiled.sessionTimeout,
-    // Sessions resume only within the same trust: the context changes with every CA/CRL/profile change (notes §3.6)
+    // Sessions resume only within the same trust: the context changes with every CA/CRL/profile change
     sessionIdContext: digestOf([
       Buffer.from(trustDigest),
       Buffer.from(`${compiled.profile}:${compiled.minVersion}`),
     ]).slice(0, 32),
     handshakeTimeout: compiled.handshakeTimeout,
-    // --trace-tls would otherwise turn tracing on for every socket (notes §3.10)
+    // --trace-tls would otherwise turn tracing on for every socket
     enableTrace: false,
     SNICallback: strictSniCallback,
   } as const);
 
   try {
-    // The final gate: whatever OpenSSL itself refuses (notes §4), before any server uses these options
+    // The final gate: whatever OpenSSL itself refuses, before any server uses these options
     createSecureContext(options);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);

@@ -13,6 +13,7 @@ const RUNTIME_INDEX = [
   'SandboxPathError',
   'auditContainer',
   'createSandbox',
+  'createTrust',
   'describeRoutes',
   'explain',
   'mtlsOptions',
@@ -108,6 +109,9 @@ const TYPES_INDEX = [
   'SubjectAltNames',
   'SymlinkPolicy',
   'TlsSource',
+  'Trust',
+  'TrustOptions',
+  'TrustSource',
   'TrustedProxies',
   'XfccSource',
 ];
