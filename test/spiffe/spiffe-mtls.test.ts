@@ -13,6 +13,7 @@ import {
   createServer,
   get,
   type HttpsServer,
+  recordingTrust,
   SERVER_ID,
   serverSvid,
   trustDomain,
@@ -67,7 +68,7 @@ async function rig(message: Record<string, unknown> = x509SvidMessage(serverCert
   const spiffe = await spiffeMtls({
     address: agent.address,
     ...FAST,
-    trust: { update: ({ trustDomains }) => trustUpdates.push({ ...trustDomains }) },
+    trust: recordingTrust((trustDomains) => trustUpdates.push({ ...trustDomains })),
     onAudit: (event) => audit.push(event),
     onError: (error) => errors.push(error),
   });
@@ -332,12 +333,10 @@ describe('spiffeMtls: the trust object', () => {
     const spiffe = await spiffeMtls({
       address: agent.address,
       ...FAST,
-      trust: {
-        update: ({ trustDomains }) => {
-          if ('partner.org' in trustDomains) throw new TypeError('partner.org is not allowed here');
-          accepted += 1;
-        },
-      },
+      trust: recordingTrust((trustDomains) => {
+        if ('partner.org' in trustDomains) throw new TypeError('partner.org is not allowed here');
+        accepted += 1;
+      }),
       onAudit: (event) => audit.push(event),
       onError: () => undefined,
     });
