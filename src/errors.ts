@@ -61,6 +61,7 @@ export type KoaMtlsErrorCode =
   | 'ERR_SANDBOX_UNSUPPORTED'
   | 'ERR_SANDBOX_CLOSED'
   | 'ERR_SANDBOX_IO'
+  | 'ERR_SANDBOX_BUSY'
   | 'ERR_SANDBOX_INVALID_PATH'
   | 'ERR_SANDBOX_NOT_FOUND'
   // development PKI and CLI

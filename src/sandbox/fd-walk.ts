@@ -5,15 +5,25 @@
  * Node has no `openat`, so `openat(dirfd, name, flags)` is emulated by opening `/proc/self/fd/<dirfd>/<name>`: the
  * kernel follows the magic link to the held directory, then resolves `name` inside it under `flags` (O_NOFOLLOW
  * applies to `name`). `..` never reaches the kernel; symlinks are read and spliced in by this code, relative targets
- * only, at most 8 hops. Measured: 0 leaks under a symlink-swap race where realpath-then-open leaked 1,750 times in 3 s
- * (`shared/notes/path-guard.md` §5).
+ * only, at most 8 hops. Under a symlink-swap race this returned an outside file 0 times where realpath-then-open
+ * leaked it about 1,000 times a second (the race test).
+ *
+ * Three more properties (docs/sandbox.md):
+ * - a refused open changes nothing: existing files are opened without `O_CREAT`/`O_TRUNC` and truncated only after
+ *   every check passed; a new file is created with `O_EXCL` in a directory verified first, and unlinked again if a
+ *   later check refuses it;
+ * - a walk holds at most two descriptors besides the root (the current directory and the next);
+ * - with `noCrossDevice`, every component's mount id must be the root's (`RESOLVE_NO_XDEV`).
  *
  * @module sandbox/fd-walk
  */
 import { constants, readlinkSync, type Stats } from 'node:fs';
-import { type FileHandle, lstat, open, readlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { KoaMtlsError } from '../errors.js';
-import { notFound, type SandboxDenyReason, type SandboxPathError } from './sandbox-error.js';
+import { errnoCode } from '../fs-errors/errno-reasons.js';
+import { mountIdOf } from './mounts.js';
+import { notFound, refusal, type SandboxDenyReason } from './sandbox-error.js';
+import type { WalkIo } from './walk-io.js';
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } =
   constants;
@@ -38,14 +48,7 @@ export type SandboxOpenFlags = 'r' | 'r+' | 'w' | 'wx' | 'a' | 'ax';
  */
 export type SymlinkPolicy = 'in-root' | 'none';
 
-/**
- * Kernel flags per mode. O_NOFOLLOW and O_NONBLOCK are added to every leaf open.
- *
- * @example
- * ```ts
- * OPEN_FLAGS.wx === (O_WRONLY | O_CREAT | O_EXCL); // true
- * ```
- */
+/** Kernel flags per mode, as `fs.open` means them. The walk never passes them as they are (see {@link walkOpen}). */
 export const OPEN_FLAGS: Readonly<Record<SandboxOpenFlags, number>> = Object.freeze({
   r: O_RDONLY,
   'r+': O_RDWR,
@@ -55,36 +58,32 @@ export const OPEN_FLAGS: Readonly<Record<SandboxOpenFlags, number>> = Object.fre
   ax: O_WRONLY | O_CREAT | O_EXCL | O_APPEND,
 });
 
-/**
- * Everything a walk needs about its root; built once by `createSandbox`.
- *
- * @example
- * ```ts
- * const root: WalkRoot = { fd, realRoot, dev, procFd: '/proc/self/fd', symlinks: 'in-root', noCrossDevice: false, singleLinkOnly: false };
- * ```
- */
+/** Everything a walk needs about its root; built once by `createSandbox`. */
 export interface WalkRoot {
   /** The held root directory descriptor (-1 for the unsafe path mode, which holds none). */
   readonly fd: number;
-  /** The root's real path, for the final defence-in-depth check. */
+  /** The root's real path, for the defence-in-depth checks. */
   readonly realRoot: string;
-  /** `st_dev` of the root, for `noCrossDevice`. */
+  /** `st_dev` of the root (the unsafe path mode's `noCrossDevice`, which has no descriptors to ask). */
   readonly dev: number;
+  /** The root's mount id (`-1` when `noCrossDevice` is off and it was not read). */
+  readonly mountId: number;
   /** The directory of magic fd links, normally `/proc/self/fd`. */
   readonly procFd: string;
+  /** The directory of per-descriptor info, normally `/proc/self/fdinfo`. */
+  readonly fdInfo: string;
   readonly symlinks: SymlinkPolicy;
   readonly noCrossDevice: boolean;
   readonly singleLinkOnly: boolean;
+  readonly io: WalkIo;
+  /**
+   * The allow/deny lists applied to the resolved in-root path (after links), before anything is opened: a link must
+   * not smuggle a file in under an allowed name, and a refused target must not be truncated or created first.
+   */
+  readonly refuseResolved: (resolved: string) => SandboxDenyReason | undefined;
 }
 
-/**
- * What a successful walk returns.
- *
- * @example
- * ```ts
- * const { handle, resolved } = await walkOpen(root, ['k8s', 'tls.crt'], 'r', 0o600); // resolved: 'k8s/..2025_01_01/tls.crt'
- * ```
- */
+/** What a successful walk returns. */
 export interface WalkResult {
   readonly handle: FileHandle;
   /** The in-root relative path actually opened (after symlinks). */
@@ -93,66 +92,32 @@ export interface WalkResult {
   readonly realPath: string;
 }
 
-/**
- * Go `os.Root` limit: at most 8 symlink hops per open.
- *
- * @example
- * ```ts
- * if (links > MAX_SYMLINKS) throw notFound('SYMLINK_TOO_MANY');
- * ```
- */
+/** Go `os.Root` limit: at most 8 symlink hops per open. */
 export const MAX_SYMLINKS = 8;
 
-/**
- * Go `os.Root` limit: at most 255 component steps per open, restarts included.
- *
- * @example
- * ```ts
- * if (++steps > MAX_STEPS) throw notFound('TOO_MANY_STEPS');
- * ```
- */
+/** Go `os.Root` limit: at most 255 component steps per open, restarts included. */
 export const MAX_STEPS = 255;
 
 const LINK_CODES = new Set(['ELOOP', 'ENOTDIR', 'EMLINK']);
+const DIR_FLAGS = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
 
-/** Maps an errno from a component open to a uniform-404 reason; anything unexpected is a 500. */
-function refusal(err: unknown): SandboxPathError | KoaMtlsError {
-  const code = (err as NodeJS.ErrnoException | null)?.code;
-  const reason: SandboxDenyReason | undefined = {
-    ENOENT: 'NOT_FOUND',
-    ENOTDIR: 'NOT_DIRECTORY',
-    EISDIR: 'NOT_REGULAR_FILE',
-    ENXIO: 'NOT_REGULAR_FILE',
-    ENODEV: 'NOT_REGULAR_FILE',
-    ELOOP: 'SYMLINK_REFUSED',
-    EACCES: 'ACCESS_DENIED',
-    EPERM: 'ACCESS_DENIED',
-    ENAMETOOLONG: 'NAME_TOO_LONG',
-    EEXIST: 'EXISTS',
-    EXDEV: 'CROSS_DEVICE',
-  }[code ?? ''] as SandboxDenyReason | undefined;
-  if (reason !== undefined) return notFound(reason, err);
-  return new KoaMtlsError('ERR_SANDBOX_IO', 'Internal Server Error', { status: 500, cause: err });
+/** The kernel's name for a descriptor must lie under the real root (renamed roots, directories moved out). */
+function assertUnderRoot(root: WalkRoot, fd: number): string {
+  const realPath = readlinkSync(`${root.procFd}/${fd}`);
+  if (realPath === root.realRoot) return realPath;
+  const prefix = root.realRoot === '/' ? '/' : `${root.realRoot}/`;
+  if (!realPath.startsWith(prefix)) throw notFound('OUTSIDE_ROOT');
+  return realPath;
 }
 
-/** `readlinkat` emulation: the target, or `null` when the entry is not a symlink (EINVAL) or vanished. */
-async function readLinkAt(path: string): Promise<string | null> {
-  try {
-    return await readlink(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EINVAL' || code === 'ENOENT') return null;
-    throw refusal(err);
-  }
+/** openat2 RESOLVE_NO_XDEV: every component on the root's mount, bind mounts of the same filesystem included. */
+function assertSameMount(root: WalkRoot, fd: number): void {
+  if (root.noCrossDevice && mountIdOf(root.fdInfo, fd) !== root.mountId) throw notFound('CROSS_DEVICE');
 }
 
 /**
- * Opens `segments` (already lexically valid) below `root`. Throws {@link SandboxPathError} (404) for every refusal.
- *
- * @example
- * ```ts
- * const { handle } = await walkOpen(root, ['certs', 'tls.crt'], 'r', 0o600);
- * ```
+ * Opens `segments` (already lexically valid) below `root`. Throws a 404 `SandboxPathError` for every refusal, a 503
+ * `ERR_SANDBOX_BUSY` when descriptors run out, a 500 `ERR_SANDBOX_IO` otherwise.
  */
 export async function walkOpen(
   root: WalkRoot,
@@ -160,12 +125,20 @@ export async function walkOpen(
   flags: SandboxOpenFlags,
   mode: number,
 ): Promise<WalkResult> {
+  const { io } = root;
   const parts = segments.slice();
-  const creating = (OPEN_FLAGS[flags] & O_CREAT) !== 0;
   const exclusive = (OPEN_FLAGS[flags] & O_EXCL) !== 0;
-  const held: FileHandle[] = [];
+  // The current directory; owned (to be closed) unless it is the root. Parents are closed as the walk descends, so a
+  // walk holds at most this one and the next, whatever the depth.
+  let dirFd = root.fd;
   let links = 0;
   let steps = 0;
+
+  const release = async (): Promise<void> => {
+    const fd = dirFd;
+    dirFd = root.fd;
+    if (fd !== root.fd) await io.closeDir(fd);
+  };
 
   // Replaces parts[i] (a symlink) by its target's segments. A relative target is relative to the directory holding
   // the link, which is the current descriptor, so the walk goes on from there (Go os.Root does the same); a leading
@@ -182,15 +155,9 @@ export async function walkOpen(
     parts.splice(i, 1, ...target.split('/'));
   };
 
-  const closeHeld = async (): Promise<void> => {
-    const handles = held.splice(0);
-    await Promise.all(handles.map((h) => h.close().catch(() => undefined)));
-  };
-
   try {
     restart: for (;;) {
-      await closeHeld();
-      let dirFd = root.fd;
+      await release();
       for (let i = 0; i < parts.length; i++) {
         // Bounded work per request, whatever the links spell (Go: 255 steps).
         if (++steps > MAX_STEPS) throw notFound('TOO_MANY_STEPS');
@@ -212,22 +179,22 @@ export async function walkOpen(
         }
         const path = `${root.procFd}/${dirFd}/${name}`;
         if (i < parts.length - 1) {
-          let dir: FileHandle;
+          let next: number;
           try {
             // O_NOFOLLOW|O_DIRECTORY: a symlink fails with ENOTDIR/ELOOP instead of being followed by the kernel.
-            dir = await open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+            next = await io.openDir(path, DIR_FLAGS);
           } catch (err) {
-            if (!LINK_CODES.has((err as NodeJS.ErrnoException).code ?? '')) throw refusal(err);
-            splice(i, await readLinkAt(path), 'NOT_DIRECTORY');
+            if (!LINK_CODES.has(errnoCode(err) ?? '')) throw refusal(err);
+            splice(i, await readLinkAt(io, path), 'NOT_DIRECTORY');
             i--;
             continue;
           }
-          held.push(dir);
-          if (root.noCrossDevice && (await dir.stat()).dev !== root.dev) throw notFound('CROSS_DEVICE');
-          dirFd = dir.fd;
+          await release();
+          dirFd = next;
+          assertSameMount(root, dirFd);
           continue;
         }
-        const leaf = await openLeaf(path, flags, mode, creating, exclusive);
+        const leaf = await openLeaf(root, dirFd, path, parts.join('/'), flags, mode);
         if (typeof leaf === 'string') {
           // The leaf is a symlink: an exclusive create never follows one (it exists).
           if (exclusive) throw notFound('EXISTS');
@@ -236,69 +203,99 @@ export async function walkOpen(
           continue;
         }
         if (leaf === null) continue restart;
-        return await checkLeaf(root, leaf, parts.join('/'));
+        return { handle: leaf.handle, resolved: parts.join('/'), realPath: leaf.realPath };
       }
       // A link spelled `.` or `dir/..` left nothing to open: the root itself is not a regular file.
       throw notFound('NOT_REGULAR_FILE');
     }
+  } catch (err) {
+    throw err instanceof KoaMtlsError ? err : refusal(err);
   } finally {
-    await closeHeld();
+    await release().catch(() => undefined);
   }
 }
 
-/**
- * Opens the last component. Returns the handle, the symlink target when the leaf is a link, or `null` when the
- * entry changed under us (retry from the root).
- */
-async function openLeaf(
-  path: string,
-  flags: SandboxOpenFlags,
-  mode: number,
-  creating: boolean,
-  exclusive: boolean,
-): Promise<FileHandle | string | null> {
-  let before: Stats | null = null;
+/** `readlinkat` emulation: the target, or `null` when the entry is not a symlink (EINVAL) or vanished. */
+async function readLinkAt(io: WalkIo, path: string): Promise<string | null> {
   try {
-    before = await lstat(path);
+    return await io.readlink(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !creating) throw refusal(err);
-  }
-  if (before?.isSymbolicLink()) return (await readLinkAt(path)) ?? null;
-  if (before !== null && exclusive) throw notFound('EXISTS');
-  // FIFOs, sockets and devices are refused before any open: a FIFO open blocks a libuv thread forever (§0.6).
-  if (before !== null && !before.isFile()) throw notFound('NOT_REGULAR_FILE');
-  try {
-    // O_NOFOLLOW: a link swapped in after lstat fails with ELOOP; O_NONBLOCK: a FIFO swapped in cannot block.
-    return await open(path, OPEN_FLAGS[flags] | O_NOFOLLOW | O_NONBLOCK, mode);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    // The entry became a symlink (or appeared/vanished) between lstat and open: walk again, bounded by MAX_STEPS.
-    if (code === 'ELOOP' || (code === 'EEXIST' && !exclusive) || (code === 'ENOENT' && before !== null)) {
-      return null;
-    }
+    const code = errnoCode(err);
+    if (code === 'EINVAL' || code === 'ENOENT') return null;
     throw refusal(err);
   }
 }
 
-/** Post-open checks on the descriptor itself (no path is trusted): regular file, device, links, real path. */
-async function checkLeaf(root: WalkRoot, handle: FileHandle, resolved: string): Promise<WalkResult> {
+/**
+ * Opens the last component without changing anything, checks it, and only then applies what the flags ask for.
+ * Returns the opened file, the symlink target when the leaf is a link, or `null` when the entry changed under us
+ * (walk again from the root, bounded by MAX_STEPS).
+ */
+async function openLeaf(
+  root: WalkRoot,
+  dirFd: number,
+  path: string,
+  resolved: string,
+  flags: SandboxOpenFlags,
+  mode: number,
+): Promise<{ readonly handle: FileHandle; readonly realPath: string } | string | null> {
+  const wanted = OPEN_FLAGS[flags];
+  const creating = (wanted & O_CREAT) !== 0;
+  const exclusive = (wanted & O_EXCL) !== 0;
+  // The open itself never truncates or creates: O_TRUNC becomes an ftruncate after the checks, O_CREAT an O_EXCL
+  // create in a verified directory. O_NOFOLLOW: a link swapped in fails with ELOOP; O_NONBLOCK: a FIFO cannot block.
+  const base = (wanted & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NOFOLLOW | O_NONBLOCK;
+  const before: Stats | undefined = await root.io.lstat(path);
+  if (before === undefined && !creating) throw notFound('NOT_FOUND');
+  if (before?.isSymbolicLink()) return (await readLinkAt(root.io, path)) ?? null;
+  const globRefusal = root.refuseResolved(resolved);
+  if (globRefusal !== undefined) throw notFound(globRefusal);
+  if (before !== undefined && exclusive) throw notFound('EXISTS');
+  // FIFOs, sockets and devices are refused before any open: a FIFO open blocks a libuv thread forever.
+  if (before !== undefined && !before.isFile()) throw notFound('NOT_REGULAR_FILE');
+
+  let handle: FileHandle;
+  const created = before === undefined;
   try {
-    const st = await handle.stat();
+    if (created) {
+      // Create only where a file may be: the directory's own name under the root and on the root's mount.
+      assertUnderRoot(root, dirFd);
+      assertSameMount(root, dirFd);
+      handle = await root.io.openFile(path, base | O_CREAT | O_EXCL, mode);
+    } else {
+      handle = await root.io.openFile(path, base, mode);
+    }
+  } catch (err) {
+    const code = errnoCode(err);
+    // The entry became a symlink, appeared or vanished between lstat and open: walk again.
+    if (code === 'ELOOP' || (code === 'EEXIST' && !exclusive) || (code === 'ENOENT' && !created)) return null;
+    throw err instanceof KoaMtlsError ? err : refusal(err);
+  }
+  try {
+    const st = await root.io.fstat(handle);
     // Whatever lstat saw, the opened inode must be a regular file.
     if (!st.isFile()) throw notFound('NOT_REGULAR_FILE');
-    // RESOLVE_NO_XDEV analogue: a mount inside the root (opt-in; overlayfs can differ in st_dev).
-    if (root.noCrossDevice && st.dev !== root.dev) throw notFound('CROSS_DEVICE');
+    assertSameMount(root, handle.fd);
     // A hard link to an outside inode is invisible to any path check; nlink > 1 is the only hint.
     if (root.singleLinkOnly && st.nlink > 1) throw notFound('MULTIPLE_LINKS');
-    // Synchronous on purpose: procfs computes the name in the kernel without touching a disk, and a threadpool round
-    // trip would cost more than the call itself.
-    const realPath = readlinkSync(`${root.procFd}/${handle.fd}`);
-    const prefix = root.realRoot === '/' ? '/' : `${root.realRoot}/`;
-    // Defence in depth (§7.3 d): the kernel's own name for the opened file must lie under the real root.
-    if (!realPath.startsWith(prefix)) throw notFound('OUTSIDE_ROOT');
-    return { handle, resolved, realPath };
+    // Defence in depth: the kernel's own name for the opened file must lie under the real root.
+    const realPath = assertUnderRoot(root, handle.fd);
+    // Every check passed: now, and only now, the file may change.
+    if ((wanted & O_TRUNC) !== 0 && !created) await root.io.truncate(handle);
+    return { handle, realPath };
   } catch (err) {
+    if (created) await removeCreated(root.io, path, handle);
     await handle.close().catch(() => undefined);
     throw err instanceof KoaMtlsError ? err : refusal(err);
+  }
+}
+
+/** Unlinks the file this call created, if the name still points at it (never someone else's file). */
+async function removeCreated(io: WalkIo, path: string, handle: FileHandle): Promise<void> {
+  try {
+    const [mine, named] = [await io.fstat(handle), await io.lstat(path)];
+    if (named !== undefined && named.ino === mine.ino && named.dev === mine.dev) await io.unlink(path);
+  } catch {
+    // Best effort: the refusal that brought us here is what the caller gets.
   }
 }

@@ -3,7 +3,7 @@
  *
  * The input must already be decoded **exactly once** by its source (a router parameter, a query value, a header).
  * Anything that could still change meaning downstream (a leftover `%`, a `..` segment, a backslash, a drive colon,
- * a Unicode look-alike) is rejected with a stable reason code, never repaired. See `shared/notes/path-guard.md` §7.1.
+ * a Unicode look-alike) is rejected with a stable reason code, never repaired. The rules and their sources are listed in docs/sandbox.md (_Lexical rules_).
  *
  * @module sandbox/lexical
  */

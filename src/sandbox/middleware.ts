@@ -188,10 +188,8 @@ export function sandboxPath(options: SandboxPathOptions): Middleware {
         try {
           opened = await sandbox.openDetailed(path, flags);
         } catch (err) {
-          if (err instanceof KoaMtlsError) {
-            const reason = err instanceof SandboxPathError ? err.reason : err.code;
-            audit(ctx, { outcome: 'deny', reason, detail: { path, flags } });
-          }
+          if (err instanceof KoaMtlsError)
+            audit(ctx, { outcome: 'deny', ...openFailure(err), detail: { path, flags } });
           throw err;
         }
         try {
@@ -216,6 +214,14 @@ export function sandboxPath(options: SandboxPathOptions): Middleware {
   });
   Object.defineProperty(middleware, SANDBOX_ROUTE_METADATA, { value: metadata, enumerable: false });
   return middleware;
+}
+
+/** The audit reason of a failed open: the refusal's reason, or what went wrong on the server's side. */
+function openFailure(err: KoaMtlsError): { readonly reason: string } {
+  if (err instanceof SandboxPathError) return { reason: err.reason };
+  // Out of descriptors (EMFILE/ENFILE): a 503 the client may retry, named so an operator can raise the limit.
+  if (err.code === 'ERR_SANDBOX_BUSY') return { reason: 'DESCRIPTORS_EXHAUSTED' };
+  return { reason: err.code };
 }
 
 /** `decodeURIComponent` once; a malformed escape is a 400, never a pass-through (koajs/router's safe decode is not). */

@@ -8,33 +8,14 @@
  * @module sandbox/path-open
  */
 import { constants, type Stats } from 'node:fs';
-import { type FileHandle, lstat, open, realpath } from 'node:fs/promises';
+import { type FileHandle, lstat, open, realpath, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
-import { KoaMtlsError } from '../errors.js';
 import { OPEN_FLAGS, type SandboxOpenFlags, type WalkResult, type WalkRoot } from './fd-walk.js';
-import { notFound, type SandboxDenyReason } from './sandbox-error.js';
+import { notFound, refusal } from './sandbox-error.js';
 
 // Windows has neither flag; 0 leaves the open as it is (and the checks above it are all that remain).
 const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
-
-const REASONS: Readonly<Record<string, SandboxDenyReason>> = {
-  ENOENT: 'NOT_FOUND',
-  ENOTDIR: 'NOT_DIRECTORY',
-  ELOOP: 'SYMLINK_REFUSED',
-  EACCES: 'ACCESS_DENIED',
-  EPERM: 'ACCESS_DENIED',
-  EEXIST: 'EXISTS',
-  EISDIR: 'NOT_REGULAR_FILE',
-  ENXIO: 'NOT_REGULAR_FILE',
-  ENAMETOOLONG: 'NAME_TOO_LONG',
-};
-
-function refusal(err: unknown): Error {
-  const reason = REASONS[(err as NodeJS.ErrnoException | null)?.code ?? ''];
-  if (reason !== undefined) return notFound(reason, err);
-  return new KoaMtlsError('ERR_SANDBOX_IO', 'Internal Server Error', { status: 500, cause: err });
-}
 
 const lstatOrNull = (path: string): Promise<Stats | null> =>
   lstat(path).catch((err: NodeJS.ErrnoException) => {
@@ -80,12 +61,19 @@ export async function pathOpen(
   if (existing === null && !creating) throw notFound('NOT_FOUND');
   // The prefix check: with a separator, so `/srv/files2` is not inside `/srv/files` (CVE-2014-6394).
   if (!real.startsWith(prefix)) throw notFound('SYMLINK_ESCAPE');
+  const resolved = relative(realRoot, real).split(sep).join('/');
+  const globRefusal = root.refuseResolved(resolved);
+  if (globRefusal !== undefined) throw notFound(globRefusal);
   const target = existing === null ? null : await lstatOrNull(real);
   // Special files are refused before any open: a FIFO would block a libuv thread.
   if (target !== null && !target.isFile()) throw notFound('NOT_REGULAR_FILE');
+  // As in the walk, a refused open changes nothing: no O_TRUNC or plain O_CREAT at open time.
+  const base =
+    (OPEN_FLAGS[flags] & ~(constants.O_CREAT | constants.O_EXCL | constants.O_TRUNC)) | O_NOFOLLOW | O_NONBLOCK;
+  const created = existing === null;
   let handle: FileHandle;
   try {
-    handle = await open(real, OPEN_FLAGS[flags] | O_NOFOLLOW | O_NONBLOCK, mode);
+    handle = await open(real, created ? base | constants.O_CREAT | constants.O_EXCL : base, mode);
   } catch (err) {
     throw refusal(err);
   }
@@ -94,9 +82,11 @@ export async function pathOpen(
     if (!st.isFile()) throw notFound('NOT_REGULAR_FILE');
     if (root.noCrossDevice && st.dev !== root.dev) throw notFound('CROSS_DEVICE');
     if (root.singleLinkOnly && st.nlink > 1) throw notFound('MULTIPLE_LINKS');
+    if ((OPEN_FLAGS[flags] & constants.O_TRUNC) !== 0 && !created) await handle.truncate(0);
   } catch (err) {
+    if (created) await unlink(real).catch(() => undefined);
     await handle.close().catch(() => undefined);
     throw err;
   }
-  return { handle, resolved: relative(realRoot, real).split(sep).join('/'), realPath: real };
+  return { handle, resolved, realPath: real };
 }

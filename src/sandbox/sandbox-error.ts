@@ -5,6 +5,7 @@
  * @module sandbox/sandbox-error
  */
 import { KoaMtlsError } from '../errors.js';
+import { errnoCode, errnoReason, type FsErrorReason } from '../fs-errors/errno-reasons.js';
 import type { SandboxPathReason } from './lexical.js';
 
 /**
@@ -16,18 +17,11 @@ import type { SandboxPathReason } from './lexical.js';
  * ```
  */
 export type SandboxDenyReason =
-  | 'NOT_FOUND'
-  | 'NOT_DIRECTORY'
-  | 'NOT_REGULAR_FILE'
-  | 'ACCESS_DENIED'
-  | 'NAME_TOO_LONG'
-  | 'EXISTS'
-  | 'SYMLINK_REFUSED'
+  | Exclude<FsErrorReason, 'DESCRIPTORS_EXHAUSTED'>
   | 'SYMLINK_ABSOLUTE'
   | 'SYMLINK_ESCAPE'
   | 'SYMLINK_TOO_MANY'
   | 'TOO_MANY_STEPS'
-  | 'CROSS_DEVICE'
   | 'MULTIPLE_LINKS'
   | 'OUTSIDE_ROOT'
   | 'GLOB_NOT_ALLOWED'
@@ -78,3 +72,22 @@ export class SandboxPathError extends KoaMtlsError {
  */
 export const notFound = (reason: SandboxDenyReason, cause?: unknown): SandboxPathError =>
   new SandboxPathError(404, reason, cause);
+
+/**
+ * Maps a failed filesystem call to what the request gets: a 404 {@link SandboxPathError} when the errno describes the
+ * path, a 503 `ERR_SANDBOX_BUSY` when the process or the system is out of descriptors (retrying later can succeed),
+ * and a 500 `ERR_SANDBOX_IO` for anything unexpected.
+ *
+ * @example
+ * ```ts
+ * try { openSync(path, flags); } catch (err) { throw refusal(err); }
+ * ```
+ */
+export function refusal(err: unknown): SandboxPathError | KoaMtlsError {
+  const reason = errnoReason(errnoCode(err));
+  if (reason === 'DESCRIPTORS_EXHAUSTED') {
+    return new KoaMtlsError('ERR_SANDBOX_BUSY', 'Service Unavailable', { status: 503, cause: err });
+  }
+  if (reason !== undefined) return notFound(reason, err);
+  return new KoaMtlsError('ERR_SANDBOX_IO', 'Internal Server Error', { status: 500, cause: err });
+}

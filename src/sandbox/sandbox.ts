@@ -9,6 +9,7 @@ import { type FileHandle, open, readlink, realpath, stat, statfs } from 'node:fs
 import { isAbsolute, normalize } from 'node:path';
 import type { AuditHook } from '../audit/event.js';
 import { InvalidOptionError, KoaMtlsError } from '../errors.js';
+import { hostPathExposure } from '../host-paths/host-paths.js';
 import {
   assertOptionsObject,
   optionalBoolean,
@@ -17,7 +18,8 @@ import {
   optionalInteger,
   optionalString,
 } from '../options/validate.js';
-import { type SandboxOpenFlags, type SymlinkPolicy, type WalkResult, walkOpen } from './fd-walk.js';
+import type { MountEntry } from '../posture/mountinfo.js';
+import { type SandboxOpenFlags, type SymlinkPolicy, type WalkResult, type WalkRoot, walkOpen } from './fd-walk.js';
 import { type CompiledGlobs, compileGlobs, isAllowed, isDenied } from './globs.js';
 import {
   type CompiledPathOptions,
@@ -27,9 +29,20 @@ import {
   type SandboxPathResult,
   type SandboxPathRules,
 } from './lexical.js';
-import { mountsBelow } from './mounts.js';
+import {
+  allLocal,
+  describeMount,
+  fdInfoDirOf,
+  hostMountReason,
+  isLocalMagic,
+  mountById,
+  mountIdOf,
+  mountsBelow,
+  readMounts,
+} from './mounts.js';
 import { pathOpen } from './path-open.js';
 import { notFound, SandboxPathError } from './sandbox-error.js';
+import { type WalkIo, type WalkIoKind, walkIo } from './walk-io.js';
 
 /**
  * How a sandbox opens files: `'fd-walk'` (component by component from held descriptors; Linux) or `'unsafe-path'`
@@ -67,15 +80,22 @@ export interface SandboxOptions extends SandboxPathRules {
   readonly allow?: readonly string[];
   /** Globs neither the requested nor the resolved (after symlinks) path may match. Default: none. */
   readonly deny?: readonly string[];
-  /** Refuse files on another device than the root (the `RESOLVE_NO_XDEV` analogue). Default `false`. */
+  /**
+   * Refuse every directory and file on another mount than the root's, bind mounts of the same filesystem and mounts
+   * made after startup included (what `openat2` `RESOLVE_NO_XDEV` means; judged by mount id). Default `false`.
+   */
   readonly noCrossDevice?: boolean;
   /** Refuse files with more than one hard link (a hard link to an outside inode is otherwise invisible). Default `false`. */
   readonly singleLinkOnly?: boolean;
-  /** Mount points below the root at creation: `'warn'` (default, audit event), `'refuse'` (throw) or `'ignore'`. */
+  /**
+   * The mount table at creation: `'warn'` (default: audit event for mounts below the root), `'refuse'` (throw for a
+   * mount below the root, or an unreadable table) or `'ignore'` (not read). Unless `'ignore'`, a root on a mount of a
+   * host path (`-v /:/host`) is refused like a host root.
+   */
   readonly mounts?: MountPolicy;
   /** Permission bits of files created through `open(…, { flags: 'w' | 'wx' | 'a' | 'ax' })`. Default `0o600`. */
   readonly fileMode?: number;
-  /** Allow a root that exposes the host (`/`, `/proc`, `/sys`, `/dev`, `/etc`, `/run`, `/var/run`). Default `false`. */
+  /** Allow a root that exposes the host (`/`, `/etc`, `/run`, `/var/run`, `/root`, and `/proc`, `/sys`, `/dev`, `/boot` at any depth). Default `false`. */
   readonly unsafeAllowHostRoot?: boolean;
   /**
    * Where the fd walk is unavailable (not Linux, no usable `/proc/self/fd`), open files by path instead of failing:
@@ -89,6 +109,12 @@ export interface SandboxOptions extends SandboxPathRules {
   readonly procFdDir?: string;
   /** The mount table read for `mounts`. Default `/proc/self/mountinfo`. */
   readonly mountInfoFile?: string;
+  /**
+   * How the walk makes its system calls: `'sync'` on the event loop (microseconds on a local filesystem's cached
+   * entries), `'async'` on libuv's threadpool (for network and FUSE filesystems, where a call can block), or `'auto'`
+   * (default): `'sync'` when the root's filesystem and every mount below it are local, `'async'` otherwise.
+   */
+  readonly walk?: 'auto' | WalkIoKind;
 }
 
 /**
@@ -123,6 +149,8 @@ export interface Sandbox {
   readonly mode: SandboxMode;
   /** Mount points found below the root at creation, relative to it. */
   readonly mountsUnderRoot: readonly string[];
+  /** How the walk makes its system calls (see the `walk` option). */
+  readonly walk: WalkIoKind;
   /** Whether {@link Sandbox.close} was called. */
   readonly closed: boolean;
   /** Applies this sandbox's lexical rules (no I/O). */
@@ -155,14 +183,13 @@ const OPTION_KEYS = [
   'onAudit',
   'procFdDir',
   'mountInfoFile',
+  'walk',
 ] as const;
 
 const FLAG_CHOICES: readonly SandboxOpenFlags[] = ['r', 'r+', 'w', 'wx', 'a', 'ax'];
 
-// Roots that would hand the host to a client: its whole tree, kernel interfaces, configuration and sockets.
-const HOST_ROOTS = new Set(['/', '/proc', '/sys', '/dev', '/etc', '/run', '/var/run']);
-const isHostRoot = (p: string): boolean =>
-  HOST_ROOTS.has(p) || p.startsWith('/proc/') || p.startsWith('/sys/') || p.startsWith('/dev/');
+// Roots that would hand the host to a client: the one rule auditContainer reports by, too.
+const isHostRoot = (p: string): boolean => hostPathExposure(p) !== undefined;
 
 const configError = (message: string, cause?: unknown): KoaMtlsError =>
   new KoaMtlsError('ERR_SANDBOX_CONFIG', message, cause === undefined ? {} : { cause });
@@ -180,6 +207,16 @@ interface CompiledSandbox {
   readonly procFd: string;
 }
 
+/** What `createSandbox` learnt about the held root. */
+interface RootFacts {
+  readonly handle: FileHandle | null;
+  readonly realRoot: string;
+  readonly dev: number;
+  readonly mountId: number;
+  readonly mounts: readonly string[];
+  readonly io: WalkIo;
+}
+
 /**
  * The implementation behind {@link Sandbox}; `instanceof` tells middleware a sandbox is genuine. Not exported from
  * the package: create one with {@link createSandbox}.
@@ -194,27 +231,40 @@ export class HeldSandbox implements Sandbox {
   readonly symlinks: SymlinkPolicy;
   readonly mountsUnderRoot: readonly string[];
   readonly mode: SandboxMode;
+  readonly walk: WalkIoKind;
   readonly #handle: FileHandle | null;
-  readonly #dev: number;
+  readonly #root: WalkRoot;
   readonly #settings: CompiledSandbox;
   #closing: Promise<void> | null = null;
   #pending = 0;
   #drained: (() => void) | null = null;
 
-  constructor(
-    handle: FileHandle | null,
-    realRoot: string,
-    dev: number,
-    settings: CompiledSandbox,
-    mounts: readonly string[],
-  ) {
-    this.#handle = handle;
-    this.mode = handle === null ? 'unsafe-path' : 'fd-walk';
-    this.#dev = dev;
+  constructor(facts: RootFacts, settings: CompiledSandbox) {
+    this.#handle = facts.handle;
+    this.mode = facts.handle === null ? 'unsafe-path' : 'fd-walk';
+    this.walk = facts.io.kind;
     this.#settings = settings;
-    this.root = realRoot;
+    this.root = facts.realRoot;
     this.symlinks = settings.symlinks;
-    this.mountsUnderRoot = Object.freeze([...mounts]);
+    this.mountsUnderRoot = Object.freeze([...facts.mounts]);
+    this.#root = Object.freeze({
+      fd: facts.handle?.fd ?? -1,
+      realRoot: facts.realRoot,
+      dev: facts.dev,
+      mountId: facts.mountId,
+      procFd: settings.procFd,
+      fdInfo: fdInfoDirOf(settings.procFd),
+      symlinks: settings.symlinks,
+      noCrossDevice: settings.noCrossDevice,
+      singleLinkOnly: settings.singleLinkOnly,
+      io: facts.io,
+      refuseResolved: (resolved: string) =>
+        !isAllowed(settings.globs, resolved)
+          ? 'GLOB_NOT_ALLOWED'
+          : isDenied(settings.globs, resolved)
+            ? 'GLOB_DENIED'
+            : undefined,
+    });
   }
 
   get closed(): boolean {
@@ -248,40 +298,13 @@ export class HeldSandbox implements Sandbox {
     // Count in-flight walks: closing the root fd mid-walk could let the number be reused by another file.
     this.#pending++;
     try {
-      const s = this.#settings;
-      const root = {
-        fd: this.#handle?.fd ?? -1,
-        realRoot: this.root,
-        dev: this.#dev,
-        procFd: s.procFd,
-        symlinks: s.symlinks,
-        noCrossDevice: s.noCrossDevice,
-        singleLinkOnly: s.singleLinkOnly,
-      };
-      const result =
-        this.#handle === null
-          ? await pathOpen(root, segments, flags, s.fileMode)
-          : await walkOpen(root, segments, flags, s.fileMode);
-      return await this.#checkResolved(result);
+      const mode = this.#settings.fileMode;
+      return this.#handle === null
+        ? await pathOpen(this.#root, segments, flags, mode)
+        : await walkOpen(this.#root, segments, flags, mode);
     } finally {
       if (--this.#pending === 0) this.#drained?.();
     }
-  }
-
-  /**
-   * A link must not smuggle a file in under an allowed name: the file actually opened must pass the allow and deny
-   * lists by its resolved path too (an in-root link `public/x -> ../private/key` under `allow: ['public/**']`).
-   */
-  async #checkResolved(result: WalkResult): Promise<WalkResult> {
-    const globs = this.#settings.globs;
-    const reason = !isAllowed(globs, result.resolved)
-      ? 'GLOB_NOT_ALLOWED'
-      : isDenied(globs, result.resolved)
-        ? 'GLOB_DENIED'
-        : undefined;
-    if (reason === undefined) return result;
-    await result.handle.close();
-    throw notFound(reason);
   }
 
   async open(relativePath: string, options?: SandboxOpenOptions): Promise<FileHandle> {
@@ -310,6 +333,7 @@ function compileOptions(options: unknown): CompiledSandbox & {
   readonly unsafePathMode: boolean;
   readonly onAudit: AuditHook | undefined;
   readonly mountInfoFile: string;
+  readonly walk: 'auto' | WalkIoKind;
 } {
   // `undefined` means no options; `null`, like any other non-object, is a caller's mistake.
   const o = (options === undefined ? {} : options) as Record<string, unknown>;
@@ -333,6 +357,7 @@ function compileOptions(options: unknown): CompiledSandbox & {
     unsafePathMode: optionalBoolean(o, 'unsafePathMode', 'options') ?? false,
     onAudit: optionalFunction<AuditHook>(o, 'onAudit', 'options'),
     mountInfoFile,
+    walk: optionalChoice(o, 'walk', 'options', ['auto', 'sync', 'async'] as const) ?? 'auto',
   });
 }
 
@@ -361,7 +386,7 @@ export async function createSandbox(root: string, options?: SandboxOptions): Pro
   if (typeof root !== 'string' || root.includes('\0') || !isAbsolute(root)) {
     throw new InvalidOptionError('root', 'must be an absolute path');
   }
-  // The walk needs Linux's /proc/self/fd magic links; macOS /dev/fd and Windows have no equivalent (§5).
+  // The walk needs Linux's /proc/self/fd magic links; macOS /dev/fd and Windows have no equivalent.
   const linux = process.platform === 'linux';
   if (!linux && !settings.unsafePathMode) throw unsupported('createSandbox needs Linux (/proc/self/fd)');
   let realRoot: string;
@@ -393,8 +418,10 @@ export async function createSandbox(root: string, options?: SandboxOptions): Pro
       await handle.close();
       return await unsafePathSandbox(realRoot, settings, 'proc');
     }
-    const mounts = await scanMounts(realRoot, settings);
-    return new HeldSandbox(handle, realRoot, st.dev, settings, mounts);
+    const mountId = rootMountId(settings, handle.fd);
+    const scan = await scanMounts(realRoot, mountId, settings);
+    const io = walkIo(settings.walk === 'auto' ? await autoWalk(realRoot, scan.fsTypes) : settings.walk);
+    return new HeldSandbox({ handle, realRoot, dev: st.dev, mountId, mounts: scan.below, io }, settings);
   } catch (err) {
     await handle.close().catch(() => undefined);
     throw err;
@@ -414,9 +441,10 @@ async function unsafePathSandbox(
     throw configError('sandbox root is not a readable directory', err);
   }
   if (!st.isDirectory()) throw configError('sandbox root is not a readable directory');
-  const mounts = await scanMounts(realRoot, settings);
+  const scan = await scanMounts(realRoot, -1, settings);
   settings.onAudit?.({ kind: 'sandbox', outcome: 'warn', reason: 'UNSAFE_PATH_MODE', detail: { why } });
-  return new HeldSandbox(null, realRoot, st.dev, settings, mounts);
+  const io = walkIo(settings.walk === 'sync' ? 'sync' : 'async');
+  return new HeldSandbox({ handle: null, realRoot, dev: st.dev, mountId: -1, mounts: scan.below, io }, settings);
 }
 
 // statfs(2) f_type of procfs (linux/magic.h); a directory of ordinary symlinks is not a magic-link directory.
@@ -435,19 +463,95 @@ async function probeProc(procFd: string, fd: number, realRoot: string, dev: numb
   throw unsupported(`${procFd} does not point at the held root; the sandbox cannot open files safely`);
 }
 
-async function scanMounts(realRoot: string, settings: ReturnType<typeof compileOptions>): Promise<string[]> {
-  if (settings.mounts === 'ignore') return [];
-  let mounts: string[];
+/** The root's mount id, for `noCrossDevice`; without `/proc/self/fdinfo` that option cannot hold: fail closed. */
+function rootMountId(settings: ReturnType<typeof compileOptions>, fd: number): number {
   try {
-    mounts = await mountsBelow(realRoot, settings.mountInfoFile);
+    return mountIdOf(fdInfoDirOf(settings.procFd), fd);
+  } catch (err) {
+    if (settings.noCrossDevice) throw unsupported('noCrossDevice needs mnt_id in /proc/self/fdinfo', err);
+    return -1;
+  }
+}
+
+interface MountScan {
+  /** Mount points strictly below the root, relative to it. */
+  readonly below: readonly string[];
+  /** Filesystem types of the root's mount and every mount below it (empty when the table was not read). */
+  readonly fsTypes: readonly string[];
+}
+
+/**
+ * Reads the mount table once: refuses a root on a mount of a host path (judged by the mount entry, so `-v /:/host`
+ * is caught whatever the mount point is called), then applies the `mounts` policy to mounts below the root.
+ */
+async function scanMounts(
+  realRoot: string,
+  mountId: number,
+  settings: ReturnType<typeof compileOptions>,
+): Promise<MountScan> {
+  if (settings.mounts === 'ignore') return { below: [], fsTypes: [] };
+  let table: readonly MountEntry[];
+  try {
+    table = await readMounts(settings.mountInfoFile);
   } catch (err) {
     if (settings.mounts === 'refuse') throw unsupported('the mount table is unreadable', err);
     settings.onAudit?.({ kind: 'sandbox', outcome: 'warn', reason: 'MOUNTS_UNKNOWN' });
-    return [];
+    return { below: [], fsTypes: [] };
   }
-  if (mounts.length === 0) return mounts;
+  const own = mountById(table, mountId) ?? containingMount(table, realRoot);
+  if (own === undefined) {
+    // The root's mount is not in the table (another namespace's table?): nothing can be judged from it.
+    if (settings.mounts === 'refuse') throw unsupported('the sandbox root is not in the mount table');
+    settings.onAudit?.({ kind: 'sandbox', outcome: 'warn', reason: 'MOUNTS_UNKNOWN' });
+    return { below: [], fsTypes: [] };
+  }
+  const hostReason = settings.unsafeAllowHostRoot ? undefined : hostMountReason(own, realRoot, isHostRoot);
+  // A host directory mounted as the root serves the host whatever the root's path is called.
+  if (hostReason !== undefined) {
+    throw configError(
+      `sandbox root is on ${describeMount(own)}, which exposes ${hostReason}; pass unsafeAllowHostRoot to force it`,
+    );
+  }
+  const entries = mountsBelow(table, realRoot);
+  const fsTypes = [own.fsType, ...entries.map((m) => m.fsType)];
+  if (entries.length === 0) return { below: [], fsTypes };
+  const below = [...new Set(entries.map((m) => m.mountPoint.slice(realRoot.length + 1)))].sort();
   // A bind mount below the root is invisible to path rules: any host directory could be served from it.
-  if (settings.mounts === 'refuse') throw configError('a mount point lies below the sandbox root');
-  settings.onAudit?.({ kind: 'sandbox', outcome: 'warn', reason: 'MOUNT_UNDER_ROOT', detail: { mounts } });
-  return mounts;
+  if (settings.mounts === 'refuse') {
+    throw configError(`mount points lie below the sandbox root: ${entries.map(describeMount).join('; ')}`);
+  }
+  const mounts = entries.map((m) => ({
+    path: m.mountPoint.slice(realRoot.length + 1),
+    id: Number(m.id),
+    fsType: m.fsType,
+    source: m.source,
+    root: m.root,
+  }));
+  settings.onAudit?.({
+    kind: 'sandbox',
+    outcome: 'warn',
+    reason: 'MOUNT_UNDER_ROOT',
+    detail: { mounts: below, entries: mounts },
+  });
+  return { below, fsTypes };
+}
+
+/** Without a mount id: the mount whose mount point is the longest prefix of the root (the last such line wins). */
+function containingMount(table: readonly MountEntry[], realRoot: string): MountEntry | undefined {
+  let best: MountEntry | undefined;
+  for (const m of table) {
+    const inside = m.mountPoint === '/' || realRoot === m.mountPoint || realRoot.startsWith(`${m.mountPoint}/`);
+    if (inside && (best === undefined || m.mountPoint.length >= best.mountPoint.length)) best = m;
+  }
+  return best;
+}
+
+/** `'sync'` when every filesystem the walk can reach is local; the table's names, else the root's statfs type. */
+async function autoWalk(realRoot: string, fsTypes: readonly string[]): Promise<WalkIoKind> {
+  if (fsTypes.length > 0) return allLocal(fsTypes) ? 'sync' : 'async';
+  try {
+    return isLocalMagic((await statfs(realRoot)).type) ? 'sync' : 'async';
+  } catch {
+    return 'async';
+  }
 }

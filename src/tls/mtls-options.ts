@@ -8,6 +8,7 @@
 import { constants, createPrivateKey, type KeyObject } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
+import { optionalModeSniCallback } from '../anonymous/optional-mode.js';
 import { InvalidOptionError } from '../errors.js';
 import {
   assertOptionsObject,
@@ -38,6 +39,7 @@ import {
   type MtlsWarning,
   type MtlsWarningHook,
   nodeEndOfLifeWarning,
+  optionalClientCertificateWarning,
 } from './warnings.js';
 
 /**
@@ -84,6 +86,13 @@ export interface MtlsOptionsInput {
   readonly handshakeTimeout?: number;
   /** Receives warnings. Default `process.emitWarning`. */
   readonly onWarning?: MtlsWarningHook;
+  /**
+   * `'required'` (default): a client without a certificate fails the handshake. `'optional'`: such a client may
+   * connect, and `peerCertificate` answers it 401 on every route not declared with `allowAnonymous()`; a client that
+   * presents a certificate is verified exactly as in `'required'` mode and refused at the handshake when it fails
+   * (reported by `onTlsClientRejected`). Warned about at startup (`MTLS_CLIENT_CERTIFICATE_OPTIONAL`).
+   */
+  readonly clientCertificate?: ClientCertificateMode;
   /** Must be `true` if given: client certificates are always requested. */
   readonly requestCert?: boolean;
   /** Must be `true` if given: unverified clients are always rejected. */
@@ -117,7 +126,8 @@ export interface MtlsServerOptions {
    */
   readonly crl?: string[];
   readonly requestCert: true;
-  readonly rejectUnauthorized: true;
+  /** `true`; `false` only with `clientCertificate: 'optional'`, where the mode's guard refuses failed certificates. */
+  readonly rejectUnauthorized: boolean;
   readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
   readonly maxVersion: 'TLSv1.3';
   readonly ciphers: string;
@@ -148,7 +158,14 @@ export interface CompiledMtlsInput {
   readonly sessionResumption: boolean;
   readonly handshakeTimeout: number;
   readonly onWarning: MtlsWarningHook;
+  readonly clientCertificate: ClientCertificateMode;
 }
+
+/** Whether clients must present a certificate (`required`) or may connect without one (`optional`). */
+export type ClientCertificateMode = 'required' | 'optional';
+
+/** The SNI callback of the optional mode: the strict one plus the guard that refuses failed certificates. */
+const optionalSniCallback = optionalModeSniCallback(strictSniCallback);
 
 /** Where one input comes from. */
 export type SourceSpec =
@@ -189,6 +206,7 @@ const KNOWN_KEYS = [
   'secureProtocol',
   'SNICallback',
   'allowPartialTrustChain',
+  'clientCertificate',
 ] as const;
 
 const DAY_MS = 86_400_000;
@@ -335,6 +353,8 @@ export function compileMtlsInput(input: unknown): CompiledMtlsInput & { readonly
     sessionResumption: optionalBoolean(input, 'sessionResumption', PATH) ?? true,
     handshakeTimeout: optionalInteger(input, 'handshakeTimeout', PATH, 1000, 120_000) ?? 10_000,
     onWarning: optionalFunction<MtlsWarningHook>(input, 'onWarning', PATH) ?? emitProcessWarning,
+    clientCertificate:
+      optionalChoice(input, 'clientCertificate', PATH, ['required', 'optional'] as const) ?? 'required',
   });
 }
 
@@ -449,7 +469,8 @@ export function buildMtlsOptions(
     ca: joinPem(bundle),
     ...(crls.length === 0 ? {} : { crl: Object.freeze(crls.map((crl) => `${crl.pem}\n`)) as string[] }),
     requestCert: true,
-    rejectUnauthorized: true,
+    // Optional mode: certificate-less clients complete the handshake; the mode's guard refuses failed certificates.
+    rejectUnauthorized: compiled.clientCertificate === 'required',
     minVersion: compiled.minVersion,
     maxVersion: 'TLSv1.3',
     ciphers: STRICT_CIPHERS,
@@ -461,12 +482,12 @@ export function buildMtlsOptions(
     // Sessions resume only within the same trust: the context changes with every CA/CRL/profile change
     sessionIdContext: digestOf([
       Buffer.from(trustDigest),
-      Buffer.from(`${compiled.profile}:${compiled.minVersion}`),
+      Buffer.from(`${compiled.profile}:${compiled.minVersion}:${compiled.clientCertificate}`),
     ]).slice(0, 32),
     handshakeTimeout: compiled.handshakeTimeout,
     // --trace-tls would otherwise turn tracing on for every socket
     enableTrace: false,
-    SNICallback: strictSniCallback,
+    SNICallback: compiled.clientCertificate === 'optional' ? optionalSniCallback : strictSniCallback,
   } as const);
 
   try {
@@ -524,6 +545,7 @@ export function mtlsOptions(input: MtlsOptionsInput): MtlsServerOptions {
   for (const warning of [
     nodeEndOfLifeWarning(process.version, now),
     keylogWarning(process.execArgv, process.env.NODE_OPTIONS),
+    compiled.clientCertificate === 'optional' ? optionalClientCertificateWarning : undefined,
   ]) {
     if (warning !== undefined) compiled.onWarning(warning);
   }

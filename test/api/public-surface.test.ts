@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
  */
 const RUNTIME_INDEX = [
   'InvalidOptionError',
+  'allowAnonymous',
+  'guardUpgrade',
   'KoaMtlsError',
   'SandboxPathError',
   'auditContainer',
@@ -16,10 +18,13 @@ const RUNTIME_INDEX = [
   'createTrust',
   'describeRoutes',
   'explain',
+  'leastPrivilegeLaunchLine',
   'mtlsOptions',
   'onTlsClientRejected',
   'openapiSecurity',
   'peerCertificate',
+  'permissionAudit',
+  'readPermissionModel',
   'requirePeer',
   'sandboxPath',
   'summarizePeer',
@@ -28,6 +33,10 @@ const RUNTIME_INDEX = [
 ];
 
 const TYPES_INDEX = [
+  'AnonymousRoutes',
+  'AnonymousRoutesEntry',
+  'ClientCertificateMode',
+  'GuardUpgradeOptions',
   'AuditEvent',
   'AuditHook',
   'AuditKind',
@@ -55,6 +64,7 @@ const TYPES_INDEX = [
   'KoaMtlsErrorCode',
   'KoaMtlsErrorOptions',
   'KoaMtlsOperationExtension',
+  'LaunchLineOptions',
   'MountPolicy',
   'MtlsConfigErrorCode',
   'MtlsOptionsInput',
@@ -77,6 +87,10 @@ const TYPES_INDEX = [
   'PeerSummary',
   'PeerVerification',
   'PemInput',
+  'PermissionAuditOptions',
+  'PermissionMode',
+  'PermissionModelState',
+  'PermissionProcess',
   'PostureCheck',
   'PostureCheckId',
   'PostureFix',

@@ -249,7 +249,7 @@ describe.skipIf(payloads === undefined)('when the public traversal payload list 
       const result = validateSandboxPath(line);
       if (result.ok) expect(posix.join('/ROOT', line).startsWith('/ROOT/')).toBe(true);
     }
-    // Notes §8: only a few dozen plain names pass the lexical layer.
+    // Only a few dozen plain names of the public payload list pass the lexical layer.
     expect(accepted.length).toBeGreaterThan(0);
     expect(accepted.length).toBeLessThan(60);
   });

@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { link, mkdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -153,10 +153,15 @@ async function attempt(sandbox: Sandbox, request: string): Promise<{ body?: stri
   }
 }
 
-describe.each(['in-root', 'none'] as const)('when symlinks is %j', (symlinks: SymlinkPolicy) => {
+describe.each([
+  ['in-root', 'sync'],
+  ['in-root', 'async'],
+  ['none', 'sync'],
+  ['none', 'async'],
+] as const)('when symlinks is %j (walk %s)', (symlinks: SymlinkPolicy, walk) => {
   let sandbox: Sandbox;
   beforeAll(async () => {
-    sandbox = await createSandbox(fixture.root, { symlinks });
+    sandbox = await createSandbox(fixture.root, { symlinks, walk });
   });
   afterAll(async () => {
     await sandbox.close();
@@ -440,45 +445,6 @@ describe('createSandbox()', () => {
     await expect(sandbox.open('a.txt')).rejects.toMatchObject({ status: 404, reason: 'OUTSIDE_ROOT' });
     await sandbox.close();
     await rm(dir, { recursive: true, force: true });
-  });
-});
-
-describe('mount scan', () => {
-  async function withMountInfo(lines: string[]): Promise<string> {
-    const file = join(fixture.dir, `mountinfo-${Math.random()}`);
-    await writeFile(file, lines.join('\n'));
-    return file;
-  }
-
-  it('warns through onAudit (relative mount points only) by default', async () => {
-    const events: AuditEvent[] = [];
-    const mountInfoFile = await withMountInfo([
-      '27 1 254:0 / / rw,relatime - ext4 /dev/vda rw',
-      `40 27 254:0 /etc ${fixture.root}/host\\040etc rw,relatime - ext4 /dev/vda rw`,
-      `41 27 254:0 /x ${fixture.root}2/x rw - ext4 /dev/vda rw`,
-    ]);
-    const sandbox = await createSandbox(fixture.root, { mountInfoFile, onAudit: (e) => events.push(e) });
-    expect(sandbox.mountsUnderRoot).toEqual(['host etc']);
-    expect(events).toEqual([
-      { kind: 'sandbox', outcome: 'warn', reason: 'MOUNT_UNDER_ROOT', detail: { mounts: ['host etc'] } },
-    ]);
-    await sandbox.close();
-  });
-
-  it("refuses with mounts: 'refuse', and fails closed when the table is unreadable", async () => {
-    const mountInfoFile = await withMountInfo([`40 27 254:0 /etc ${fixture.root}/etc rw - ext4 /dev/vda rw`]);
-    await expect(createSandbox(fixture.root, { mountInfoFile, mounts: 'refuse' })).rejects.toMatchObject({
-      code: 'ERR_SANDBOX_CONFIG',
-    });
-    await expect(
-      createSandbox(fixture.root, { mountInfoFile: join(fixture.dir, 'none'), mounts: 'refuse' }),
-    ).rejects.toMatchObject({ code: 'ERR_SANDBOX_UNSUPPORTED' });
-  });
-
-  it('finds no mount below a plain temp directory in the real mount table', async () => {
-    const sandbox = await createSandbox(fixture.root, { mounts: 'refuse' });
-    expect(sandbox.mountsUnderRoot).toEqual([]);
-    await sandbox.close();
   });
 });
 
