@@ -3,8 +3,13 @@
  * certificate in a header. The app reads it only from the proxy's address and re-verifies it against its own CA.
  *
  * Run: `npx tsx examples/behind-proxy.ts` — listens on plain http://127.0.0.1:8080 (or $PORT) as the upstream of a
- * proxy on the same host. Without a proxy, try a forged header: it is removed and reported, and the answer is 401.
- *   curl -H 'x-forwarded-client-cert: Cert="…"' http://127.0.0.1:8080/whoami
+ * proxy on the same host, and prints labelled curl lines.
+ *
+ * What trusting loopback means: every process on this host that can reach 127.0.0.1 *is* the trusted proxy — curl
+ * run here included. A header it sends is not "spoofing"; it is read and re-verified. A certificate that the CA did
+ * not issue is refused (401), but a real client certificate passes, because a certificate is public, not a secret:
+ * anyone who has seen one can forward it. So expose the app only to the proxy (loopback inside a pod or a private
+ * network namespace, never a published port), or trust the proxy by its own mTLS identity instead.
  */
 import http from 'node:http';
 import Koa from 'koa';
@@ -44,9 +49,19 @@ export function createApp(options: BehindProxyOptions): Koa {
 
 runIfMain(import.meta.url, async () => {
   const pki = await createLocalPki();
+  const workload = await pki.ca.issueClient({ san: { uri: ['spiffe://example.org/ns/prod/sa/api'] } });
+  const forwarded = `Cert="${encodeURIComponent(workload.certificate)}"`;
   const port = Number(process.env.PORT ?? 8080);
   const app = createApp({ ca: pki.ca.root, onAudit: (event) => console.log(event) });
   http.createServer(app.callback()).listen(port, '127.0.0.1', () => {
-    console.log(`upstream for a proxy on http://127.0.0.1:${port}; trust anchors in ${pki.server.caFile}`);
+    const base = `http://127.0.0.1:${port}/`;
+    console.log(`upstream for a proxy on ${base}; trust anchors in ${pki.server.caFile}`);
+    console.log(`401 (no forwarded certificate):\ncurl ${base}`);
+    console.log(
+      `401 (a made-up certificate, refused by re-verification):\ncurl -H 'x-forwarded-client-cert: Cert="bm90IGEgY2VydA"' ${base}`,
+    );
+    console.log(
+      `200 (a real certificate of the CA, forwarded by a local process: loopback trust trusts every local process):\ncurl -H 'x-forwarded-client-cert: ${forwarded}' ${base}`,
+    );
   });
 });

@@ -21,7 +21,7 @@ import {
   type Sandbox,
   sandboxPath,
 } from 'koa-mtls';
-import { createLocalPki, runIfMain } from './support/local-pki.js';
+import { createLocalPki, removeOnExit, runIfMain } from './support/local-pki.js';
 
 /** Largest upload accepted, in bytes. */
 const maxUploadBytes = 1 << 20;
@@ -59,7 +59,7 @@ export async function createFileService(root: string, onAudit?: AuditHook): Prom
 
 runIfMain(import.meta.url, async () => {
   const pki = await createLocalPki();
-  const root = mkdtempSync(join(tmpdir(), 'koa-mtls-files-'));
+  const root = removeOnExit(mkdtempSync(join(tmpdir(), 'koa-mtls-files-')));
   writeFileSync(join(root, 'report.txt'), 'quarterly numbers\n');
   const client = await pki.client('client', { san: { uri: ['spiffe://example.org/ns/dev/sa/client'] } });
   const { app } = await createFileService(root, (event) => console.log(event));

@@ -31,6 +31,6 @@ runIfMain(import.meta.url, async () => {
   const client = await pki.client('client', { san: { uri: ['spiffe://example.org/ns/dev/sa/client'] } });
   const port = Number(process.env.PORT ?? 8443);
   createServer(pki.server, createApp()).listen(port, '127.0.0.1', () => {
-    console.log(`${client.curl} --http2 https://localhost:${port}/`);
+    console.log(`200 over HTTP/2:\n${client.curl} --http2 https://localhost:${port}/`);
   });
 });

@@ -27,6 +27,8 @@ runIfMain(import.meta.url, async () => {
   const port = Number(process.env.PORT ?? 8443);
   const server = https.createServer(mtlsOptions(pki.server), createApp((event) => console.log(event)).callback());
   server.listen(port, '127.0.0.1', () => {
-    console.log(`listening on https://localhost:${port}\n${client.curl} https://localhost:${port}/`);
+    console.log(
+      `listening on https://localhost:${port}\n200 (a client of the trust domain):\n${client.curl} https://localhost:${port}/`,
+    );
   });
 });

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import Koa from 'koa';
 import { type CertificateWatcher, mtlsOptions, peerCertificate, requirePeer, watchCertificates } from 'koa-mtls';
 import type { CertificateAuthority } from 'koa-mtls/pki';
-import { createLocalPki, runIfMain } from './support/local-pki.js';
+import { createLocalPki, removeOnExit, runIfMain } from './support/local-pki.js';
 
 /** A Kubernetes secret volume: `<dir>/..data -> <dir>/..<stamp>`, and `<dir>/tls.crt -> ..data/tls.crt` etc. */
 export async function writeSecretVolume(dir: string, ca: CertificateAuthority, stamp: string): Promise<void> {
@@ -53,7 +53,7 @@ export function serveWithRotation(dir: string, app: Koa): { server: https.Server
 
 runIfMain(import.meta.url, async () => {
   const pki = await createLocalPki();
-  const dir = mkdtempSync(join(tmpdir(), 'koa-mtls-secret-'));
+  const dir = removeOnExit(mkdtempSync(join(tmpdir(), 'koa-mtls-secret-')));
   await writeSecretVolume(dir, pki.ca, String(Date.now()));
   const client = await pki.client('client', { san: { uri: ['spiffe://example.org/ns/dev/sa/client'] } });
   const app = new Koa();
@@ -64,6 +64,10 @@ runIfMain(import.meta.url, async () => {
   });
   const port = Number(process.env.PORT ?? 8443);
   const { server } = serveWithRotation(dir, app);
-  server.listen(port, '127.0.0.1', () => console.log(`${client.curl} -v https://localhost:${port}/`));
+  server.listen(port, '127.0.0.1', () =>
+    console.log(
+      `200, and a new server certificate every 10 s (-v shows it):\n${client.curl} -v https://localhost:${port}/`,
+    ),
+  );
   setInterval(() => void writeSecretVolume(dir, pki.ca, String(Date.now())), 10_000).unref();
 });

@@ -3,10 +3,15 @@
  */
 import { main } from './cli/main.js';
 
-process.exitCode = await main(process.argv.slice(2), {
+const code = await main(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   isTTY: process.stdout.isTTY === true,
   env: process.env,
   cwd: process.cwd(),
 });
+
+// Exit explicitly once the output is flushed: a module loaded by `koa-mtls routes` may have started a server or a
+// timer, and a CLI that waits for them never returns its exit code (a CI job would hang).
+process.exitCode = code;
+process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

@@ -9,6 +9,7 @@
 export type { AnonymousRoutes, AnonymousRoutesEntry } from './anonymous/anonymous-routes.js';
 export { allowAnonymous } from './anonymous/index.js';
 export type { AuditEvent, AuditHook, AuditKind, PeerSummary, RequestIdResolver } from './audit/event.js';
+export { type AuditConfiguration, configureAudit } from './audit/hook.js';
 export {
   type AuthzDecision,
   type AuthzMode,
@@ -21,6 +22,7 @@ export {
   type Patterns,
   type PeerCheck,
   type PeerPolicy,
+  type PeerState,
   type RequirePeerOptions,
   type RevocationOptions,
   requirePeer,
@@ -36,6 +38,7 @@ export {
   type PeerCertificateOptions,
   type PeerCertificateSource,
   peerCertificate,
+  peerFromPem,
   summarizePeer,
   type TlsSource,
   type TrustedProxies,
@@ -91,6 +94,7 @@ export {
   type Sandbox,
   type SandboxDenyReason,
   type SandboxedRequestPath,
+  type SandboxedState,
   type SandboxMode,
   type SandboxOpenFlags,
   type SandboxOpenOptions,

@@ -2,7 +2,7 @@
  * Shared by the runnable examples: a throwaway development PKI in a temporary directory, so every example runs with
  * nothing to configure. In production the files come from your PKI (SPIRE, cert-manager, a corporate CA).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -24,8 +24,37 @@ export interface LocalPki {
   client(name: string, options?: CertificateOptions): Promise<{ certFile: string; keyFile: string; curl: string }>;
 }
 
-/** Makes a root CA and a `localhost` server certificate in a new temporary directory. */
-export async function createLocalPki(dir = mkdtempSync(join(tmpdir(), 'koa-mtls-example-'))): Promise<LocalPki> {
+const temporary = new Set<string>();
+
+/**
+ * Removes `path` when the example ends — normally, or by Ctrl-C (SIGINT) or SIGTERM — so no private key is left in
+ * the temporary directory. Returns `path`.
+ */
+export function removeOnExit(path: string): string {
+  if (temporary.size === 0) {
+    const clean = () => {
+      for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
+      temporary.clear();
+    };
+    process.once('exit', clean);
+    for (const [signal, code] of [
+      ['SIGINT', 130],
+      ['SIGTERM', 143],
+    ] as const) {
+      process.once(signal, () => {
+        clean();
+        process.exit(code);
+      });
+    }
+  }
+  temporary.add(path);
+  return path;
+}
+
+/** Makes a root CA and a `localhost` server certificate in a new temporary directory, removed on exit. */
+export async function createLocalPki(
+  dir = removeOnExit(mkdtempSync(join(tmpdir(), 'koa-mtls-example-'))),
+): Promise<LocalPki> {
   const ca = await createCertificateAuthority({ subject: 'CN=koa-mtls example root' });
   const server = await ca.issueServer();
   const write = (name: string, content: string, secret = false) => {

@@ -48,6 +48,8 @@ export interface AuditEvent {
   readonly peer?: PeerSummary;
   /** Operator-only detail (never sent to a client). */
   readonly detail?: Readonly<Record<string, unknown>>;
+  /** How many identical operational events were held back before this one (see `configureAudit`). */
+  readonly suppressed?: number;
 }
 
 /** Receives every audit event. A hook that throws makes the request fail (500); it never turns a deny into an allow. */

@@ -8,5 +8,5 @@ export { type ExplainOptions, type Explanation, explain } from './explain.js';
 export { AUTHZ_METADATA, type AuthzMetadata, authzMetadataOf } from './metadata.js';
 export type { ExplainStep } from './nodes.js';
 export type { DistinguishedNameRule, Patterns, PeerCheck, PeerPolicy, SanRule } from './policy.js';
-export { type RequirePeerOptions, requirePeer } from './require-peer.js';
+export { type PeerState, type RequirePeerOptions, requirePeer } from './require-peer.js';
 export type { RevocationOptions } from './revocation.js';

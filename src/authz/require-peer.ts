@@ -3,8 +3,9 @@
  *
  * @module authz
  */
-import type { Context, Middleware, Next } from 'koa';
+import type { Context, DefaultState, Middleware, Next } from 'koa';
 import { type AuditHook, type RequestIdResolver, requestIdFromHeader } from '../audit/event.js';
+import { auditHook } from '../audit/hook.js';
 import { KoaMtlsError } from '../errors.js';
 import type { PeerIdentity } from '../identity/peer-identity.js';
 import { summarizePeer } from '../identity/summarize-peer.js';
@@ -108,6 +109,24 @@ function denial(status: 401 | 403): KoaMtlsError {
 }
 
 /**
+ * The state an enforcing {@link requirePeer} guarantees to the middleware after it: a verified peer.
+ *
+ * @example
+ * ```ts
+ * import type { RouterContext } from '@koa/router';
+ * import type { PeerState, SandboxedState } from 'koa-mtls';
+ *
+ * // A handler after both requirePeer and sandboxPath names both guarantees once:
+ * const download = async (ctx: RouterContext<PeerState & SandboxedState>) => {
+ *   ctx.body = (await ctx.state.sandboxed.open()).createReadStream();
+ * };
+ * ```
+ */
+export interface PeerState {
+  readonly peer: PeerIdentity;
+}
+
+/**
  * Allows a request only when `ctx.state.peer` (set by `peerCertificate()`) satisfies `policy`.
  *
  * Without a verified peer it throws a `KoaMtlsError` with status 401 (`ERR_MTLS_PEER_REQUIRED`); when the policy or
@@ -117,6 +136,9 @@ function denial(status: 401 | 403): KoaMtlsError {
  *
  * Limitations: decisions are per request, not per connection; `check` and `isRevoked` run in the request's
  * critical path (keep them fast or cached).
+ *
+ * Types: in enforce mode (the default) the middleware after it sees `ctx.state.peer` as a `PeerIdentity`, not
+ * optional ({@link PeerState}); `mode: 'report'` denies nothing, so it narrows nothing.
  *
  * @example
  * ```ts
@@ -132,6 +154,11 @@ function denial(status: 401 | 403): KoaMtlsError {
  * app.use(peerCertificate()).use(router.routes());
  * ```
  */
+export function requirePeer(
+  policy: PeerPolicy,
+  options?: RequirePeerOptions & { readonly mode?: 'enforce' },
+): Middleware<DefaultState> & Middleware<PeerState>;
+export function requirePeer(policy: PeerPolicy, options: RequirePeerOptions): Middleware;
 export function requirePeer(policy: PeerPolicy, options: RequirePeerOptions = {}): Middleware {
   assertOptionsObject(options, 'options', OPTION_KEYS);
   const mode = optionalChoice(options, 'mode', 'options', ['enforce', 'report'] as const) ?? 'enforce';
@@ -141,7 +168,8 @@ export function requirePeer(policy: PeerPolicy, options: RequirePeerOptions = {}
   const authorizer = createAuthorizer(policy, options, 'options');
   const enforce = mode === 'enforce';
   const description = authorizer.compiled.description;
-  const hasHooks = onDecision !== undefined || onAudit !== undefined;
+  // The configured hook is looked up per request, so configureAudit may run after the routes are built.
+  const hasHooks = (): boolean => onDecision !== undefined || auditHook(onAudit) !== undefined;
 
   const report = (ctx: Context, peer: PeerIdentity | undefined, outcome: Outcome): void => {
     const status = statusOfReason[outcome.reason];
@@ -163,13 +191,13 @@ export function requirePeer(policy: PeerPolicy, options: RequirePeerOptions = {}
       detail: Object.freeze({ rule: outcome.rule, mode, policy: description }),
     });
     onDecision?.(decision);
-    onAudit?.(decision);
+    auditHook(onAudit)?.(decision);
   };
 
   // After the decision: report, deny or go on. Not async: the allow path adds no promise of its own to `next()`'s.
   const proceed = (ctx: Context, peer: PeerIdentity | undefined, outcome: Outcome, next: Next): Promise<void> => {
     try {
-      if (hasHooks) report(ctx, peer, outcome);
+      if (hasHooks()) report(ctx, peer, outcome);
       const status = statusOfReason[outcome.reason];
       if (enforce && (status === 401 || status === 403)) return Promise.reject(denial(status));
       // A downstream error is the downstream's, never an authorization failure.
@@ -183,7 +211,7 @@ export function requirePeer(policy: PeerPolicy, options: RequirePeerOptions = {}
   // a server error, never an allow.
   const failed = (ctx: Context, peer: PeerIdentity | undefined, error: unknown): Promise<never> => {
     try {
-      if (hasHooks) report(ctx, peer, { reason: 'POLICY_CHECK_FAILED', rule: undefined });
+      if (hasHooks()) report(ctx, peer, { reason: 'POLICY_CHECK_FAILED', rule: undefined });
     } catch (hookError) {
       return Promise.reject(hookError);
     }

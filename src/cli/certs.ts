@@ -23,6 +23,12 @@ import {
 import { x509 } from '../x509/runtime.js';
 import { type CommandIo, exitCodes, UsageError } from './command-io.js';
 
+/** The client SAN `certs init` writes by default: a SPIFFE ID, so SPIFFE policies (and the README's quick start) match. */
+const DEFAULT_CLIENT_SAN = 'uri:spiffe://example.org/ns/dev/sa/client';
+/** Key types whose certificates `mtlsOptions` accepts (RSA below 2048 bits is refused, NIST SP 800-131A). */
+const weakKeyTypes: readonly KeyAlgorithm[] = ['rsa-1024'];
+const strongKeyTypes = keyAlgorithms.filter((type) => !weakKeyTypes.includes(type)).join(' | ');
+
 const help: Readonly<Record<string, string>> = {
   certs: `Usage: koa-mtls certs <init|server|client|revoke> --out DIR [options]
 
@@ -36,12 +42,13 @@ Writes a development PKI (never for production). Run "koa-mtls certs <subcommand
 
 Writes ca.pem, ca-key.pem, server.pem, server-key.pem, client.pem, client-key.pem (keys mode 0600).
   --out DIR              directory to write into (created if missing)
-  --key-type TYPE        ${keyAlgorithms.join(' | ')} (default ec-p256)
+  --key-type TYPE        ${strongKeyTypes} (default ec-p256)
   --days N               validity of the server and client certificates (default 30)
   --server-san TYPE:V    repeatable; default dns:localhost ip:127.0.0.1 ip:::1
   --client-subject DN    default "CN=client,O=koa-mtls development"
-  --client-san TYPE:V    repeatable (dns:, uri:, email:, ip:, upn:), e.g. uri:spiffe://example.org/ns/dev/sa/client
+  --client-san TYPE:V    repeatable (dns:, uri:, email:, ip:, upn:); default ${DEFAULT_CLIENT_SAN}
   --p12-password PW      also write client.p12 (needs an rsa-* key type)
+  --allow-weak           accept --key-type rsa-1024 (for negative tests; mtlsOptions refuses it)
   --force                overwrite existing files
 `,
   server: `Usage: koa-mtls certs server --out DIR [options]
@@ -51,8 +58,9 @@ Issues NAME.pem and NAME-key.pem from DIR/ca.pem and DIR/ca-key.pem.
   --name NAME            file name stem (default server)
   --san TYPE:V           repeatable; default dns:localhost ip:127.0.0.1 ip:::1
   --subject DN           default CN=<first DNS SAN>
-  --key-type TYPE        ${keyAlgorithms.join(' | ')} (default ec-p256)
+  --key-type TYPE        ${strongKeyTypes} (default ec-p256)
   --days N               validity (default 30)
+  --allow-weak           accept --key-type rsa-1024 (for negative tests; mtlsOptions refuses it)
   --force                overwrite existing files
 `,
   client: `Usage: koa-mtls certs client --out DIR [options]
@@ -62,9 +70,10 @@ Issues NAME.pem and NAME-key.pem from DIR/ca.pem and DIR/ca-key.pem.
   --name NAME            file name stem (default client)
   --subject DN           default "CN=NAME,O=koa-mtls development"
   --san TYPE:V           repeatable (dns:, uri:, email:, ip:, upn:)
-  --key-type TYPE        ${keyAlgorithms.join(' | ')} (default ec-p256)
+  --key-type TYPE        ${strongKeyTypes} (default ec-p256)
   --days N               validity (default 30)
   --p12-password PW      also write NAME.p12 (needs an rsa-* key type)
+  --allow-weak           accept --key-type rsa-1024 (for negative tests; mtlsOptions refuses it)
   --force                overwrite existing files
 `,
   revoke: `Usage: koa-mtls certs revoke --out DIR (--serial HEX | --cert FILE)...
@@ -89,7 +98,9 @@ function parseSans(values: readonly string[]): SubjectAltNameInput {
     const type = entry.slice(0, colon).toLowerCase();
     const value = entry.slice(colon + 1);
     if (colon <= 0 || !(sanTypes as readonly string[]).includes(type) || value === '') {
-      throw new UsageError(`malformed SAN "${entry}": use TYPE:VALUE with TYPE one of ${sanTypes.join(', ')}`);
+      // A bare URI (spiffe://…, https://…) is the most common slip: its scheme reads as the SAN type.
+      const hint = /^[a-z][a-z0-9+.-]*:\/\/./i.test(entry) ? ` (did you mean "uri:${entry}"?)` : '';
+      throw new UsageError(`malformed SAN "${entry}": use TYPE:VALUE with TYPE one of ${sanTypes.join(', ')}${hint}`);
     }
     const valid =
       type === 'dns'
@@ -116,12 +127,22 @@ function parseSubject(value: string | undefined): string | undefined {
   return value;
 }
 
-function parseKeyType(value: string | undefined): KeyAlgorithm {
+function parseKeyType(value: string | undefined, allowWeak: boolean, io: CommandIo): KeyAlgorithm {
   if (value === undefined) return 'ec-p256';
   if (!(keyAlgorithms as readonly string[]).includes(value)) {
-    throw new UsageError(`unknown --key-type "${value}" (one of ${keyAlgorithms.join(', ')})`);
+    throw new UsageError(`unknown --key-type "${value}" (one of ${strongKeyTypes.replaceAll(' |', ',')})`);
   }
-  return value as KeyAlgorithm;
+  const type = value as KeyAlgorithm;
+  if (weakKeyTypes.includes(type)) {
+    // mtlsOptions refuses RSA keys below 2048 bits (ERR_MTLS_CONFIG_WEAK_KEY): never write them by accident.
+    if (!allowWeak) {
+      throw new UsageError(
+        `--key-type ${type} makes keys mtlsOptions refuses (RSA < 2048 bits); use rsa-2048 or ec-p256, or add --allow-weak for negative tests`,
+      );
+    }
+    io.stderr(`koa-mtls certs: WARNING: ${type} keys are weak; mtlsOptions will refuse these certificates\n`);
+  }
+  return type;
 }
 
 function parseDays(value: string | undefined): number {
@@ -223,8 +244,9 @@ async function loadCa(dir: string): Promise<CertificateAuthority> {
   }
 }
 
-function curlLine(dir: string, client: string): string {
-  return `curl --cacert ${join(dir, 'ca.pem')} --cert ${join(dir, `${client}.pem`)} --key ${join(dir, `${client}-key.pem`)} https://localhost:8443/\n`;
+/** A labelled curl line calling `path` on https://localhost:8443 with the client certificate `client` from `dir`. */
+function curlLine(dir: string, client: string, path: string, label: string): string {
+  return `curl --cacert ${join(dir, 'ca.pem')} --cert ${join(dir, `${client}.pem`)} --key ${join(dir, `${client}-key.pem`)} https://localhost:8443${path}   # ${label}\n`;
 }
 
 async function init(argv: readonly string[], io: CommandIo): Promise<number> {
@@ -236,18 +258,19 @@ async function init(argv: readonly string[], io: CommandIo): Promise<number> {
     'client-subject': { type: 'string' },
     'client-san': { type: 'string', multiple: true },
     'p12-password': { type: 'string' },
+    'allow-weak': { type: 'boolean' },
     force: { type: 'boolean' },
   });
   if (values.help === true) return printHelp('init', io);
   const dir = requireOut(values.out as string | undefined, io);
-  const keyAlgorithm = parseKeyType(values['key-type'] as string | undefined);
+  const keyAlgorithm = parseKeyType(values['key-type'] as string | undefined, values['allow-weak'] === true, io);
   const validityDays = parseDays(values.days as string | undefined);
   const serverSan = parseSans(
     (values['server-san'] as string[] | undefined) ?? ['dns:localhost', 'ip:127.0.0.1', 'ip:::1'],
   );
   const clientSubject =
     parseSubject(values['client-subject'] as string | undefined) ?? 'CN=client,O=koa-mtls development';
-  const clientSan = parseSans((values['client-san'] as string[] | undefined) ?? []);
+  const clientSan = parseSans((values['client-san'] as string[] | undefined) ?? [DEFAULT_CLIENT_SAN]);
   const p12Password = values['p12-password'] as string | undefined;
   p12Needs(keyAlgorithm, p12Password);
 
@@ -266,7 +289,8 @@ async function init(argv: readonly string[], io: CommandIo): Promise<number> {
     io,
   );
   io.stdout(
-    `\nTry it against a server using server.pem, server-key.pem and ca.pem on port 8443:\n${curlLine(dir, 'client')}`,
+    `\nFor mtlsOptions: { keyFile: '${join(dir, 'server-key.pem')}', certFile: '${join(dir, 'server.pem')}', caFile: '${join(dir, 'ca.pem')}' }\n` +
+      `Try it against a server on port 8443 that serves / (the README's quick start):\n${curlLine(dir, 'client', '/', 'the client certificate')}`,
   );
   return exitCodes.ok;
 }
@@ -279,13 +303,14 @@ async function issue(kind: 'server' | 'client', argv: readonly string[], io: Com
     san: { type: 'string', multiple: true },
     'key-type': { type: 'string' },
     days: { type: 'string' },
+    'allow-weak': { type: 'boolean' },
     force: { type: 'boolean' },
     ...(kind === 'client' ? { 'p12-password': { type: 'string' as const } } : {}),
   });
   if (values.help === true) return printHelp(kind, io);
   const dir = requireOut(values.out as string | undefined, io);
   const name = parseName(values.name as string | undefined, kind);
-  const keyAlgorithm = parseKeyType(values['key-type'] as string | undefined);
+  const keyAlgorithm = parseKeyType(values['key-type'] as string | undefined, values['allow-weak'] === true, io);
   const validityDays = parseDays(values.days as string | undefined);
   const sanValues = values.san as string[] | undefined;
   const san = parseSans(sanValues ?? (kind === 'server' ? ['dns:localhost', 'ip:127.0.0.1', 'ip:::1'] : []));
@@ -300,7 +325,7 @@ async function issue(kind: 'server' | 'client', argv: readonly string[], io: Com
   const issued = kind === 'server' ? await ca.issueServer(options) : await ca.issueClient(options);
   await writeAll(dir, certificateFiles(name, issued, p12Password), values.force === true, io);
   io.stdout(`serial ${issued.serialNumber}\n`);
-  if (kind === 'client') io.stdout(curlLine(dir, name));
+  if (kind === 'client') io.stdout(curlLine(dir, name, '/', `as ${name}`));
   return exitCodes.ok;
 }
 

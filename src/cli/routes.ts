@@ -9,8 +9,9 @@
  * @module cli/routes
  */
 import { readFile, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors.js';
 import { documentOperations, OpenApiInputError, readOpenApi } from '../probe/openapi-document.js';
@@ -22,9 +23,10 @@ import { type CommandIo, exitCodes, UsageError } from './command-io.js';
 
 const USAGE = `Usage: koa-mtls routes <module> [options]
 
-Loads <module> (an ESM or CommonJS file, resolved from the current directory) and lists
-every @koa/router route with the requirePeer policies and sandboxPath sandboxes that run
-before its handler.
+Loads <module> (an ESM or CommonJS file, or TypeScript through tsx when it is installed,
+resolved from the current directory) and lists every @koa/router route with the
+requirePeer policies and sandboxPath sandboxes that run before its handler. The command
+always exits when it is done, even if the module started a server.
 
 The module exports, in this order of preference:
   router                  a @koa/router router or a Koa app (named export)
@@ -45,6 +47,7 @@ Options:
   --include-sandbox-roots with --openapi: include sandbox roots (filesystem paths)
   --fail-on-unguarded     exit 1 when a route has no policy in enforce mode and is not
                           declared with allowAnonymous() (or when the module has no routes)
+  --timeout <seconds>     give up (exit 2) when loading the module takes longer (default 30)
   -h, --help              this help
 
 Exit codes: 0 listed, 1 --fail-on-unguarded and an unguarded route, 2 usage error.
@@ -87,17 +90,83 @@ async function routerOf(namespace: Record<string, unknown>): Promise<unknown> {
   throw new UsageError(NO_ROUTER);
 }
 
-/** Loads an application module and returns the router or app it exports (see the usage text). */
-export async function loadRoutes(file: string): Promise<unknown> {
+const TYPESCRIPT = /\.(?:[cm]?ts|tsx)$/i;
+const DEFAULT_TIMEOUT_SECONDS = 30;
+
+type TsImport = (specifier: string, parentUrl: string) => Promise<unknown>;
+
+/** tsx's `tsImport`, from the module's own project first, then from beside koa-mtls; undefined if absent. */
+async function findTsImport(file: string): Promise<TsImport | undefined> {
+  for (const base of [file, fileURLToPath(import.meta.url)]) {
+    let manifestPath: string;
+    try {
+      manifestPath = createRequire(base).resolve('tsx/package.json');
+    } catch {
+      continue;
+    }
+    // The ESM entry of tsx/esm/api (its CommonJS twin cannot load tsx's hooks when imported from ESM).
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as {
+      exports?: Record<string, { import?: { default?: string } }>;
+    };
+    const entry = manifest.exports?.['./esm/api']?.import?.default;
+    if (entry === undefined) continue;
+    const api = (await import(pathToFileURL(resolve(dirname(manifestPath), entry)).href)) as { tsImport?: TsImport };
+    if (typeof api.tsImport === 'function') return api.tsImport;
+  }
+  return undefined;
+}
+
+async function importModule(file: string): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(file).href;
+  if (!TYPESCRIPT.test(file)) return (await import(url)) as Record<string, unknown>;
+  const tsImport = await findTsImport(file);
+  if (tsImport === undefined) {
+    throw new UsageError(
+      `${file}: a TypeScript module needs tsx: run "npm install --save-dev tsx", or build it and pass the .js file`,
+    );
+  }
+  return (await tsImport(url, url)) as Record<string, unknown>;
+}
+
+/** Loads an application module and returns the router or app it exports (see the usage text), within a bound. */
+export async function loadRoutes(file: string, timeoutSeconds = DEFAULT_TIMEOUT_SECONDS): Promise<unknown> {
   const stats = await stat(file).catch(() => undefined);
   if (stats === undefined || !stats.isFile()) throw new UsageError(`${file}: no such file`);
-  let namespace: Record<string, unknown>;
+  let timer: NodeJS.Timeout | undefined;
+  // A module that awaits a server or a connection at top level would hang a CI job: give up after a bound.
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new UsageError(
+            `${file}: did not finish loading within ${timeoutSeconds} s; export the router without awaiting a server (or raise --timeout)`,
+          ),
+        ),
+      timeoutSeconds * 1000,
+    );
+    timer.unref();
+  });
   try {
-    namespace = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-  } catch (error) {
-    throw new UsageError(`${file}: cannot load (${error instanceof Error ? error.message : String(error)})`);
+    const namespace = await Promise.race([
+      importModule(file).catch((error: unknown) => {
+        if (error instanceof UsageError) throw error;
+        throw new UsageError(`${file}: cannot load (${error instanceof Error ? error.message : String(error)})`);
+      }),
+      timeout,
+    ]);
+    return await Promise.race([routerOf(namespace), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
-  return routerOf(namespace);
+}
+
+function parseTimeout(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_TIMEOUT_SECONDS;
+  const seconds = Number(value);
+  if (!/^[0-9]+$/.test(value) || seconds < 1 || seconds > 3600) {
+    throw new UsageError(`--timeout must be 1..3600 seconds, got "${value}"`);
+  }
+  return seconds;
 }
 
 async function readDocument(cwd: string, file: string): Promise<Record<string, unknown>> {
@@ -121,6 +190,7 @@ function parse(argv: readonly string[]) {
       document: { type: 'string' },
       'include-sandbox-roots': { type: 'boolean' },
       'fail-on-unguarded': { type: 'boolean' },
+      timeout: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -137,7 +207,13 @@ function specOf({ tokens, positionals }: ReturnType<typeof parse>): { spec: stri
 }
 
 /** `koa-mtls routes <module> --openapi <spec>`: the spec's declared security against the router's guards. */
-async function diffAgainstSpec(io: CommandIo, file: string, spec: string, json: boolean): Promise<number> {
+async function diffAgainstSpec(
+  io: CommandIo,
+  file: string,
+  spec: string,
+  json: boolean,
+  timeoutSeconds: number,
+): Promise<number> {
   let operations: ReturnType<typeof documentOperations>;
   try {
     operations = documentOperations(await readOpenApi(resolve(io.cwd, spec)));
@@ -147,7 +223,7 @@ async function diffAgainstSpec(io: CommandIo, file: string, spec: string, json: 
   }
   let routes: readonly RouteDescription[];
   try {
-    routes = describeRoutes(await loadRoutes(resolve(io.cwd, file)));
+    routes = describeRoutes(await loadRoutes(resolve(io.cwd, file), timeoutSeconds));
   } catch (error) {
     if (error instanceof InvalidOptionError) throw new UsageError(`${file}: ${error.message}`);
     throw error;
@@ -196,7 +272,7 @@ export async function runRoutes(argv: readonly string[], io: CommandIo): Promise
         '--openapi <spec> compares; --document, --include-sandbox-roots and --fail-on-unguarded do not apply',
       );
     }
-    return diffAgainstSpec(io, compare.module, compare.spec, values.json === true);
+    return diffAgainstSpec(io, compare.module, compare.spec, values.json === true, parseTimeout(values.timeout));
   }
   if (positionals.length !== 1) throw new UsageError('expects exactly one <module> (see koa-mtls routes --help)');
   if (values.json === true && values.openapi === true) throw new UsageError('--json and --openapi exclude each other');
@@ -204,7 +280,7 @@ export async function runRoutes(argv: readonly string[], io: CommandIo): Promise
     throw new UsageError('--document and --include-sandbox-roots need --openapi');
   }
   const file = resolve(io.cwd, positionals[0] as string);
-  const target = await loadRoutes(file);
+  const target = await loadRoutes(file, parseTimeout(values.timeout));
   let routes: readonly RouteDescription[];
   let output: string;
   try {

@@ -4,6 +4,7 @@
  * @module identity
  */
 export { type PeerCertificateOptions, peerCertificate, type TrustedProxies } from './peer-certificate.js';
+export { peerFromPem } from './peer-from-pem.js';
 export type { CertificateEncoding } from './proxy/certificate-encodings.js';
 export type { ForwardedVerificationOptions } from './proxy/forwarded-peers.js';
 export type {

@@ -12,6 +12,7 @@ import {
 } from '../anonymous/anonymous-routes.js';
 import { type AnonymousVerdict, anonymousVerdict } from '../anonymous/gate.js';
 import { type AuditEvent, type AuditHook, type RequestIdResolver, requestIdFromHeader } from '../audit/event.js';
+import { auditHook } from '../audit/hook.js';
 import { InvalidOptionError, KoaMtlsError } from '../errors.js';
 import {
   assertOptionsObject,
@@ -414,11 +415,12 @@ export function peerCertificate(options: PeerCertificateOptions = {}): Middlewar
     if (peer !== undefined) ctx.state.peer = peer;
     // Optional client certificates: default deny unless the route is declared anonymous (ours to decide, before routing).
     const verdict = peer === undefined ? anonymousVerdict(ctx, compiled.anonymousRoute) : 'not-applicable';
-    if (compiled.onAudit !== undefined) {
+    const hook = auditHook(compiled.onAudit);
+    if (hook !== undefined) {
       const requestId = compiled.requestId(ctx);
       const gate = anonymousEvent(verdict);
       for (const event of gate === undefined ? events() : [...events(), gate]) {
-        compiled.onAudit(Object.freeze(requestId === undefined ? event : { ...event, requestId }));
+        hook(Object.freeze(requestId === undefined ? event : { ...event, requestId }));
       }
     }
     if (verdict === 'refused') {

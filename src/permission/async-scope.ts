@@ -18,7 +18,7 @@ import type { AuditHook } from '../audit/event.js';
  */
 export interface RequestScope {
   readonly ctx: Context;
-  readonly onAudit: AuditHook;
+  readonly onAudit: AuditHook | undefined;
   readonly outcome: 'deny' | 'warn';
   hookError?: unknown;
 }

@@ -8,6 +8,7 @@
 import { subscribe } from 'node:diagnostics_channel';
 import type { Context, Middleware } from 'koa';
 import { type AuditHook, type PeerSummary, requestIdFromHeader } from '../audit/event.js';
+import { auditHook } from '../audit/hook.js';
 import { InvalidOptionError } from '../errors.js';
 import type { PeerIdentity } from '../identity/peer-identity.js';
 import { summarizePeer } from '../identity/summarize-peer.js';
@@ -70,7 +71,9 @@ function report(message: unknown): void {
   const peer = peerOf(ctx);
   const requestId = requestIdFromHeader(ctx);
   try {
-    scope.onAudit({
+    const hook = auditHook(scope.onAudit);
+    if (hook === undefined) return;
+    hook({
       kind: 'permission',
       outcome: scope.outcome,
       reason: action.reason,
@@ -107,8 +110,11 @@ function subscribeOnce(): void {
  * ```
  */
 export interface PermissionAuditOptions {
-  /** Receives one `kind: 'permission'` event per violation a request causes. A hook that throws fails that request. */
-  readonly onAudit: AuditHook;
+  /**
+   * Receives one `kind: 'permission'` event per violation a request causes. A hook that throws fails that request.
+   * Default: the hook set with `configureAudit()`.
+   */
+  readonly onAudit?: AuditHook;
   /**
    * `deny` when the permission model enforces (the operation threw `ERR_ACCESS_DENIED`), `warn` under
    * `--permission-audit` (it was carried out). Default: read from the process at creation.
@@ -131,10 +137,9 @@ export interface PermissionAuditOptions {
  * // and the log says "GET /debug by spiffe://example.org/ns/prod/sa/payments tried to spawn `sh`"
  * ```
  */
-export function permissionAudit(options: PermissionAuditOptions): Middleware {
+export function permissionAudit(options: PermissionAuditOptions = {}): Middleware {
   assertOptionsObject(options, 'permissionAudit', ['onAudit', 'mode']);
   const onAudit = optionalFunction<AuditHook>(options, 'onAudit', 'permissionAudit');
-  if (onAudit === undefined) throw new InvalidOptionError('permissionAudit.onAudit', 'is required (a function)');
   const mode = (options as { mode?: unknown }).mode;
   if (mode !== undefined && mode !== 'enforce' && mode !== 'audit') {
     throw new InvalidOptionError('permissionAudit.mode', "must be 'enforce' or 'audit'");

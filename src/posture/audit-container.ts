@@ -6,6 +6,7 @@
 import { isAbsolute } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { AuditHook } from '../audit/event.js';
+import { auditHook } from '../audit/hook.js';
 import { InvalidOptionError, KoaMtlsError } from '../errors.js';
 import {
   assertOptionsObject,
@@ -177,9 +178,10 @@ export function auditContainer(options?: ContainerAuditOptions): ContainerAuditR
     highestSeverity,
     durationMs: Math.round((performance.now() - started) * 100) / 100,
   });
-  if (compiled.onAudit !== undefined) {
+  const hook = auditHook(compiled.onAudit);
+  if (hook !== undefined) {
     for (const check of [...findings, ...report.unknown]) {
-      compiled.onAudit({
+      hook({
         kind: 'posture',
         outcome: 'warn',
         reason: check.id,

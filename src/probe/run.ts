@@ -65,6 +65,8 @@ function sameOrigin(location: string, origin: URL): boolean {
 
 function authorizationRule(operation: ProbeOperation): RuleId | undefined {
   const flags = operation.guard?.flags ?? [];
+  // A route declared with allowAnonymous() is public by design; reaching it is no finding.
+  if (flags.includes('anonymous')) return undefined;
   if (flags.includes('report-only')) return 'report-only-route-reached';
   if (flags.includes('partial-policy')) return 'partial-policy-route-reached';
   if (flags.includes('no-policy') || operation.guard?.guarded === false) return 'unguarded-route-reached';

@@ -16,6 +16,7 @@ export {
   getSandboxRouteMetadata,
   SANDBOX_ROUTE_METADATA,
   type SandboxedRequestPath,
+  type SandboxedState,
   type SandboxPathOptions,
   type SandboxRouteMetadata,
   sandboxPath,

@@ -5,8 +5,9 @@
  * @module sandbox/middleware
  */
 import type { FileHandle } from 'node:fs/promises';
-import type { Context, Middleware, Next } from 'koa';
+import type { Context, DefaultState, Middleware, Next } from 'koa';
 import { type AuditEvent, type AuditHook, type RequestIdResolver, requestIdFromHeader } from '../audit/event.js';
+import { auditHook } from '../audit/hook.js';
 import { InvalidOptionError, KoaMtlsError } from '../errors.js';
 import { summarizePeer } from '../identity/summarize-peer.js';
 import { assertOptionsObject, optionalBoolean, optionalFunction, ownValue } from '../options/validate.js';
@@ -119,6 +120,23 @@ function describeInput(input: unknown): string {
 }
 
 /**
+ * The state {@link sandboxPath} guarantees to the middleware after it: an accepted path to open.
+ *
+ * @example
+ * ```ts
+ * import type { RouterContext } from '@koa/router';
+ * import type { SandboxedState } from 'koa-mtls';
+ *
+ * const download = async (ctx: RouterContext<SandboxedState>) => {
+ *   ctx.body = (await ctx.state.sandboxed.open()).createReadStream();
+ * };
+ * ```
+ */
+export interface SandboxedState {
+  readonly sandboxed: SandboxedRequestPath;
+}
+
+/**
  * Validates a path taken from the request against a sandbox, then exposes it on `ctx.state.sandboxed`.
  *
  * - 400 `ERR_SANDBOX_INVALID_PATH` when the input breaks a lexical rule (it depends on the input only);
@@ -141,7 +159,7 @@ function describeInput(input: unknown): string {
  * });
  * ```
  */
-export function sandboxPath(options: SandboxPathOptions): Middleware {
+export function sandboxPath(options: SandboxPathOptions): Middleware<DefaultState> & Middleware<SandboxedState> {
   assertOptionsObject(options, 'options', ['sandbox', 'from', 'decode', 'onAudit', 'requestId']);
   const sandbox = ownValue(options, 'sandbox');
   if (!(sandbox instanceof HeldSandbox))
@@ -153,10 +171,11 @@ export function sandboxPath(options: SandboxPathOptions): Middleware {
   const requestId = optionalFunction<RequestIdResolver>(options, 'requestId', 'options') ?? requestIdFromHeader;
 
   const audit = (ctx: Context, event: Omit<AuditEvent, 'kind' | 'requestId'>): void => {
-    if (onAudit === undefined) return;
+    const hook = auditHook(onAudit);
+    if (hook === undefined) return;
     const id = requestId(ctx);
     const peer = ctx.state.peer;
-    onAudit({
+    hook({
       kind: 'sandbox',
       ...event,
       ...(id === undefined ? {} : { requestId: id }),

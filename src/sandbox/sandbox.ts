@@ -8,6 +8,7 @@ import { constants } from 'node:fs';
 import { type FileHandle, open, readlink, realpath, stat, statfs } from 'node:fs/promises';
 import { isAbsolute, normalize } from 'node:path';
 import type { AuditHook } from '../audit/event.js';
+import { emitOperationalAudit } from '../audit/hook.js';
 import { InvalidOptionError, KoaMtlsError } from '../errors.js';
 import { hostPathExposure } from '../host-paths/host-paths.js';
 import {
@@ -384,7 +385,12 @@ function compileOptions(options: unknown): CompiledSandbox & {
 export async function createSandbox(root: string, options?: SandboxOptions): Promise<Sandbox> {
   const settings = compileOptions(options);
   if (typeof root !== 'string' || root.includes('\0') || !isAbsolute(root)) {
-    throw new InvalidOptionError('root', 'must be an absolute path');
+    // A relative root would silently depend on the working directory the service happens to start in.
+    const given = typeof root === 'string' ? ` (got ${JSON.stringify(root)})` : '';
+    throw new InvalidOptionError(
+      'root',
+      `must be an absolute path${given}; resolve it once at startup, e.g. createSandbox(path.resolve('reports'))`,
+    );
   }
   // The walk needs Linux's /proc/self/fd magic links; macOS /dev/fd and Windows have no equivalent.
   const linux = process.platform === 'linux';
@@ -393,7 +399,11 @@ export async function createSandbox(root: string, options?: SandboxOptions): Pro
   try {
     realRoot = await realpath(root);
   } catch (err) {
-    throw configError('sandbox root does not exist or is unreadable', err);
+    const code = (err as NodeJS.ErrnoException).code ?? 'unknown error';
+    throw configError(
+      `sandbox root ${JSON.stringify(root)} does not exist or is unreadable (${code}); create the directory or pass an existing one`,
+      err,
+    );
   }
   // Check both spellings: `/var/run` is a link to `/run` on most systems.
   if (
@@ -442,7 +452,12 @@ async function unsafePathSandbox(
   }
   if (!st.isDirectory()) throw configError('sandbox root is not a readable directory');
   const scan = await scanMounts(realRoot, -1, settings);
-  settings.onAudit?.({ kind: 'sandbox', outcome: 'warn', reason: 'UNSAFE_PATH_MODE', detail: { why } });
+  emitOperationalAudit(settings.onAudit, {
+    kind: 'sandbox',
+    outcome: 'warn',
+    reason: 'UNSAFE_PATH_MODE',
+    detail: { why },
+  });
   const io = walkIo(settings.walk === 'sync' ? 'sync' : 'async');
   return new HeldSandbox({ handle: null, realRoot, dev: st.dev, mountId: -1, mounts: scan.below, io }, settings);
 }
@@ -495,14 +510,14 @@ async function scanMounts(
     table = await readMounts(settings.mountInfoFile);
   } catch (err) {
     if (settings.mounts === 'refuse') throw unsupported('the mount table is unreadable', err);
-    settings.onAudit?.({ kind: 'sandbox', outcome: 'warn', reason: 'MOUNTS_UNKNOWN' });
+    emitOperationalAudit(settings.onAudit, { kind: 'sandbox', outcome: 'warn', reason: 'MOUNTS_UNKNOWN' });
     return { below: [], fsTypes: [] };
   }
   const own = mountById(table, mountId) ?? containingMount(table, realRoot);
   if (own === undefined) {
     // The root's mount is not in the table (another namespace's table?): nothing can be judged from it.
     if (settings.mounts === 'refuse') throw unsupported('the sandbox root is not in the mount table');
-    settings.onAudit?.({ kind: 'sandbox', outcome: 'warn', reason: 'MOUNTS_UNKNOWN' });
+    emitOperationalAudit(settings.onAudit, { kind: 'sandbox', outcome: 'warn', reason: 'MOUNTS_UNKNOWN' });
     return { below: [], fsTypes: [] };
   }
   const hostReason = settings.unsafeAllowHostRoot ? undefined : hostMountReason(own, realRoot, isHostRoot);
@@ -527,7 +542,7 @@ async function scanMounts(
     source: m.source,
     root: m.root,
   }));
-  settings.onAudit?.({
+  emitOperationalAudit(settings.onAudit, {
     kind: 'sandbox',
     outcome: 'warn',
     reason: 'MOUNT_UNDER_ROOT',

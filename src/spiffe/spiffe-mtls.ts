@@ -8,6 +8,7 @@
  */
 import type { Server } from 'node:tls';
 import type { AuditHook } from '../audit/event.js';
+import { emitOperationalAudit } from '../audit/hook.js';
 import { InvalidOptionError, KoaMtlsError } from '../errors.js';
 import {
   assertOptionsObject,
@@ -287,15 +288,17 @@ export async function spiffeMtls(options: SpiffeMtlsOptions = {}): Promise<Spiff
           return;
         }
         lastError = error;
+        let delivered = true;
         try {
-          hooks.onAudit?.({
+          // The client retries with backoff while the agent is away: the same outage is reported once per window.
+          delivered = emitOperationalAudit(hooks.onAudit, {
             kind: 'tls',
             outcome: 'warn',
             reason: 'SPIFFE_WORKLOAD_API_UNAVAILABLE',
             detail: { code: error.code, message: error.message, retrying },
           });
         } finally {
-          hooks.onError(error);
+          if (delivered) hooks.onError(error);
         }
       },
     });

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { Socket } from 'node:net';
 import type { Server, TLSSocket } from 'node:tls';
 import type { AuditEvent, AuditHook, PeerSummary } from '../audit/event.js';
+import { emitOperationalAudit } from '../audit/hook.js';
 import { InvalidOptionError } from '../errors.js';
 import { parseCertificate } from '../identity/parse-certificate.js';
 import { auditedServers, capturedPeers } from './sni.js';
@@ -91,7 +92,8 @@ export function rejectionEvent(error: Error, socket: TLSSocket): AuditEvent {
 /**
  * Reports every client the server rejects during or right after the handshake — no certificate, an untrusted,
  * expired, revoked or weak certificate, an unsupported protocol or cipher, a handshake timeout — as an
- * {@link AuditEvent} `{ kind: 'tls', outcome: 'reject', reason: 'TLS_<code>' }` to `onAudit`. The reason is
+ * {@link AuditEvent} `{ kind: 'tls', outcome: 'reject', reason: 'TLS_<code>' }` to `onAudit` (or, when omitted, the
+ * hook set by `configureAudit`; identical repeats are rate-limited there). The reason is
  * `TLS_` + the OpenSSL verify code (`TLS_CERT_HAS_EXPIRED`, `TLS_CERT_REVOKED`, `TLS_UNABLE_TO_VERIFY_LEAF_SIGNATURE`,
  * `TLS_UNSPECIFIED` for a weak key or SHA-1 under OpenSSL 3) or a handshake reason (`TLS_NO_CLIENT_CERTIFICATE`,
  * `TLS_PROTOCOL_VERSION`, `TLS_HANDSHAKE_TIMEOUT`, …); `detail` holds the error code, message and peer address.
@@ -110,14 +112,16 @@ export function rejectionEvent(error: Error, socket: TLSSocket): AuditEvent {
  * onTlsClientRejected(server, (event) => log.warn(event, `TLS client rejected: ${event.reason}`));
  * ```
  */
-export function onTlsClientRejected(server: Server, onAudit: AuditHook): () => void {
+export function onTlsClientRejected(server: Server, onAudit?: AuditHook): () => void {
   if (typeof server?.on !== 'function')
     throw new InvalidOptionError('onTlsClientRejected.server', 'must be a TLS server');
-  if (typeof onAudit !== 'function') throw new InvalidOptionError('onTlsClientRejected.onAudit', 'must be a function');
+  if (onAudit !== undefined && typeof onAudit !== 'function') {
+    throw new InvalidOptionError('onTlsClientRejected.onAudit', 'must be a function (or omitted: configureAudit)');
+  }
   auditedServers.set(server, (auditedServers.get(server) ?? 0) + 1);
   const listener = function auditTlsClientError(error: Error, socket: TLSSocket): void {
     try {
-      onAudit(rejectionEvent(error, socket));
+      emitOperationalAudit(onAudit, rejectionEvent(error, socket));
     } catch (hookError) {
       // The client is already rejected; a throwing hook must not take the whole server down
       process.emitWarning(`onTlsClientRejected hook threw: ${String(hookError)}`, { type: 'KoaMtlsWarning' });

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { Server } from 'node:tls';
 import type { AuditHook } from '../audit/event.js';
+import { auditHook, emitOperationalAudit } from '../audit/hook.js';
 import { KoaMtlsError } from '../errors.js';
 import type { BuiltMtlsOptions } from './mtls-options.js';
 
@@ -59,17 +60,21 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-/** Reports a refused rotation: a `reject`/`TLS_ROTATION_REFUSED` audit event, then `onError`. */
+/**
+ * Reports a refused rotation: a `reject`/`TLS_ROTATION_REFUSED` audit event, then `onError`. A broken rotation is
+ * retried and polled, so the same refusal is reported once per audit window, not once per attempt.
+ */
 export function reportRotationRefused(error: Error, hooks: Pick<RotationHooks, 'onAudit' | 'onError'>): void {
+  let delivered = true;
   try {
-    hooks.onAudit?.({
+    delivered = emitOperationalAudit(hooks.onAudit, {
       kind: 'tls',
       outcome: 'reject',
       reason: 'TLS_ROTATION_REFUSED',
       detail: { code: error instanceof KoaMtlsError ? error.code : 'ERR_UNKNOWN', message: error.message },
     });
   } finally {
-    hooks.onError(error);
+    if (delivered) hooks.onError(error);
   }
 }
 
@@ -124,7 +129,7 @@ export function createContextRotation(
       if (rotation.trustChanged && hooks.closeIdleConnections) {
         (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
       }
-      hooks.onAudit?.({
+      auditHook(hooks.onAudit)?.({
         kind: 'tls',
         outcome: 'allow',
         reason: 'TLS_CERTIFICATES_ROTATED',

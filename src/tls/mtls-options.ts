@@ -132,7 +132,7 @@ export interface MtlsServerOptions {
   readonly maxVersion: 'TLSv1.3';
   readonly ciphers: string;
   readonly ecdhCurve: string;
-  readonly honorCipherOrder: false;
+  readonly honorCipherOrder: true;
   readonly secureOptions: number;
   readonly sessionTimeout: number;
   /** 32 hex characters derived from the trust anchors, CRLs and profile: sessions never cross a trust change. */
@@ -475,9 +475,14 @@ export function buildMtlsOptions(
     maxVersion: 'TLSv1.3',
     ciphers: STRICT_CIPHERS,
     ecdhCurve: strictGroups(process.versions.openssl),
-    // Mozilla 6.0 server_preferred_order: false (every offered suite is AEAD with forward secrecy)
-    honorCipherOrder: false,
-    secureOptions: constants.SSL_OP_NO_RENEGOTIATION | (compiled.sessionResumption ? 0 : constants.SSL_OP_NO_TICKET),
+    // Every offered suite is AEAD with forward secrecy, so the server's order costs nothing and scanners (testssl -P)
+    // rate "no server preference" HIGH; OpenSSL's PRIORITIZE_CHACHA keeps ChaCha20 for clients that list it first
+    // (those without AES hardware, RFC 8446 §9.1 leaves the choice to the server).
+    honorCipherOrder: true,
+    secureOptions:
+      constants.SSL_OP_NO_RENEGOTIATION |
+      constants.SSL_OP_PRIORITIZE_CHACHA |
+      (compiled.sessionResumption ? 0 : constants.SSL_OP_NO_TICKET),
     sessionTimeout: compiled.sessionTimeout,
     // Sessions resume only within the same trust: the context changes with every CA/CRL/profile change
     sessionIdContext: digestOf([

@@ -58,12 +58,40 @@ describe('koa-mtls certs init', () => {
     ['an unknown key type', ['--out', 'x', '--key-type', 'dsa'], /unknown --key-type "dsa"/],
     ['a PKCS#12 password with an EC key', ['--out', 'x', '--p12-password', 'pw'], /needs an RSA key/],
     ['bad days', ['--out', 'x', '--days', '0'], /--days must be 1..3650/],
+    ['a key type mtlsOptions refuses', ['--out', 'x', '--key-type', 'rsa-1024'], /mtlsOptions refuses.*--allow-weak/],
+    [
+      'a bare SPIFFE ID as a SAN, suggesting uri:',
+      ['--out', 'x', '--client-san', 'spiffe://example.org/a'],
+      /did you mean "uri:spiffe:\/\/example.org\/a"\?/,
+    ],
+    ['a bare https URI as a SAN', ['--out', 'x', '--server-san', 'https://a.example'], /did you mean "uri:https:/],
   ])('refuses %s with one line on stderr, exit 2, and writes nothing', async (_, args, message) => {
     const io = capturedIo(dir);
     expect(await main(['certs', 'init', ...args], io)).toBe(2);
     expect(io.err()).toMatch(message);
     expect(io.err().trim().split('\n')).toHaveLength(1);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('gives the client a SPIFFE ID by default, so SPIFFE policies and the quick start match it', async () => {
+    expect(await main(['certs', 'init', '--out', '.'], capturedIo(dir))).toBe(0);
+    const client = new X509Certificate(readFileSync(join(dir, 'client.pem')));
+    expect(client.subjectAltName).toBe('URI:spiffe://example.org/ns/dev/sa/client');
+  });
+
+  it('writes rsa-1024 only with --allow-weak, and then warns on stderr', async () => {
+    const io = capturedIo(dir);
+    expect(await main(['certs', 'init', '--out', '.', '--key-type', 'rsa-1024', '--allow-weak'], io)).toBe(0);
+    expect(io.err()).toContain('WARNING: rsa-1024 keys are weak; mtlsOptions will refuse these certificates');
+  });
+
+  it('prints the mtlsOptions file names and a labelled curl line', async () => {
+    const io = capturedIo(dir);
+    expect(await main(['certs', 'init', '--out', '.'], io)).toBe(0);
+    expect(io.out()).toContain(
+      `{ keyFile: '${join(dir, 'server-key.pem')}', certFile: '${join(dir, 'server.pem')}', caFile: '${join(dir, 'ca.pem')}' }`,
+    );
+    expect(io.out()).toMatch(/https:\/\/localhost:8443\/ {3}# the client certificate\n$/);
   });
 
   it('overwrites nothing without --force, and everything with it', async () => {

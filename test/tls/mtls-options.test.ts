@@ -147,7 +147,7 @@ describe('when the configuration is complete and strong', () => {
       rejectUnauthorized: true,
       minVersion: 'TLSv1.3',
       maxVersion: 'TLSv1.3',
-      honorCipherOrder: false,
+      honorCipherOrder: true,
       sessionTimeout: 300,
       handshakeTimeout: 10_000,
       enableTrace: false,
