@@ -1,6 +1,7 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/audit/event.js';
+import { configureAudit } from '../../src/audit/hook.js';
 import { KoaMtlsError } from '../../src/errors.js';
 import type { CertificateAuthority, IssuedCertificate } from '../../src/pki/index.js';
 import { type SpiffeMtls, spiffeMtls } from '../../src/spiffe/index.js';
@@ -27,6 +28,13 @@ let partner: CertificateAuthority;
 let serverCert: IssuedCertificate;
 let exampleClient: IssuedCertificate;
 let partnerClient: IssuedCertificate;
+
+// Every refusal must reach the hook here: identical operational events are otherwise rate-limited per window
+let restoreAudit: () => void;
+beforeAll(() => {
+  restoreAudit = configureAudit({ repeatWindowMs: 0 });
+});
+afterAll(() => restoreAudit());
 
 beforeAll(async () => {
   example = await trustDomain('example.org');
