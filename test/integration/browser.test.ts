@@ -4,12 +4,13 @@
  * `AutoSelectCertificateForUrls` policy for this server only. It reaches a route guarded by `requirePeer` on an
  * `mtlsOptions` server, and a profile without the bundle is refused at the handshake.
  *
- * Needs `chromium` and `libnss3-tools`, and root (Chromium reads policies only from /etc/chromium/policies/managed;
- * the test writes one file there, naming only its own port, and removes it).
+ * Needs `chromium`, `libnss3-tools` and root for `unshare -m`: Chromium reads policies only from
+ * /etc/chromium/policies/managed, so each browser runs in a private mount namespace where the test's own policy
+ * directory is bind-mounted over it. Nothing outside the test's temporary directory is written.
  */
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,10 +29,15 @@ import { externalTools } from '../helpers/external-tools.js';
 const POLICY_DIR = '/etc/chromium/policies/managed';
 
 describe.skipIf(
-  !externalTools('real browser (Chromium with an imported PKCS#12 bundle)', ['chromium', 'pk12util', 'certutil']),
+  !externalTools('real browser (Chromium with an imported PKCS#12 bundle)', [
+    'chromium',
+    'pk12util',
+    'certutil',
+    'unshare',
+  ]) || !existsSync(POLICY_DIR),
 )('headless Chromium with the certs PKCS#12 bundle', () => {
   const work = mkdtempSync(join(tmpdir(), 'koa-mtls-browser-'));
-  const policyFile = join(POLICY_DIR, `koa-mtls-test-${process.pid}.json`);
+  const policies = join(work, 'policies');
   const rejections: AuditEvent[] = [];
   let server: https.Server;
   let url = '';
@@ -50,7 +56,10 @@ describe.skipIf(
 
   function chromium(home: string, ...args: string[]) {
     const flags = ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--hide-scrollbars'];
-    return runToEnd('chromium', [...flags, `--user-data-dir=${join(home, 'profile')}`, ...args, url], {
+    const browser = ['chromium', ...flags, `--user-data-dir=${join(home, 'profile')}`, ...args, url];
+    // The policy directory exists only inside this private mount namespace, for this one browser process.
+    const mounted = ['-m', '--propagation', 'private', 'sh', '-c', 'mount --bind "$1" "$2" && shift 2 && exec "$@"'];
+    return runToEnd('unshare', [...mounted, 'sh', policies, POLICY_DIR, ...browser], {
       cwd: work,
       timeoutMs: 60_000,
       env: { ...process.env, HOME: home },
@@ -76,13 +85,15 @@ describe.skipIf(
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    mkdirSync(POLICY_DIR, { recursive: true });
+    mkdirSync(policies);
     const rule = { pattern: url.slice(0, -1), filter: { ISSUER: { CN: 'koa-mtls development root CA' } } };
-    writeFileSync(policyFile, JSON.stringify({ AutoSelectCertificateForUrls: [JSON.stringify(rule)] }));
+    writeFileSync(
+      join(policies, 'koa-mtls-test.json'),
+      JSON.stringify({ AutoSelectCertificateForUrls: [JSON.stringify(rule)] }),
+    );
   }, 60_000);
 
   afterAll(async () => {
-    rmSync(policyFile, { force: true });
     server.closeAllConnections();
     server.close();
     rmSync(work, { recursive: true, force: true });
