@@ -32,7 +32,8 @@ import {
   type MtlsOptionsInput,
   type MtlsServerOptions,
 } from '../tls/mtls-options.js';
-import { type TrustDomainsTarget, updateTrustDomains } from './trust-domains.js';
+import { createTrust, type Trust } from '../trust/index.js';
+import { updateTrustDomains } from './trust-domains.js';
 import {
   createWorkloadApiClient,
   type WorkloadApiClient,
@@ -52,8 +53,11 @@ export interface SpiffeMtlsOptions {
   readonly address?: string;
   /** Serve the SVID with this operator hint. Default: the first SVID (the workload's default identity). */
   readonly hint?: string;
-  /** Receives the bundle of every trust domain (own and federated) after each applied update. */
-  readonly trust?: TrustDomainsTarget;
+  /**
+   * The trust that receives the bundle of every trust domain (own and federated) after each applied update. Default:
+   * one created from the first update, available as {@link SpiffeMtls.trust}.
+   */
+  readonly trust?: Trust;
   /** `mtlsOptions` settings: profile, session and handshake limits, expiry warnings. */
   readonly tls?: SpiffeTlsSettings;
   /** How long to wait for the first valid update, in ms, 100–600000. Default 30000. */
@@ -90,6 +94,11 @@ export interface SpiffeMtlsStatus {
 export interface SpiffeMtls {
   /** The current strict options; pass them whole to `https.createServer` (or http2/tls), then call `watch`. */
   readonly options: MtlsServerOptions;
+  /**
+   * The trust holding every trust domain's bundle, kept current: pass it to `peerCertificate({ trust })` so that a
+   * SPIFFE ID is believed only under its own domain's bundle.
+   */
+  readonly trust: Trust;
   /** Takes over `server`'s secure context: every later valid update is applied to it, without a restart. */
   watch(server: Server): void;
   status(): SpiffeMtlsStatus;
@@ -180,7 +189,7 @@ function build(compiled: Compiled, context: X509Context): BuiltMtlsOptions {
 export async function spiffeMtls(options: SpiffeMtlsOptions = {}): Promise<SpiffeMtls> {
   assertOptionsObject(options, PATH, KNOWN_KEYS);
   const hint = optionalString(options, 'hint', PATH);
-  const trust = options.trust as TrustDomainsTarget | undefined;
+  let trust = options.trust as Trust | undefined;
   if (trust !== undefined && typeof (trust as { update?: unknown } | null)?.update !== 'function') {
     throw new InvalidOptionError(`${PATH}.trust`, 'must be a trust object (with an update method)');
   }
@@ -222,9 +231,11 @@ export async function spiffeMtls(options: SpiffeMtlsOptions = {}): Promise<Spiff
       return;
     }
     const nextKey = JSON.stringify(Object.entries(context.trustDomains).sort(([a], [b]) => a.localeCompare(b)));
-    if (trust !== undefined && nextKey !== trustDomainsKey) {
+    if (nextKey !== trustDomainsKey) {
       try {
-        updateTrustDomains(trust, context.trustDomains);
+        // The first update creates the trust unless the caller brought one
+        if (trust === undefined) trust = createTrust({ trustDomains: context.trustDomains });
+        else updateTrustDomains(trust, context.trustDomains);
       } catch (error) {
         // The trust object keeps its old state on a throw; the servers must then keep theirs too
         refuse(
@@ -293,15 +304,20 @@ export async function spiffeMtls(options: SpiffeMtlsOptions = {}): Promise<Spiff
     });
   });
 
-  const state = (): { built: BuiltMtlsOptions; context: X509Context } => {
+  const state = (): { built: BuiltMtlsOptions; context: X509Context; trust: Trust } => {
     // Unreachable by construction: the promise resolves only after the first applied update
-    if (current === undefined) throw new KoaMtlsError('ERR_SPIFFE_CLOSED', 'no Workload API update applied');
-    return current;
+    if (current === undefined || trust === undefined) {
+      throw new KoaMtlsError('ERR_SPIFFE_CLOSED', 'no Workload API update applied');
+    }
+    return { ...current, trust };
   };
 
   return Object.freeze({
     get options(): MtlsServerOptions {
       return state().built.options;
+    },
+    get trust(): Trust {
+      return state().trust;
     },
     watch(server: Server): void {
       if (closed) throw new KoaMtlsError('ERR_SPIFFE_CLOSED', 'spiffeMtls: watch() after close()');

@@ -4,7 +4,6 @@
  * route by SPIFFE ID.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../examples/spiffe-router.js';
 import { serveFromWorkloadApi } from '../../examples/spiffe-workload-api.js';
 import type { AuditEvent } from '../../src/audit/event.js';
 import type { CertificateAuthority, IssuedCertificate } from '../../src/pki/index.js';
@@ -39,7 +38,6 @@ async function start(): Promise<{
   let rotations = 0;
   const audit: AuditEvent[] = [];
   const { server } = await serveFromWorkloadApi(
-    createApp((event) => audit.push(event)),
     {
       address: agent.address,
       retryInitialMs: 20,
@@ -48,6 +46,7 @@ async function start(): Promise<{
         rotations += 1;
       },
     },
+    (event) => audit.push(event),
   );
   const port = await listen(server);
   cleanups.push(() => close(server));

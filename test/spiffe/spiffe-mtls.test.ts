@@ -1,6 +1,7 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/audit/event.js';
+import { configureAudit } from '../../src/audit/hook.js';
 import { KoaMtlsError } from '../../src/errors.js';
 import type { CertificateAuthority, IssuedCertificate } from '../../src/pki/index.js';
 import { type SpiffeMtls, spiffeMtls } from '../../src/spiffe/index.js';
@@ -13,6 +14,7 @@ import {
   createServer,
   get,
   type HttpsServer,
+  recordingTrust,
   SERVER_ID,
   serverSvid,
   trustDomain,
@@ -26,6 +28,13 @@ let partner: CertificateAuthority;
 let serverCert: IssuedCertificate;
 let exampleClient: IssuedCertificate;
 let partnerClient: IssuedCertificate;
+
+// Every refusal must reach the hook here: identical operational events are otherwise rate-limited per window
+let restoreAudit: () => void;
+beforeAll(() => {
+  restoreAudit = configureAudit({ repeatWindowMs: 0 });
+});
+afterAll(() => restoreAudit());
 
 beforeAll(async () => {
   example = await trustDomain('example.org');
@@ -67,7 +76,7 @@ async function rig(message: Record<string, unknown> = x509SvidMessage(serverCert
   const spiffe = await spiffeMtls({
     address: agent.address,
     ...FAST,
-    trust: { update: ({ trustDomains }) => trustUpdates.push({ ...trustDomains }) },
+    trust: recordingTrust((trustDomains) => trustUpdates.push({ ...trustDomains })),
     onAudit: (event) => audit.push(event),
     onError: (error) => errors.push(error),
   });
@@ -332,12 +341,10 @@ describe('spiffeMtls: the trust object', () => {
     const spiffe = await spiffeMtls({
       address: agent.address,
       ...FAST,
-      trust: {
-        update: ({ trustDomains }) => {
-          if ('partner.org' in trustDomains) throw new TypeError('partner.org is not allowed here');
-          accepted += 1;
-        },
-      },
+      trust: recordingTrust((trustDomains) => {
+        if ('partner.org' in trustDomains) throw new TypeError('partner.org is not allowed here');
+        accepted += 1;
+      }),
       onAudit: (event) => audit.push(event),
       onError: () => undefined,
     });

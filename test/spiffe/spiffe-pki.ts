@@ -6,9 +6,20 @@
 import { Agent, createServer, request as httpsRequest, type Server } from 'node:https';
 import Koa from 'koa';
 import { type CertificateAuthority, createCertificateAuthority, type IssuedCertificate } from '../../src/pki/index.js';
+import type { TrustDomainsTarget } from '../../src/spiffe/index.js';
+import type { Trust } from '../../src/trust/index.js';
 import { derOf, svidEntry } from './fake-workload-api.js';
 
 export const SERVER_ID = 'spiffe://example.org/ns/prod/sa/api';
+
+/**
+ * A stand-in trust that only records (or refuses) what `spiffeMtls` hands it: the `update({ trustDomains })` part of
+ * the trust contract, which is all `koa-mtls/spiffe` calls.
+ */
+export function recordingTrust(onUpdate: (trustDomains: Readonly<Record<string, readonly string[]>>) => void): Trust {
+  const target: TrustDomainsTarget = { update: ({ trustDomains }) => onUpdate(trustDomains) };
+  return target as unknown as Trust;
+}
 
 /** A trust domain: its root CA. */
 export async function trustDomain(name: string): Promise<CertificateAuthority> {
