@@ -2,7 +2,7 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', pki: 'src/pki/index.ts' },
+    entry: { index: 'src/index.ts', pki: 'src/pki/index.ts', spiffe: 'src/spiffe/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,

@@ -8,6 +8,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^koa-mtls\/pki$/, replacement: source('./src/pki/index.ts') },
+      { find: /^koa-mtls\/spiffe$/, replacement: source('./src/spiffe/index.ts') },
       { find: /^koa-mtls$/, replacement: source('./src/index.ts') },
     ],
   },

@@ -56,14 +56,14 @@ const results = Object.entries(peers)
   .map(([name, peer]) => {
     const expected = name !== 'match-none';
     const now = Date.now();
-    const outcome = decide(authorizer, peer, undefined, undefined, false, now);
+    const outcome = decide(authorizer, peer, undefined, { checkRevocation: false, now });
     if (outcome instanceof Promise || (outcome.reason === 'POLICY_MATCH') !== expected)
       throw new Error(`${name}: wrong decision`);
     // Cold: the policy evaluated over a fresh view of the identity (a new connection's first request).
     const root = authorizer.compiled.root;
     const cold = measure(() => root.evaluate(new PeerView(peer), undefined, undefined));
     // Cached: what later requests on the same connection pay (the verdict is memoized per identity).
-    const cached = measure(() => decide(authorizer, peer, undefined, undefined, false, now));
+    const cached = measure(() => decide(authorizer, peer, undefined, { checkRevocation: false, now }));
     return { case: `${name} (cold)`, ...cold, cached: { case: `${name} (cached)`, ...cached } };
   })
   .flatMap(({ cached, ...cold }) => [cold, cached]);

@@ -1,18 +1,29 @@
 /**
- * `npm run bench [-- --quick]`: every benchmark side by side in one run, reported as ratios to a baseline measured
- * in the same rounds (these machines are shared and noisy; absolute numbers drift, ratios much less).
+ * `npm run bench [-- --quick] [-- --instructions]`: every benchmark side by side in one run, reported as ratios to a
+ * baseline measured in the same rounds (these machines are shared and noisy; absolute numbers drift, ratios much
+ * less), with the server's CPU time per request beside the throughput, and a verdict only where the spread allows one.
+ * Then the scaling curves (policy size, distinct certificates, path depth) as SVG, and the policy micro benchmarks;
+ * `--instructions` adds callgrind instruction counts per cold decision (slow: minutes).
  *
- * Writes bench/results.json and the table in bench/README.md.
+ * Writes bench/results.json, bench/curve-*.svg and the table in bench/README.md.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeFixtures } from './harness/fixtures.js';
-import { runJson, runLoad, startServer } from './harness/processes.js';
+import { pinning, runJson, runLoad, startServer } from './harness/processes.js';
 import { type Summary, summarize } from './harness/stats.js';
+import { lineChart, type Series } from './harness/svg.js';
 
 const quick = process.argv.includes('--quick');
+const withInstructions = process.argv.includes('--instructions');
+/** `--only keep-alive,curves`: run only these sections and print their tables (bench/README.md is left alone). */
+const onlyIndex = process.argv.indexOf('--only');
+const only = onlyIndex === -1 ? undefined : new Set((process.argv[onlyIndex + 1] ?? '').split(','));
+const runs = (section: string): boolean => only === undefined || only.has(section);
+/** A ratio whose rounds spread more than this (max − min, relative to the median) is not read against a target. */
+const NOISE_LIMIT = 0.1;
 const rounds = quick ? 3 : 5;
 const seconds = quick ? 1.2 : 5;
 const warmupSeconds = quick ? 0.5 : 1;
@@ -21,17 +32,22 @@ const distinctClients = quick ? 500 : 10_000;
 
 interface Comparison {
   readonly name: string;
+  /** `keep-alive`, `file` or `new-connection`, for `--only`. */
+  readonly section?: string;
   readonly generator: 'keep-alive' | 'handshake';
   readonly path: string;
   readonly baseline: string;
   readonly variants: readonly string[];
   /** variant → minimum acceptable ratio to the baseline. */
   readonly targets: Readonly<Record<string, number>>;
+  /** Distinct client certificates the handshake generator cycles through (default 1,000). */
+  readonly clients?: number;
 }
 
 const comparisons: readonly Comparison[] = [
   {
     name: 'keep-alive JSON route',
+    section: 'keep-alive',
     generator: 'keep-alive',
     path: '/',
     baseline: 'bare',
@@ -40,6 +56,7 @@ const comparisons: readonly Comparison[] = [
   },
   {
     name: 'keep-alive 1 KiB file',
+    section: 'file',
     generator: 'keep-alive',
     path: '/file-1k.bin',
     baseline: 'file-readfile',
@@ -47,14 +64,47 @@ const comparisons: readonly Comparison[] = [
     targets: { 'file-sandbox': 0.9 },
   },
   {
+    section: 'new-connection',
     name: `new connection per request (${Math.min(distinctClients, 1000).toLocaleString('en')} distinct client certificates)`,
     generator: 'handshake',
     path: '/',
     baseline: 'bare',
     variants: ['peer-authz-100'],
     targets: { 'peer-authz-100': 0.95 },
+    clients: Math.min(distinctClients, 1000),
   },
+  ...(distinctClients >= 10_000
+    ? [
+        {
+          name: 'new connection per request (10,000 distinct client certificates)',
+          section: 'new-connection',
+          generator: 'handshake' as const,
+          path: '/',
+          baseline: 'bare',
+          variants: ['peer-authz-100'],
+          targets: { 'peer-authz-100': 0.95 },
+          clients: 10_000,
+        },
+      ]
+    : []),
 ];
+
+/** Scaling curves: one comparison per point, a short run each (the curves show a shape, not a verdict). */
+const curveRounds = quick ? 2 : 3;
+const ruleCounts = quick ? [1, 100, 10_000] : [1, 10, 100, 1000, 10_000];
+const clientCounts = [10, 100, 1000, 10_000, 100_000].filter((n) => n <= distinctClients);
+
+async function curvePoint(
+  comparison: Omit<Comparison, 'targets' | 'path' | 'generator'>,
+  fixturesPath: string,
+): Promise<VariantResult> {
+  const results = await measureWith(
+    { ...comparison, targets: {}, path: '/', generator: 'handshake' },
+    fixturesPath,
+    curveRounds,
+  );
+  return results[1] as VariantResult;
+}
 
 interface MemoryStats {
   readonly rssMiB: number;
@@ -87,6 +137,63 @@ interface AuthzMicro {
   readonly results: readonly { readonly case: string; readonly decisionsPerSecond: number }[];
 }
 
+interface AuthzScaling {
+  readonly scaling: readonly {
+    readonly family: string;
+    readonly rules: number;
+    readonly matchLastNs: number;
+    readonly matchNoneNs: number;
+  }[];
+  readonly memory: {
+    readonly identities: number;
+    readonly retained: number;
+    readonly heapBeforeMiB: number;
+    readonly heapAfter2kMiB: number;
+    readonly heapAfterMiB: number;
+  };
+}
+
+interface AuthzInstructions {
+  readonly skipped?: string;
+  readonly results?: readonly {
+    readonly family: string;
+    readonly rules: number;
+    readonly instructionsPerDecision: number;
+  }[];
+}
+
+function scalingTable(scaling: AuthzScaling, instructions: AuthzInstructions | undefined): string {
+  const sizes = [...new Set(scaling.scaling.map((r) => r.rules))];
+  const rows = [
+    `Cold decision (a new identity's first request) by policy size, ns, peer matching the last rule (timings on this machine; ratio = ${sizes.at(-1)?.toLocaleString('en')} rules / 10 rules):`,
+    '',
+    `| policy family | ${sizes.map((n) => n.toLocaleString('en')).join(' | ')} | ratio |`,
+    `| --- | ${sizes.map(() => '---').join(' | ')} | --- |`,
+  ];
+  for (const family of [...new Set(scaling.scaling.map((r) => r.family))]) {
+    const cells = scaling.scaling.filter((r) => r.family === family);
+    const at = (n: number) => cells.find((r) => r.rules === n)?.matchLastNs ?? Number.NaN;
+    const ratio = at(sizes.at(-1) ?? 0) / at(10);
+    rows.push(
+      `| ${family} | ${cells.map((r) => r.matchLastNs.toLocaleString('en')).join(' | ')} | ${ratio.toFixed(2)} |`,
+    );
+  }
+  const m = scaling.memory;
+  rows.push(
+    '',
+    `Memory: ${m.identities.toLocaleString('en')} distinct identities decided by a 100-rule policy, the newest ${m.retained.toLocaleString('en')} kept referenced (as the identity cache does): heap after GC ${m.heapBeforeMiB.toFixed(1)} MiB before, ${m.heapAfter2kMiB.toFixed(1)} MiB after ${(m.retained * 2).toLocaleString('en')}, ${m.heapAfterMiB.toFixed(1)} MiB after all (verdicts and views are weak: bounded by what holds the identities).`,
+  );
+  if (instructions?.results !== undefined) {
+    rows.push('', '| instructions per cold decision (callgrind) | rules | instructions |', '| --- | --- | --- |');
+    for (const r of instructions.results) {
+      rows.push(
+        `| ${r.family} | ${r.rules.toLocaleString('en')} | ${r.instructionsPerDecision.toLocaleString('en')} |`,
+      );
+    }
+  }
+  return rows.join('\n');
+}
+
 interface SandboxMicro {
   readonly lexicalValidationsPerSecond: number;
   readonly open: readonly {
@@ -116,15 +223,33 @@ interface VariantResult {
   readonly variant: string;
   readonly requestsPerSecond: Summary;
   readonly ratio: Summary;
+  /** Server CPU µs per request, and the baseline's CPU per request over this variant's (a throughput-like ratio). */
+  readonly cpuMicrosPerRequest: Summary | undefined;
+  readonly cpuRatio: Summary | undefined;
   readonly target?: number;
   readonly errors: number;
 }
 
-async function measure(comparison: Comparison, fixturesPath: string): Promise<VariantResult[]> {
+const spread = (summary: Summary): number => (summary.max - summary.min) / summary.median;
+
+/** met / not met from the median when the rounds agree; otherwise "too noisy" rather than a verdict from noise. */
+function verdict(v: VariantResult): string {
+  if (v.target === undefined) return '';
+  const byThroughput = spread(v.ratio) <= NOISE_LIMIT || v.ratio.min >= v.target || v.ratio.max < v.target;
+  if (byThroughput) return `≥ ${v.target} ${v.ratio.median >= v.target ? 'met' : '**not met**'}`;
+  const cpu = v.cpuRatio;
+  if (cpu !== undefined && (spread(cpu) <= NOISE_LIMIT || cpu.min >= v.target || cpu.max < v.target)) {
+    return `≥ ${v.target}: throughput too noisy (±${((spread(v.ratio) * 100) / 2).toFixed(0)}%); by CPU time ${cpu.median >= v.target ? 'met' : '**not met**'}`;
+  }
+  return `≥ ${v.target}: **too noisy to read** (ratio spread ${(spread(v.ratio) * 100).toFixed(0)}%)`;
+}
+
+async function measureWith(comparison: Comparison, fixturesPath: string, roundCount: number): Promise<VariantResult[]> {
   const names = [comparison.baseline, ...comparison.variants];
   const perRound: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const cpuPerRound: Record<string, (number | undefined)[]> = Object.fromEntries(names.map((n) => [n, []]));
   const errors: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
-  for (let round = 0; round < rounds; round++) {
+  for (let round = 0; round < roundCount; round++) {
     // Rotate the order every round so no variant always runs first (or last) on a warming machine.
     const order = names.map((_, i) => names[(i + round) % names.length] as string);
     for (const variant of order) {
@@ -138,8 +263,10 @@ async function measure(comparison: Comparison, fixturesPath: string): Promise<Va
           seconds,
           connections,
           warmupSeconds,
+          comparison.clients,
         );
         perRound[variant]?.push(result.requests / result.seconds);
+        cpuPerRound[variant]?.push(result.cpuMicrosPerRequest);
         errors[variant] = (errors[variant] ?? 0) + result.errors;
       } finally {
         await server.stop();
@@ -147,23 +274,31 @@ async function measure(comparison: Comparison, fixturesPath: string): Promise<Va
     }
   }
   const base = perRound[comparison.baseline] as number[];
+  const baseCpu = cpuPerRound[comparison.baseline] as (number | undefined)[];
   return names.map((variant) => {
     const values = perRound[variant] as number[];
+    const cpu = cpuPerRound[variant] as (number | undefined)[];
+    const cpuComplete = cpu.every((c, i) => c !== undefined && baseCpu[i] !== undefined);
     const target = comparison.targets[variant];
     return {
       variant,
       requestsPerSecond: summarize(values),
       ratio: summarize(values.map((v, i) => v / (base[i] as number))),
+      cpuMicrosPerRequest: cpuComplete ? summarize(cpu as number[]) : undefined,
+      cpuRatio: cpuComplete ? summarize(cpu.map((c, i) => (baseCpu[i] as number) / (c as number))) : undefined,
       ...(target === undefined ? {} : { target }),
       errors: errors[variant] ?? 0,
     };
   });
 }
 
+const range = (s: Summary, digits: number): string =>
+  `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
+
 function table(results: { comparison: Comparison; variants: VariantResult[] }[]): string {
   const rows = [
-    '| benchmark | variant | req/s (median, min–max) | ratio to baseline (median, min–max) | target | errors |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| benchmark | variant | req/s (median, min–max) | ratio to baseline (median, min–max) | server CPU µs/request | CPU ratio | target | errors |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const { comparison, variants } of results) {
     for (const v of variants) {
@@ -172,42 +307,157 @@ function table(results: { comparison: Comparison; variants: VariantResult[] }[])
         v.variant === comparison.baseline
           ? 'baseline'
           : `${v.ratio.median.toFixed(3)} (${v.ratio.min.toFixed(3)}–${v.ratio.max.toFixed(3)})`;
-      const target =
-        v.target === undefined ? '' : `≥ ${v.target} ${v.ratio.median >= v.target ? 'met' : '**not met**'}`;
-      rows.push(`| ${comparison.name} | ${v.variant} | ${rps} | ${ratio} | ${target} | ${v.errors} |`);
+      const cpu = v.cpuMicrosPerRequest === undefined ? '' : range(v.cpuMicrosPerRequest, 1);
+      const cpuRatio = v.cpuRatio === undefined || v.variant === comparison.baseline ? '' : range(v.cpuRatio, 3);
+      rows.push(
+        `| ${comparison.name} | ${v.variant} | ${rps} | ${ratio} | ${cpu} | ${cpuRatio} | ${verdict(v)} | ${v.errors} |`,
+      );
     }
   }
   return rows.join('\n');
 }
 
+interface SandboxDepth {
+  readonly depths: readonly {
+    readonly depth: number;
+    readonly ratio: number;
+    readonly ratioMin: number;
+    readonly ratioMax: number;
+  }[];
+}
+
+const loadAtStart = loadavg()
+  .map((l) => l.toFixed(1))
+  .join('/');
 const work = mkdtempSync(join(tmpdir(), 'koa-mtls-bench-'));
 try {
   writeFileSync(join(work, 'file-1k.bin'), Buffer.alloc(1024, 7));
   const fixturesPath = join(work, 'fixtures.json');
-  await makeFixtures(fixturesPath, work, distinctClients);
+  const needsFixtures = ['keep-alive', 'file', 'new-connection', 'memory', 'curves'].some(runs);
+  // Keep-alive runs need one client certificate; only the many-client sections need them all.
+  const manyClients = ['new-connection', 'memory', 'curves'].some(runs);
+  if (needsFixtures) await makeFixtures(fixturesPath, work, manyClients ? distinctClients : 1);
+  const parts: string[] = [];
   const results = [];
-  for (const comparison of comparisons) {
+  for (const comparison of comparisons.filter((c) => runs(c.section ?? ''))) {
     console.log(`bench: ${comparison.name}`);
-    results.push({ comparison, variants: await measure(comparison, fixturesPath) });
+    results.push({ comparison, variants: await measureWith(comparison, fixturesPath, rounds) });
   }
-  console.log('bench: memory with many distinct clients');
-  const memoryServer = await startServer('peer-authz-100-stats', fixturesPath, ['--expose-gc']);
-  let memory: MemoryResult;
-  try {
-    memory = await runJson<MemoryResult>('./memory-load.ts', [
-      fixturesPath,
-      String(memoryServer.port),
-      '10',
-      String(connections),
-    ]);
-  } finally {
-    await memoryServer.stop();
+  if (results.length > 0) parts.push(table(results));
+  let memory: MemoryResult | undefined;
+  if (runs('memory')) {
+    console.log('bench: memory with many distinct clients');
+    const memoryServer = await startServer('peer-authz-100-stats', fixturesPath, ['--expose-gc']);
+    try {
+      memory = await runJson<MemoryResult>('./memory-load.ts', [
+        fixturesPath,
+        String(memoryServer.port),
+        '10',
+        String(connections),
+      ]);
+    } finally {
+      await memoryServer.stop();
+    }
+    parts.push(memoryTable(memory));
   }
-  console.log('bench: micro (policy decisions, sandbox opens)');
-  const micro = {
-    authz: await runJson<AuthzMicro>('../authz-decisions.ts', []),
-    sandbox: await runJson<SandboxMicro>('../sandbox-open.ts', quick ? ['--quick'] : []),
-  };
+  let micro: { authz: AuthzMicro; sandbox: SandboxMicro } | undefined;
+  if (runs('micro')) {
+    console.log('bench: micro (policy decisions, sandbox opens)');
+    micro = {
+      authz: await runJson<AuthzMicro>('../authz-decisions.ts', []),
+      sandbox: await runJson<SandboxMicro>('../sandbox-open.ts', quick ? ['--quick'] : []),
+    };
+    parts.push(microTable(micro));
+  }
+  let scaling: AuthzScaling | undefined;
+  let instructions: AuthzInstructions | undefined;
+  if (runs('scaling')) {
+    console.log('bench: policy scaling (micro)');
+    scaling = await runJson<AuthzScaling>('../authz-scaling.ts', quick ? ['--quick'] : [], ['--expose-gc']);
+    instructions = withInstructions ? await runJson<AuthzInstructions>('../authz-instructions.ts', []) : undefined;
+    parts.push(scalingTable(scaling, instructions));
+  }
+  const benchDir = fileURLToPath(new URL('.', import.meta.url));
+  let curves: unknown;
+  if (runs('curves')) {
+    console.log('bench: curves');
+    const rulesCurve: [number, VariantResult][] = [];
+    for (const rules of ruleCounts) {
+      const point = await curvePoint(
+        {
+          name: `rules ${rules}`,
+          baseline: 'bare',
+          variants: [`peer-authz-rules-${rules}`],
+          clients: Math.min(1000, distinctClients),
+        },
+        fixturesPath,
+      );
+      rulesCurve.push([rules, point]);
+    }
+    const clientsCurve: [number, VariantResult][] = [];
+    for (const clients of clientCounts) {
+      const point = await curvePoint(
+        { name: `clients ${clients}`, baseline: 'bare', variants: ['peer-authz-100'], clients },
+        fixturesPath,
+      );
+      clientsCurve.push([clients, point]);
+    }
+    const depth = await runJson<SandboxDepth>('../sandbox-depth.ts', quick ? ['--quick'] : []);
+    curves = { rulesCurve, clientsCurve, depth };
+    const ratioSeries = (name: string, curve: [number, VariantResult][], cpu: boolean): Series => ({
+      name,
+      points: curve.flatMap(([x, v]) => {
+        const ratio = cpu ? v.cpuRatio : v.ratio;
+        return ratio === undefined ? [] : [[x, ratio.median] as const];
+      }),
+    });
+    writeFileSync(
+      join(benchDir, 'curve-rules.svg'),
+      lineChart([ratioSeries('throughput ratio', rulesCurve, false), ratioSeries('CPU-time ratio', rulesCurve, true)], {
+        title: 'New connection per request: identity + policy vs bare Koa, by policy size',
+        xLabel: 'rules (exact SPIFFE IDs and DNS globs, log scale)',
+        yLabel: 'ratio to bare',
+        reference: { y: 0.95, label: 'target 0.95' },
+      }),
+    );
+    writeFileSync(
+      join(benchDir, 'curve-clients.svg'),
+      lineChart(
+        [ratioSeries('throughput ratio', clientsCurve, false), ratioSeries('CPU-time ratio', clientsCurve, true)],
+        {
+          title: 'New connection per request, 100-rule policy, by distinct client certificates',
+          xLabel: 'distinct client certificates (log scale)',
+          yLabel: 'ratio to bare',
+          reference: { y: 0.95, label: 'target 0.95' },
+        },
+      ),
+    );
+    writeFileSync(
+      join(benchDir, 'curve-depth.svg'),
+      lineChart([{ name: 'sandbox.open / fs.open', points: depth.depths.map((d) => [d.depth, d.ratio] as const) }], {
+        title: 'sandbox.open vs fs.promises.open, by path depth',
+        xLabel: 'path depth (log scale)',
+        yLabel: 'ratio',
+      }),
+    );
+    const curveRows = (label: string, curve: [number, VariantResult][]) =>
+      curve.map(
+        ([x, v]) =>
+          `| ${label} | ${x.toLocaleString('en')} | ${range(v.ratio, 3)} | ${v.cpuRatio === undefined ? '' : range(v.cpuRatio, 3)} |`,
+      );
+    parts.push(
+      [
+        '| curve | x | throughput ratio (median, min–max) | CPU-time ratio |',
+        '| --- | --- | --- | --- |',
+        ...curveRows('rules', rulesCurve),
+        ...curveRows('distinct certificates', clientsCurve),
+        ...depth.depths.map(
+          (d) => `| path depth (sandbox.open / fs.open) | ${d.depth} | ${d.ratio} (${d.ratioMin}–${d.ratioMax}) | |`,
+        ),
+      ].join('\n'),
+    );
+  }
+
   const environment = {
     date: new Date().toISOString(),
     node: process.version,
@@ -218,19 +468,30 @@ try {
     rounds,
     secondsPerRun: seconds,
     connections,
+    pinned: pinning.available ? `server on CPU ${pinning.server}, load on CPU ${pinning.load}` : 'no (taskset missing)',
+    loadAverage: `${loadAtStart} at start, ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join('/')} at end`,
   };
-  const benchDir = fileURLToPath(new URL('.', import.meta.url));
-  writeFileSync(
-    join(benchDir, 'results.json'),
-    `${JSON.stringify({ environment, results, memory, micro }, null, 2)}\n`,
-  );
-  const readmePath = join(benchDir, 'README.md');
-  const readme = readFileSync(readmePath, 'utf8');
-  const generated = `<!-- results:start -->\n${Object.entries(environment)
+  const generated = `${Object.entries(environment)
     .map(([k, v]) => `${k}: ${v}`)
-    .join(' · ')}\n\n${table(results)}\n\n${memoryTable(memory)}\n\n${microTable(micro)}\n<!-- results:end -->`;
-  writeFileSync(readmePath, readme.replace(/<!-- results:start -->[\s\S]*<!-- results:end -->/, generated));
-  console.log(table(results));
+    .join(' · ')}\n\n${parts.join('\n\n')}`;
+  if (only === undefined) {
+    writeFileSync(
+      join(benchDir, 'results.json'),
+      `${JSON.stringify({ environment, results, memory, micro, scaling, instructions, curves }, null, 2)}\n`,
+    );
+    const readmePath = join(benchDir, 'README.md');
+    const readme = readFileSync(readmePath, 'utf8');
+    writeFileSync(
+      readmePath,
+      readme.replace(
+        /<!-- results:start -->[\s\S]*<!-- results:end -->/,
+        `<!-- results:start -->\n${generated}\n<!-- results:end -->`,
+      ),
+    );
+  }
+  console.log(generated);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -20,14 +20,17 @@ export interface BehindProxyOptions {
   readonly onAudit?: AuditHook;
 }
 
-/** The app: identity from Envoy's XFCC or nginx's header, only from the proxy; then a trust-domain policy. */
+/**
+ * The app: identity from Envoy's XFCC header, only from the proxy, which is bound to that one header (behind nginx,
+ * use `'nginx'` in both places); then a trust-domain policy.
+ */
 export function createApp(options: BehindProxyOptions): Koa {
   const audit = options.onAudit === undefined ? {} : { onAudit: options.onAudit };
   const app = new Koa();
   app.use(
     peerCertificate({
-      sources: ['xfcc', 'nginx'],
-      trustedProxies: { addresses: options.proxyAddresses ?? ['127.0.0.1/32', '::1/128'] },
+      sources: ['xfcc'],
+      trustedProxies: { addresses: options.proxyAddresses ?? ['127.0.0.1/32', '::1/128'], source: 'xfcc' },
       verify: { ca: options.ca },
       ...audit,
     }),

@@ -1,6 +1,6 @@
 // Checks the package as users get it: builds, packs, lints the tarball (publint, arethetypeswrong), installs it into
 // an empty project and proves that `import` and `require` both type-check and run, and that the main entry point
-// does not load the development PKI's node-forge. Exits non-zero on any problem.
+// loads neither the development PKI's node-forge nor the SPIFFE subpath's gRPC. Exits non-zero on any problem.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,6 +44,9 @@ try {
     join(app, 'esm.ts'),
     `import { KoaMtlsError, type PeerIdentity } from 'koa-mtls';
 import { createCertificateAuthority } from 'koa-mtls/pki';
+import { spiffeMtls, type SpiffeMtlsOptions } from 'koa-mtls/spiffe';
+const spiffeOptions: SpiffeMtlsOptions = { address: 'unix:///run/spire/agent.sock' };
+console.log('esm spiffe', typeof spiffeMtls, spiffeOptions.address);
 const err = new KoaMtlsError('ERR_MTLS_PEER_REQUIRED', 'peer required', { status: 401 });
 const peer: PeerIdentity | undefined = undefined;
 const ca = await createCertificateAuthority();
@@ -55,8 +58,11 @@ console.log('esm', err.status, err.expose, peer === undefined, ca.certificate.st
     `import koaMtls = require('koa-mtls');
 const loaded = Object.keys(require.cache).filter((file) => /node-forge|@peculiar|reflect-metadata/.test(file));
 if (loaded.length > 0) throw new Error('koa-mtls loaded a PKI-only dependency: ' + loaded.join(', '));
+const grpc = Object.keys(require.cache).filter((file) => /@grpc|protobufjs/.test(file));
+if (grpc.length > 0) throw new Error('koa-mtls loaded gRPC: ' + grpc.join(', '));
 const err = new koaMtls.KoaMtlsError('ERR_MTLS_PEER_FORBIDDEN', 'forbidden', { status: 403 });
 console.log('cjs', err.status, err.code, typeof require('koa-mtls/pki').createCertificateAuthority);
+console.log('cjs spiffe', typeof require('koa-mtls/spiffe').spiffeMtls);
 `,
   );
   writeFileSync(

@@ -65,7 +65,12 @@ export type KoaMtlsErrorCode =
   | 'ERR_SANDBOX_INVALID_PATH'
   | 'ERR_SANDBOX_NOT_FOUND'
   // development PKI and CLI
-  | 'ERR_PKI_INVALID_INPUT';
+  | 'ERR_PKI_INVALID_INPUT'
+  // SPIFFE Workload API (koa-mtls/spiffe)
+  | 'ERR_SPIFFE_BAD_UPDATE'
+  | 'ERR_SPIFFE_WORKLOAD_API'
+  | 'ERR_SPIFFE_TIMEOUT'
+  | 'ERR_SPIFFE_CLOSED';
 
 /** Options accepted by every {@link KoaMtlsError} constructor. */
 export interface KoaMtlsErrorOptions {

@@ -5,6 +5,9 @@
  *
  * @module koa-mtls
  */
+
+export type { AnonymousRoutes, AnonymousRoutesEntry } from './anonymous/anonymous-routes.js';
+export { allowAnonymous } from './anonymous/index.js';
 export type { AuditEvent, AuditHook, AuditKind, PeerSummary, RequestIdResolver } from './audit/event.js';
 export {
   type AuthzDecision,
@@ -48,6 +51,16 @@ export type {
   PeerVerification,
   SubjectAltNames,
 } from './identity/peer-identity.js';
+export {
+  type LaunchLineOptions,
+  leastPrivilegeLaunchLine,
+  type PermissionAuditOptions,
+  type PermissionMode,
+  type PermissionModelState,
+  type PermissionProcess,
+  permissionAudit,
+  readPermissionModel,
+} from './permission/index.js';
 export {
   auditContainer,
   type ContainerAuditOptions,
@@ -111,3 +124,6 @@ export {
   type ReloadResult,
   watchCertificates,
 } from './tls/index.js';
+export type { ClientCertificateMode } from './tls/mtls-options.js';
+export { createTrust, type Trust, type TrustOptions, type TrustSource } from './trust/index.js';
+export { type GuardUpgradeOptions, guardUpgrade } from './upgrade/index.js';

@@ -1,25 +1,31 @@
 /**
  * Load generator for new connections (a separate process): every request is a fresh TLS handshake (no session
- * resumption) with the next of the first 1,000 distinct client certificates, `Connection: close`. Prints
- * `{ requests, errors, seconds }`.
+ * resumption) with the next of the first `clients` (default 1,000) distinct client certificates, `Connection:
+ * close`. Prints `{ requests, errors, seconds, cpuMicrosPerRequest }`.
  *
  * Usage: tsx bench/harness/handshake-load.ts <fixtures.json> <port> <path> <seconds> <concurrency> [warmup seconds]
+ *        [clients]
  */
 import { connect, createSecureContext, type SecureContext } from 'node:tls';
 import { readFixtures } from './fixtures.js';
 import { Measurement } from './measurement.js';
+import { cpuPerRequest, readCpu } from './server-cpu.js';
 
-const [fixturesPath, portText, path, secondsText, concurrencyText, warmupText] = process.argv.slice(2);
+const [fixturesPath, portText, path, secondsText, concurrencyText, warmupText, clientsText] = process.argv.slice(2);
 const fixtures = readFixtures(fixturesPath as string);
 const port = Number(portText);
 const seconds = Number(secondsText);
 const concurrency = Number(concurrencyText);
 const contexts: SecureContext[] = fixtures.clients
-  .slice(0, 1000)
+  .slice(0, Number(clientsText ?? 1000))
   .map((client) => createSecureContext({ ca: fixtures.ca, cert: client.cert, key: client.key }));
 const request = `GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`;
 
 const measurement = new Measurement(Number(warmupText ?? 0), seconds);
+// The server's CPU counters when the measured window opens (after the warm-up), read once more at the end.
+const cpuStart = new Promise<Awaited<ReturnType<typeof readCpu>>>((resolve, reject) => {
+  setTimeout(() => readCpu(fixtures, Number(portText)).then(resolve, reject), measurement.warmupLeftMs);
+});
 let next = 0;
 
 function once(): Promise<void> {
@@ -46,4 +52,6 @@ async function worker(): Promise<void> {
 }
 
 await Promise.all(Array.from({ length: concurrency }, worker));
-process.stdout.write(`${JSON.stringify(measurement.result())}\n`);
+const cpuEnd = await readCpu(fixtures, Number(portText));
+const cpuMicrosPerRequest = cpuPerRequest(await cpuStart, cpuEnd);
+process.stdout.write(`${JSON.stringify({ ...measurement.result(), cpuMicrosPerRequest })}\n`);

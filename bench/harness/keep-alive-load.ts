@@ -1,12 +1,13 @@
 /**
  * Load generator for keep-alive throughput (a separate process): `connections` persistent TLS connections with the
- * client certificate, one request in flight per connection, for `seconds`. Prints `{ requests, errors, seconds }`.
+ * client certificate, one request in flight per connection, for `seconds`. Prints `{ requests, errors, seconds, cpuMicrosPerRequest }`.
  *
  * Usage: tsx bench/harness/keep-alive-load.ts <fixtures.json> <port> <path> <seconds> <connections> [warmup seconds]
  */
 import { Pool } from 'undici';
 import { readFixtures } from './fixtures.js';
 import { Measurement } from './measurement.js';
+import { cpuPerRequest, readCpu } from './server-cpu.js';
 
 const [fixturesPath, portText, path, secondsText, connectionsText, warmupText] = process.argv.slice(2);
 const fixtures = readFixtures(fixturesPath as string);
@@ -25,6 +26,10 @@ const pool = new Pool(`https://localhost:${portText}`, {
 });
 
 const measurement = new Measurement(Number(warmupText ?? 0), seconds);
+// The server's CPU counters when the measured window opens (after the warm-up), read once more at the end.
+const cpuStart = new Promise<Awaited<ReturnType<typeof readCpu>>>((resolve, reject) => {
+  setTimeout(() => readCpu(fixtures, Number(portText)).then(resolve, reject), measurement.warmupLeftMs);
+});
 
 async function worker(): Promise<void> {
   while (measurement.running) {
@@ -40,4 +45,6 @@ async function worker(): Promise<void> {
 
 await Promise.all(Array.from({ length: connections }, worker));
 await pool.close();
-process.stdout.write(`${JSON.stringify(measurement.result())}\n`);
+const cpuEnd = await readCpu(fixtures, Number(portText));
+const cpuMicrosPerRequest = cpuPerRequest(await cpuStart, cpuEnd);
+process.stdout.write(`${JSON.stringify({ ...measurement.result(), cpuMicrosPerRequest })}\n`);

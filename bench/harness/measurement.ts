@@ -22,6 +22,16 @@ export class Measurement {
     else this.#errors++;
   }
 
+  /** Whether the warm-up is over. */
+  get measuring(): boolean {
+    return performance.now() >= this.#from;
+  }
+
+  /** Milliseconds until the warm-up ends (0 once it has). */
+  get warmupLeftMs(): number {
+    return Math.max(0, this.#from - performance.now());
+  }
+
   /** The counts and the measured duration, as the load generators print them. */
   result(): { requests: number; errors: number; seconds: number } {
     return { requests: this.#requests, errors: this.#errors, seconds: (performance.now() - this.#from) / 1000 };

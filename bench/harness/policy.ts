@@ -25,3 +25,16 @@ export function otherTeamRule(index: number): PeerPolicy {
 export function hundredRulePolicy(last: PeerPolicy = { spiffe: 'spiffe://bench.test/ns/prod/sa/*' }): PeerPolicy {
   return { anyOf: [...Array.from({ length: 99 }, (_, index) => otherTeamRule(index)), last] };
 }
+
+/**
+ * `rules` rules: other teams' exact SPIFFE IDs and DNS globs (the indexed kinds), then the rule that admits the bench
+ * clients — for the throughput-vs-policy-size curve.
+ */
+export function scaledPolicy(rules: number): PeerPolicy {
+  const others = Array.from({ length: Math.max(0, rules - 1) }, (_, index) =>
+    index % 2 === 0
+      ? { spiffe: `spiffe://example.org/ns/team-${index}/sa/api` }
+      : { san: { dns: `*.team-${index}.svc.example.com` } },
+  );
+  return { anyOf: [...others, { spiffe: 'spiffe://bench.test/ns/prod/sa/*' }] };
+}

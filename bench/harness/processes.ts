@@ -1,8 +1,9 @@
 /**
  * Child processes of a benchmark run: servers and load generators each get their own process (and so their own
- * event loop), started with the tsx loader.
+ * event loop), started with the tsx loader. With `taskset` available, the server is pinned to CPU 0 and everything
+ * else (load generator, runner) to CPU 1, so they never compete for the same core.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
@@ -13,12 +14,26 @@ export interface LoadResult {
   readonly requests: number;
   readonly errors: number;
   readonly seconds: number;
+  /** The server's CPU time per request in the measured window (user + system). */
+  readonly cpuMicrosPerRequest: number | undefined;
 }
 
-function tsx(script: string, args: readonly string[], nodeFlags: readonly string[] = []): ChildProcess {
-  return spawn(process.execPath, [...nodeFlags, '--import', 'tsx', here(script), ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+/** CPU pinning: whether `taskset` works here, and on which CPU each role runs. */
+export const pinning = {
+  available: spawnSync('taskset', ['-c', '0', 'true']).status === 0,
+  server: '0',
+  load: '1',
+};
+
+function tsx(
+  script: string,
+  args: readonly string[],
+  nodeFlags: readonly string[] = [],
+  cpu: string = pinning.load,
+): ChildProcess {
+  const command = [process.execPath, ...nodeFlags, '--import', 'tsx', here(script), ...args];
+  const [file, ...rest] = pinning.available ? ['taskset', '-c', cpu, ...command] : command;
+  return spawn(file as string, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
 async function firstLine(child: ChildProcess): Promise<string> {
@@ -43,7 +58,7 @@ export async function startServer(
   fixturesPath: string,
   nodeFlags: readonly string[] = [],
 ): Promise<RunningServer> {
-  const child = tsx('./server.ts', [variant, fixturesPath], nodeFlags);
+  const child = tsx('./server.ts', [variant, fixturesPath], nodeFlags, pinning.server);
   const { port } = JSON.parse(await firstLine(child)) as { port: number };
   return {
     port,
@@ -55,8 +70,12 @@ export async function startServer(
 }
 
 /** Runs `script` with `args` to completion and parses the JSON it prints. */
-export async function runJson<T>(script: string, args: readonly string[]): Promise<T> {
-  const child = tsx(script, args);
+export async function runJson<T>(
+  script: string,
+  args: readonly string[],
+  nodeFlags: readonly string[] = [],
+): Promise<T> {
+  const child = tsx(script, args, nodeFlags);
   let output = '';
   for await (const chunk of child.stdout as NodeJS.ReadableStream) output += chunk.toString();
   if (child.exitCode === null) await once(child, 'exit');
@@ -73,7 +92,9 @@ export function runLoad(
   seconds: number,
   concurrency: number,
   warmupSeconds: number,
+  clients?: number,
 ): Promise<LoadResult> {
   const args = [fixturesPath, String(port), path, String(seconds), String(concurrency), String(warmupSeconds)];
+  if (clients !== undefined) args.push(String(clients));
   return runJson<LoadResult>(`./${generator}-load.ts`, args);
 }

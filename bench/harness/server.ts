@@ -1,5 +1,6 @@
 /**
- * A benchmark server process: one variant on 127.0.0.1, ephemeral port, printed as `{"port":N}` on stdout.
+ * A benchmark server process: one variant on 127.0.0.1, ephemeral port, printed as `{"port":N}` on stdout; `GET /__cpu`
+ * reports its CPU time and request count.
  *
  * Usage: tsx bench/harness/server.ts <variant> <fixtures.json>
  */
@@ -7,11 +8,11 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { mtlsOptions } from '../../src/tls/index.js';
 import { readFixtures } from './fixtures.js';
-import { variants } from './variants.js';
+import { variantByName } from './variants.js';
 
 const [variant, fixturesPath] = process.argv.slice(2);
 const fixtures = readFixtures(fixturesPath as string);
-const factory = variants[variant as string];
+const factory = variantByName(variant as string);
 if (factory === undefined) throw new Error(`unknown variant ${variant}`);
 const app = await factory(fixtures);
 // Every variant behind the same strict options; warnings (e.g. an end-of-life Node) do not concern a benchmark.
@@ -21,7 +22,20 @@ const options = mtlsOptions({
   ca: fixtures.ca,
   onWarning: () => {},
 });
-const server = createServer(options, app.callback());
+const handler = app.callback();
+let served = 0;
+// `GET /__cpu`: the server's CPU time (user + system, µs) and requests served so far, so a load generator can take
+// the CPU cost per request of its measured window. Every variant has the same wrapper, so ratios stay fair.
+const server = createServer(options, (request, response) => {
+  if (request.url === '/__cpu') {
+    const { user, system } = process.cpuUsage();
+    response.setHeader('content-type', 'application/json');
+    response.end(JSON.stringify({ cpuMicros: user + system, served }));
+    return;
+  }
+  served++;
+  void handler(request, response);
+});
 server.keepAliveTimeout = 60_000;
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);

@@ -13,7 +13,7 @@ import { requirePeer } from '../../src/authz/index.js';
 import { peerCertificate } from '../../src/identity/index.js';
 import { createSandbox, sandboxPath } from '../../src/sandbox/index.js';
 import type { BenchFixtures } from './fixtures.js';
-import { hundredRulePolicy } from './policy.js';
+import { hundredRulePolicy, scaledPolicy } from './policy.js';
 
 const body = { ok: true, service: 'bench' };
 
@@ -99,3 +99,10 @@ export const variants: Readonly<Record<string, (fixtures: BenchFixtures) => Koa 
     return app;
   },
 };
+
+/** A variant by name: one of {@link variants}, or `peer-authz-rules-<n>` (identity + an n-rule {@link scaledPolicy}). */
+export function variantByName(name: string): ((fixtures: BenchFixtures) => Koa | Promise<Koa>) | undefined {
+  const scaled = /^peer-authz-rules-(\d+)$/.exec(name);
+  if (scaled !== null) return () => jsonApp(peerCertificate(), requirePeer(scaledPolicy(Number(scaled[1]))));
+  return variants[name];
+}

@@ -8,7 +8,7 @@
 import type { Context } from 'koa';
 
 /** Which module produced an event. */
-export type AuditKind = 'tls' | 'identity' | 'authz' | 'proxy' | 'sandbox' | 'posture';
+export type AuditKind = 'tls' | 'identity' | 'authz' | 'proxy' | 'sandbox' | 'posture' | 'permission';
 
 /**
  * What the peer was, in OpenTelemetry semantic-convention names where they exist (`tls.client.*`), plus

@@ -49,7 +49,7 @@ const VERIFICATIONS: ReadonlySet<unknown> = new Set(['tls-handshake', 'app', 'pr
 
 /**
  * A peer is usable only when it has the shape of a `PeerIdentity`; anything else on `ctx.state.peer` (`{}`, a
- * string, a legacy `getPeerCertificate()` object) counts as no peer (notes §4 pitfall 6: `{}` is truthy).
+ * string, a legacy `getPeerCertificate()` object) counts as no peer: `getPeerCertificate()` returns a truthy `{}` without a certificate.
  *
  * @example
  * ```ts
@@ -74,9 +74,9 @@ export function asPeer(value: unknown): PeerIdentity | undefined {
 
 function preCheck(authorizer: Authorizer, peer: PeerIdentity | undefined, now: number): Outcome | undefined {
   if (peer === undefined) return MISSING;
-  // A proxy's unverified claim is not an identity unless the route says so (notes §4 pitfall 35).
+  // A proxy's unverified claim is not an identity unless the route says so: a header is not a handshake.
   if (peer.verifiedBy === 'proxy-claimed' && !authorizer.allowProxyClaimed) return PROXY_CLAIMED;
-  // Keep-alive and HTTP/2 connections outlive `notAfter`; the handshake checked validity only once (pitfall 38).
+  // Keep-alive and HTTP/2 connections outlive `notAfter`; the handshake checked validity only once (RFC 5280 §6.1.3: validity at the time of use).
   if (!(now <= peer.notAfter.getTime())) return EXPIRED;
   if (!(now >= peer.notBefore.getTime())) return NOT_YET_VALID;
   return undefined;
@@ -93,16 +93,32 @@ function revocationOutcome(status: RevocationStatus, failOpen: boolean, rule: st
 function afterPolicy(
   authorizer: Authorizer,
   peer: PeerIdentity,
-  matched: boolean,
-  rule: string,
+  settled: Verdict,
   checkRevocation: boolean,
 ): Outcome | Promise<Outcome> {
-  if (!matched) return { reason: 'POLICY_NO_MATCH', rule };
   const revocation = authorizer.revocation;
-  if (revocation === undefined || !checkRevocation) return { reason: 'POLICY_MATCH', rule };
+  if (!settled.matched || revocation === undefined || !checkRevocation) return settled.outcome;
   const status = revocation.check(peer);
-  if (typeof status === 'string') return revocationOutcome(status, revocation.failOpen, rule);
-  return status.then((settled) => revocationOutcome(settled, revocation.failOpen, rule));
+  if (typeof status === 'string') return revocationOutcome(status, revocation.failOpen, settled.rule);
+  return status.then((value) => revocationOutcome(value, revocation.failOpen, settled.rule));
+}
+
+/**
+ * How {@link decide} runs. The request context is a separate argument, so that a caller can pass one constant options
+ * object and a decision allocates nothing.
+ *
+ * @example
+ * ```ts
+ * const options: DecideOptions = { trace: [], checkRevocation: false, now: Date.parse('2030-01-01') };
+ * ```
+ */
+export interface DecideOptions {
+  /** Collects every evaluated condition (for `explain`); the memoized verdict is not used. */
+  readonly trace?: ExplainStep[];
+  /** Whether to ask the revocation hook after a policy match. Default `true`. */
+  readonly checkRevocation?: boolean;
+  /** The time to check the validity period at, in milliseconds. Default: `Date.now()`. */
+  readonly now?: number;
 }
 
 /**
@@ -111,18 +127,17 @@ function afterPolicy(
  *
  * @example
  * ```ts
- * const outcome = await decide(authorizer, peer, ctx, undefined, true, Date.now());
+ * const outcome = await decide(authorizer, peer, ctx, { checkRevocation: false });
  * ```
  */
 export function decide(
   authorizer: Authorizer,
   peer: PeerIdentity | undefined,
   ctx: Context | undefined,
-  trace: ExplainStep[] | undefined,
-  checkRevocation: boolean,
-  now: number,
+  options: DecideOptions,
 ): Outcome | Promise<Outcome> {
-  const early = preCheck(authorizer, peer, now);
+  const { trace, checkRevocation = true } = options;
+  const early = preCheck(authorizer, peer, options.now ?? Date.now());
   if (early !== undefined || peer === undefined) {
     trace?.push({ rule: 'peer', matched: false, detail: (early ?? MISSING).reason });
     return early ?? MISSING;
@@ -134,11 +149,10 @@ export function decide(
       settled = root.evaluate(viewOf(peer), ctx, undefined) as Verdict;
       authorizer.verdicts.set(peer, settled);
     }
-    return afterPolicy(authorizer, peer, settled.matched, settled.rule, checkRevocation);
+    return afterPolicy(authorizer, peer, settled, checkRevocation);
   }
   const result = root.evaluate(viewOf(peer), ctx, trace);
-  if (result instanceof Promise) {
-    return result.then((settled) => afterPolicy(authorizer, peer, settled.matched, settled.rule, checkRevocation));
-  }
-  return afterPolicy(authorizer, peer, result.matched, result.rule, checkRevocation);
+  if (result instanceof Promise)
+    return result.then((settled) => afterPolicy(authorizer, peer, settled, checkRevocation));
+  return afterPolicy(authorizer, peer, result, checkRevocation);
 }

@@ -6,15 +6,19 @@
 import { InvalidOptionError } from '../errors.js';
 import { assertOptionsObject, isPlainObject } from '../options/validate.js';
 import { attributeTypeOid } from '../x509/attribute-types.js';
+import { type AnyConditionKind, conditionKinds } from './conditions.js';
 import { compileDnValuePattern, type DnValuePattern, matchesDnValue } from './matchers/distinguished-name.js';
-import { compileDnsPattern, matchesDnsPattern } from './matchers/dns.js';
-import { compileEmailPattern, matchesEmailPattern } from './matchers/email.js';
-import { normalizeFingerprint256 } from './matchers/fingerprint.js';
-import { type IpBlock, ipInBlock, parseIpBlock } from './matchers/ip.js';
-import { compileSpiffePattern, matchesSpiffePattern, normalizeTrustDomain } from './matchers/spiffe.js';
-import { compileUriPattern, matchesUriPattern } from './matchers/uri.js';
-import { allNode, anyNode, anyPeerNode, checkNode, conditionNode, notNode, type PolicyNode } from './nodes.js';
-import type { PeerView } from './peer-view.js';
+import {
+  allNode,
+  anyNode,
+  anyPeerNode,
+  checkNode,
+  conditionNode,
+  kindNode,
+  notNode,
+  type PolicyNode,
+  verdict,
+} from './nodes.js';
 import type { PeerCheck } from './policy.js';
 
 /** Startup opt-ins that loosen the policy linter. */
@@ -32,22 +36,23 @@ export interface CompiledPolicy {
   readonly description: string;
 }
 
+const SAN_PREFIX = 'san.';
+/** Condition kinds keyed directly in a rule (`spiffe`), and those inside its `san` object (`san.dns` → `dns`). */
+const RULE_KINDS = conditionKinds.filter((kind) => !kind.key.startsWith(SAN_PREFIX));
+const SAN_KEYS = conditionKinds.flatMap((kind) =>
+  kind.key.startsWith(SAN_PREFIX) ? [kind.key.slice(SAN_PREFIX.length)] : [],
+);
 const RULE_KEYS = [
   'anyPeer',
   'subject',
   'issuer',
   'san',
-  'spiffe',
-  'trustDomain',
-  'fingerprint256',
-  'spkiFingerprint256',
-  'issuerFingerprint256',
+  ...RULE_KINDS.map((kind) => kind.key),
   'anyOf',
   'allOf',
   'not',
   'check',
-] as const;
-const SAN_KEYS = ['dns', 'uri', 'email', 'ip'] as const;
+];
 const COMMON_NAME_OID = '2.5.4.3';
 const MAX_DEPTH = 32;
 
@@ -76,27 +81,31 @@ function patternEntries(value: unknown, path: string): Entry[] {
   return entries;
 }
 
-/** Compiles every entry, turning a matcher's `Error` into an {@link InvalidOptionError} at the entry's path. */
-function compileEntries<T>(entries: readonly Entry[], compile: (text: string) => T): T[] {
+/**
+ * Compiles every entry, turning a matcher's `Error` into an {@link InvalidOptionError} at the entry's path, and
+ * refuses a bare wildcard unless allowed: the one bare-wildcard rule for every kind, DN attributes included.
+ */
+function compileEntries<T>(
+  entries: readonly Entry[],
+  compile: (text: string) => T,
+  isBare: (pattern: T) => boolean,
+  options: CompileOptions,
+): T[] {
   return entries.map((entry) => {
+    let pattern: T;
     try {
-      return compile(entry.text);
+      pattern = compile(entry.text);
     } catch (error) {
       throw new InvalidOptionError(entry.path, (error as Error).message);
     }
-  });
-}
-
-function assertNotBare(entries: readonly Entry[], patterns: readonly { bare: boolean }[], options: CompileOptions) {
-  if (options.allowBareWildcards) return;
-  patterns.forEach((pattern, index) => {
-    // A wildcard-only entry allows every value of its type; that must be said on purpose (notes §3.7).
-    if (pattern.bare) {
+    // A wildcard-only entry allows every value of its type; that must be said on purpose.
+    if (!options.allowBareWildcards && isBare(pattern)) {
       throw new InvalidOptionError(
-        (entries[index] as Entry).path,
+        entry.path,
         'is a bare wildcard that matches every value; set allowBareWildcards: true if that is meant',
       );
     }
+    return pattern;
   });
 }
 
@@ -106,224 +115,51 @@ function listDescription(path: string, texts: readonly string[]): string {
   return `${key} in [${texts.join(', ')}]`;
 }
 
-/** An exact-value lookup (first entry wins) plus the glob entries in order. */
-function indexExact(keys: readonly (string | undefined)[]): Map<string, number> {
-  const map = new Map<string, number>();
-  keys.forEach((key, index) => {
-    if (key !== undefined && !map.has(key)) map.set(key, index);
-  });
-  return map;
-}
-
 function json(values: readonly string[]): string {
   return JSON.stringify(values);
 }
 
-function dnsCondition(value: unknown, path: string, options: CompileOptions): PolicyNode {
+/** One condition of a registered kind at `path`. */
+function kindCondition(kind: AnyConditionKind, value: unknown, path: string, options: CompileOptions): PolicyNode {
   const entries = patternEntries(value, path);
-  const patterns = compileEntries(entries, compileDnsPattern);
-  assertNotBare(entries, patterns, options);
-  const exact = indexExact(patterns.map((pattern) => pattern.exact));
-  const globs = patterns.flatMap((pattern, index) => (pattern.glob === undefined ? [] : [{ pattern, index }]));
-  return conditionNode(
+  const patterns = compileEntries(entries, kind.compile, kind.isBare, options);
+  return kindNode(
     path,
-    listDescription(
-      path,
-      patterns.map((pattern) => pattern.text),
-    ),
-    entries.map((entry) => entry.path),
-    (view) => {
-      for (const name of view.dns) {
-        const index = exact.get(name.name);
-        if (index !== undefined) return index;
-        for (const glob of globs) {
-          if (matchesDnsPattern(glob.pattern, name.name, name.labelPath)) return glob.index;
-        }
-      }
-      return -1;
-    },
-    (view) => `san.dns ${json(view.peer.san.dns)}`,
+    listDescription(path, patterns.map(kind.describePattern)),
+    kind,
+    patterns.map((pattern, order) => ({ pattern, order, verdict: verdict(true, (entries[order] as Entry).path) })),
   );
 }
 
-/** A condition that tries every compiled pattern against every normalized peer value. */
-function scanCondition<P, V>(
-  path: string,
-  entries: readonly Entry[],
-  patterns: readonly P[],
-  texts: readonly string[],
-  values: (view: PeerView) => readonly V[],
-  matches: (pattern: P, value: V) => boolean,
-  describePeer: (view: PeerView) => string,
-): PolicyNode {
-  return conditionNode(
-    path,
-    listDescription(path, texts),
-    entries.map((entry) => entry.path),
-    (view) => {
-      for (const value of values(view)) {
-        for (let index = 0; index < patterns.length; index++) {
-          if (matches(patterns[index] as P, value)) return index;
-        }
-      }
-      return -1;
-    },
-    describePeer,
-  );
-}
-
-function uriCondition(value: unknown, path: string, options: CompileOptions): PolicyNode {
-  const entries = patternEntries(value, path);
-  const patterns = compileEntries(entries, compileUriPattern);
-  assertNotBare(entries, patterns, options);
-  return scanCondition(
-    path,
-    entries,
-    patterns,
-    patterns.map((pattern) => pattern.text),
-    (view) => view.uri,
-    matchesUriPattern,
-    (view) => `san.uri ${json(view.peer.san.uri)}`,
-  );
-}
-
-function emailCondition(value: unknown, path: string, options: CompileOptions): PolicyNode {
-  const entries = patternEntries(value, path);
-  const patterns = compileEntries(entries, compileEmailPattern);
-  assertNotBare(entries, patterns, options);
-  return scanCondition(
-    path,
-    entries,
-    patterns,
-    patterns.map((pattern) => pattern.text),
-    (view) => view.email,
-    matchesEmailPattern,
-    (view) => `san.email ${json(view.peer.san.email)}`,
-  );
-}
-
-function ipCondition(value: unknown, path: string, options: CompileOptions): PolicyNode {
-  const entries = patternEntries(value, path);
-  const blocks = compileEntries(entries, (text): IpBlock & { bare: boolean } => {
-    const block = parseIpBlock(text);
-    if (block === undefined) {
-      throw new Error('must be an IP address or a CIDR block without host bits (10.0.0.0/8, 2001:db8::/32)');
+/** The conditions of a rule object in registry order; `san` is validated as a whole first. */
+function kindConditions(rule: Record<string, unknown>, path: string, options: CompileOptions): PolicyNode[] {
+  let san: Record<string, unknown> | undefined;
+  if (Object.hasOwn(rule, 'san')) {
+    const value = rule.san;
+    assertOptionsObject(value, `${path}.san`, SAN_KEYS);
+    if (Object.keys(value).length === 0) {
+      throw new InvalidOptionError(`${path}.san`, `must name at least one SAN type (${SAN_KEYS.join(', ')})`);
     }
-    return { ...block, bare: block.prefixLength === 0 };
-  });
-  assertNotBare(entries, blocks, options);
-  return scanCondition(
-    path,
-    entries,
-    blocks,
-    entries.map((entry) => entry.text),
-    (view) => view.ip,
-    (block, address) => ipInBlock(address, block),
-    (view) => `san.ip ${json(view.peer.san.ip)}`,
-  );
-}
-
-function sanConditions(value: unknown, path: string, options: CompileOptions): PolicyNode[] {
-  assertOptionsObject(value, path, SAN_KEYS);
-  const keys = Object.keys(value);
-  if (keys.length === 0) throw new InvalidOptionError(path, `must name at least one SAN type (${SAN_KEYS.join(', ')})`);
+    san = value;
+  }
   const nodes: PolicyNode[] = [];
-  if (Object.hasOwn(value, 'dns')) nodes.push(dnsCondition(value.dns, `${path}.dns`, options));
-  if (Object.hasOwn(value, 'uri')) nodes.push(uriCondition(value.uri, `${path}.uri`, options));
-  if (Object.hasOwn(value, 'email')) nodes.push(emailCondition(value.email, `${path}.email`, options));
-  if (Object.hasOwn(value, 'ip')) nodes.push(ipCondition(value.ip, `${path}.ip`, options));
+  for (const kind of conditionKinds) {
+    const inSan = kind.key.startsWith(SAN_PREFIX);
+    const holder = inSan ? san : rule;
+    const key = inSan ? kind.key.slice(SAN_PREFIX.length) : kind.key;
+    if (holder !== undefined && Object.hasOwn(holder, key)) {
+      nodes.push(kindCondition(kind, holder[key], `${path}.${kind.key}`, options));
+    }
+  }
   return nodes;
 }
 
-function spiffeCondition(value: unknown, path: string): PolicyNode {
-  const entries = patternEntries(value, path);
-  const patterns = compileEntries(entries, compileSpiffePattern);
-  const exact = indexExact(
-    patterns.map((pattern) =>
-      pattern.exactPath === undefined ? undefined : `${pattern.trustDomain}${pattern.exactPath}`,
-    ),
-  );
-  const globs = patterns.flatMap((pattern, index) => (pattern.pathGlob === undefined ? [] : [{ pattern, index }]));
-  return conditionNode(
-    path,
-    listDescription(
-      path,
-      patterns.map((pattern) => pattern.text),
-    ),
-    entries.map((entry) => entry.path),
-    (view) => {
-      const id = view.spiffe;
-      if (id === undefined) return -1;
-      const index = exact.get(id.id);
-      if (index !== undefined) return index;
-      for (const glob of globs) {
-        if (matchesSpiffePattern(glob.pattern, id)) return glob.index;
-      }
-      return -1;
-    },
-    (view) => `spiffeId ${JSON.stringify(view.peer.spiffeId ?? null)}`,
-  );
-}
-
-/** A condition answered by one exact lookup per peer value. */
-function lookupCondition(
-  path: string,
-  entries: readonly Entry[],
-  keys: readonly string[],
-  describe: (key: string) => string,
-  peerKeys: (view: PeerView) => readonly string[],
-  describePeer: (view: PeerView) => string,
-): PolicyNode {
-  const index = indexExact(keys);
-  return conditionNode(
-    path,
-    listDescription(path, keys.map(describe)),
-    entries.map((entry) => entry.path),
-    (view) => {
-      for (const key of peerKeys(view)) {
-        const found = index.get(key);
-        if (found !== undefined) return found;
-      }
-      return -1;
-    },
-    describePeer,
-  );
-}
-
-function trustDomainCondition(value: unknown, path: string): PolicyNode {
-  const entries = patternEntries(value, path);
-  const domains = compileEntries(entries, normalizeTrustDomain);
-  return lookupCondition(
-    path,
-    entries,
-    domains,
-    (domain) => domain,
-    (view) => view.trustDomains,
-    (view) => `spiffeId ${JSON.stringify(view.peer.spiffeId ?? null)}`,
-  );
-}
-
-const shortFingerprint = (hex: string): string => `${hex.slice(0, 16)}…`;
-
-function fingerprintCondition(
+function distinguishedNameConditions(
   value: unknown,
   path: string,
-  peerValues: (view: PeerView) => readonly string[],
-  label: string,
-): PolicyNode {
-  const entries = patternEntries(value, path);
-  const fingerprints = compileEntries(entries, normalizeFingerprint256);
-  return lookupCondition(
-    path,
-    entries,
-    fingerprints,
-    shortFingerprint,
-    peerValues,
-    (view) => `${label} ${json(peerValues(view).map(shortFingerprint))}`,
-  );
-}
-
-function distinguishedNameConditions(value: unknown, path: string, which: 'subject' | 'issuer'): PolicyNode[] {
+  which: 'subject' | 'issuer',
+  options: CompileOptions,
+): PolicyNode[] {
   if (!isPlainObject(value)) throw new InvalidOptionError(path, 'must be a plain object of attribute patterns');
   const keys = Object.keys(value);
   if (keys.length === 0) throw new InvalidOptionError(path, 'must name at least one attribute (CN, O, OU, …)');
@@ -342,14 +178,20 @@ function distinguishedNameConditions(value: unknown, path: string, which: 'subje
       throw new InvalidOptionError(attributePath, `names the same attribute as ${path}.${duplicate}`);
     seen.set(oid, key);
     const entries = patternEntries(value[key], attributePath);
-    const patterns: DnValuePattern[] = compileEntries(entries, compileDnValuePattern);
+    const patterns: DnValuePattern[] = compileEntries(
+      entries,
+      compileDnValuePattern,
+      (pattern) => pattern.bare,
+      options,
+    );
     return conditionNode(
       attributePath,
       `${which}.${key} in [${patterns.map((pattern) => pattern.text).join(', ')}]`,
       entries.map((entry) => entry.path),
       (view) => {
         const values = view.attributeValues(which, oid);
-        // Absent attribute: nothing to allow. Repeated attribute: every value must be allowed (notes §4 pitfall 15).
+        // Absent attribute: nothing to allow. Repeated attribute: every value must be allowed, or a
+        // second CN the rule does not know about would ride along on the first.
         if (values.length === 0) return -1;
         let first = -1;
         for (const attributeValue of values) {
@@ -363,22 +205,6 @@ function distinguishedNameConditions(value: unknown, path: string, which: 'subje
       (view) => `${which}.${key} ${json(view.peer[which].get(oid))}`,
     );
   });
-}
-
-function assertBareDnAllowed(value: unknown, path: string, options: CompileOptions): void {
-  if (options.allowBareWildcards || !isPlainObject(value)) return;
-  for (const [key, patterns] of Object.entries(value)) {
-    const list = typeof patterns === 'string' ? [patterns] : Array.isArray(patterns) ? patterns : [];
-    list.forEach((pattern: unknown, index) => {
-      if (typeof pattern === 'string' && /^\*+$/.test(pattern)) {
-        const entryPath = typeof patterns === 'string' ? `${path}.${key}` : `${path}.${key}[${index}]`;
-        throw new InvalidOptionError(
-          entryPath,
-          'is a bare wildcard that matches every value; set allowBareWildcards: true if that is meant',
-        );
-      }
-    });
-  }
 }
 
 /**
@@ -420,12 +246,12 @@ function compileRule(rule: unknown, path: string, options: CompileOptions, ances
   if (ancestors.has(rule)) throw new InvalidOptionError(path, 'refers to itself (the policy is circular)');
   if (ancestors.size >= MAX_DEPTH) throw new InvalidOptionError(path, `nests deeper than ${MAX_DEPTH} levels`);
   const keys = Object.keys(rule);
-  // An empty rule would allow everyone by accident; allowing everyone must be written down (notes §3.7).
+  // An empty rule would allow everyone by accident; allowing everyone must be written down.
   if (keys.length === 0) {
     throw new InvalidOptionError(path, 'is an empty rule; write { anyPeer: true } to allow every verified peer');
   }
   if (Object.hasOwn(rule, 'not') && keys.length === 1) {
-    // `not` alone is "everyone except", the `!pattern` footgun (notes §4 pitfalls 30, 34).
+    // `not` alone is "everyone except", the `!pattern` footgun of glob-based allow lists.
     throw new InvalidOptionError(
       `${path}.not`,
       'needs a positive condition beside it; write { anyPeer: true, not: … } to allow every peer except …',
@@ -438,43 +264,11 @@ function compileRule(rule: unknown, path: string, options: CompileOptions, ances
     if (rule.anyPeer !== true) throw new InvalidOptionError(`${path}.anyPeer`, 'must be true (omit it otherwise)');
     children.push(anyPeerNode(`${path}.anyPeer`));
   }
-  if (Object.hasOwn(rule, 'fingerprint256')) {
-    children.push(
-      fingerprintCondition(
-        rule.fingerprint256,
-        `${path}.fingerprint256`,
-        (view) => view.fingerprints,
-        'fingerprint256',
-      ),
-    );
-  }
-  if (Object.hasOwn(rule, 'spkiFingerprint256')) {
-    children.push(
-      fingerprintCondition(
-        rule.spkiFingerprint256,
-        `${path}.spkiFingerprint256`,
-        (view) => view.spkiFingerprints,
-        'spkiFingerprint256',
-      ),
-    );
-  }
-  if (Object.hasOwn(rule, 'issuerFingerprint256')) {
-    children.push(
-      fingerprintCondition(
-        rule.issuerFingerprint256,
-        `${path}.issuerFingerprint256`,
-        (view) => view.peer.issuerChain,
-        'issuerChain',
-      ),
-    );
-  }
-  if (Object.hasOwn(rule, 'trustDomain')) children.push(trustDomainCondition(rule.trustDomain, `${path}.trustDomain`));
-  if (Object.hasOwn(rule, 'spiffe')) children.push(spiffeCondition(rule.spiffe, `${path}.spiffe`));
-  if (Object.hasOwn(rule, 'san')) children.push(...sanConditions(rule.san, `${path}.san`, options));
+  children.push(...kindConditions(rule, path, options));
   for (const which of ['subject', 'issuer'] as const) {
-    if (!Object.hasOwn(rule, which)) continue;
-    children.push(...distinguishedNameConditions(rule[which], `${path}.${which}`, which));
-    assertBareDnAllowed(rule[which], `${path}.${which}`, options);
+    if (Object.hasOwn(rule, which)) {
+      children.push(...distinguishedNameConditions(rule[which], `${path}.${which}`, which, options));
+    }
   }
   for (const combinator of ['allOf', 'anyOf'] as const) {
     if (!Object.hasOwn(rule, combinator)) continue;
@@ -512,7 +306,7 @@ export function compilePolicy(policy: unknown, options: CompileOptions, path = '
   const root = compileRule(policy, path, options, new Set());
   if (!options.allowCommonNameOnly) {
     const commonNamePath = commonNameOnlyPath(policy as Record<string, unknown>, path);
-    // RFC 9525 retired CN-IDs; a CN alone is a DN fragment any trusted CA can issue (notes §4 pitfalls 23, 33).
+    // RFC 9525 retired CN-IDs; a CN alone is a DN fragment any trusted CA can issue.
     if (commonNamePath !== undefined) {
       throw new InvalidOptionError(
         commonNamePath,

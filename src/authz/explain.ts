@@ -80,14 +80,11 @@ export async function explain(
   }
   const authorizer = authorizerOf(policy) ?? createAuthorizer(policy, options, 'options');
   const steps: ExplainStep[] = [];
-  const outcome = await decide(
-    authorizer,
-    asPeer(peer),
-    ctx as Context | undefined,
-    steps,
-    false,
-    now === undefined ? Date.now() : now.getTime(),
-  );
+  const outcome = await decide(authorizer, asPeer(peer), ctx as Context | undefined, {
+    trace: steps,
+    checkRevocation: false,
+    now: now === undefined ? Date.now() : now.getTime(),
+  });
   return Object.freeze({
     allowed: statusOfReason[outcome.reason] === undefined,
     reason: outcome.reason,

@@ -1,38 +1,18 @@
 /**
- * A request's peer, normalized for matching on first use: lower-cased and validated DNS names, split URIs and emails,
- * parsed IP bytes, the split SPIFFE ID. Built once per request, so its cost follows the peer's SAN count, never the
- * policy's size. Values that fail validation are dropped: they never match anything (fail closed).
+ * A request's peer, normalized for matching on first use: one list of normalized values per condition kind (lower-
+ * cased DNS names, split URIs and emails, IP bytes, the split SPIFFE ID) and one attribute map per DN. Built once per
+ * identity, so its cost follows the peer's SAN count, never the policy's size. A raw value that fails normalization
+ * is dropped (it never matches) and marks its kind unreadable, so a deny rule over that kind fails closed.
  */
 import type { PeerIdentity } from '../identity/peer-identity.js';
-import { dnsLabelPath, normalizePeerDnsName } from './matchers/dns.js';
-import { type PeerEmail, parsePeerEmail } from './matchers/email.js';
-import { parseIpAddress } from './matchers/ip.js';
-import { type PeerSpiffeId, parsePeerSpiffeId } from './matchers/spiffe.js';
-import { type PeerUri, parsePeerUri } from './matchers/uri.js';
-
-/** A normalized DNS name with its label path for globs. */
-export interface PeerDnsName {
-  readonly name: string;
-  readonly labelPath: string;
-}
+import type { AnyConditionKind, PeerValues } from './conditions.js';
 
 const NO_VALUES: readonly string[] = Object.freeze([]);
-
-function defined<T>(value: T | undefined): value is T {
-  return value !== undefined;
-}
 
 /** The lazily normalized view of one peer. */
 export class PeerView {
   readonly peer: PeerIdentity;
-  #dns: readonly PeerDnsName[] | undefined;
-  #uri: readonly PeerUri[] | undefined;
-  #email: readonly PeerEmail[] | undefined;
-  #ip: readonly Uint8Array[] | undefined;
-  #spiffe: PeerSpiffeId | null | undefined;
-  #fingerprints: readonly string[] | undefined;
-  #spkiFingerprints: readonly string[] | undefined;
-  #trustDomains: readonly string[] | undefined;
+  readonly #values = new Map<AnyConditionKind, PeerValues<unknown>>();
   #subject: ReadonlyMap<string, readonly string[]> | undefined;
   #issuer: ReadonlyMap<string, readonly string[]> | undefined;
 
@@ -40,45 +20,24 @@ export class PeerView {
     this.peer = peer;
   }
 
-  get dns(): readonly PeerDnsName[] {
-    this.#dns ??= this.peer.san.dns
-      .map(normalizePeerDnsName)
-      .filter(defined)
-      .map((name) => ({ name, labelPath: dnsLabelPath(name) }));
-    return this.#dns;
+  /** The peer's normalized values of `kind`, computed on first use. */
+  values<V>(kind: AnyConditionKind): PeerValues<V> {
+    let values = this.#values.get(kind);
+    if (values === undefined) {
+      values = kind.peerValues(this);
+      this.#values.set(kind, values);
+    }
+    return values as PeerValues<V>;
   }
 
-  get uri(): readonly PeerUri[] {
-    this.#uri ??= this.peer.san.uri.map(parsePeerUri).filter(defined);
-    return this.#uri;
-  }
-
-  get email(): readonly PeerEmail[] {
-    this.#email ??= this.peer.san.email.map(parsePeerEmail).filter(defined);
-    return this.#email;
-  }
-
-  get ip(): readonly Uint8Array[] {
-    this.#ip ??= this.peer.san.ip.map(parseIpAddress).filter(defined);
-    return this.#ip;
-  }
-
-  /** `[fingerprint256]`, allocated once per request however many pin rules ask. */
-  get fingerprints(): readonly string[] {
-    this.#fingerprints ??= [this.peer.fingerprint256];
-    return this.#fingerprints;
-  }
-
-  /** `[spkiFingerprint256]`, allocated once per request. */
-  get spkiFingerprints(): readonly string[] {
-    this.#spkiFingerprints ??= [this.peer.spkiFingerprint256];
-    return this.#spkiFingerprints;
-  }
-
-  /** The SPIFFE trust domain as a list (empty without a valid SPIFFE ID), allocated once per request. */
-  get trustDomains(): readonly string[] {
-    this.#trustDomains ??= this.spiffe === undefined ? NO_VALUES : [this.spiffe.trustDomain];
-    return this.#trustDomains;
+  /** Normalizes raw values with `parse`; a value it rejects (`undefined`) is dropped and marks the list unreadable. */
+  normalize<V>(raw: readonly string[], parse: (value: string) => V | undefined): PeerValues<V> {
+    const values: V[] = [];
+    for (const value of raw) {
+      const parsed = parse(value);
+      if (parsed !== undefined) values.push(parsed);
+    }
+    return { values, unreadable: values.length !== raw.length };
   }
 
   /**
@@ -101,14 +60,5 @@ export class PeerView {
       else this.#issuer = built;
     }
     return index.get(oid) ?? NO_VALUES;
-  }
-
-  /** The split SPIFFE ID, or `undefined` when the peer is not a valid X509-SVID. */
-  get spiffe(): PeerSpiffeId | undefined {
-    if (this.#spiffe === undefined) {
-      const id = this.peer.spiffeId;
-      this.#spiffe = (id === undefined ? undefined : parsePeerSpiffeId(id)) ?? null;
-    }
-    return this.#spiffe ?? undefined;
   }
 }

@@ -48,8 +48,13 @@ export interface SanRule {
   readonly uri?: Patterns;
   /** Email addresses `local@domain`: the local part exact (or `*` for any), the domain case-insensitive and label-aware. */
   readonly email?: Patterns;
-  /** IP addresses or CIDR blocks, IPv4 or IPv6; IPv4-mapped IPv6 addresses match as their IPv4 address. */
+  /**
+   * IP addresses or CIDR blocks, IPv4 or IPv6. An IPv4 rule also matches its addresses written as IPv4-mapped
+   * (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`) or NAT64 (`64:ff9b::a.b.c.d`) IPv6, for allow and `not` alike.
+   */
   readonly ip?: Patterns;
+  /** Microsoft User Principal Names `user@suffix`, case-insensitive; `*@suffix` for every user of a suffix. */
+  readonly upn?: Patterns;
 }
 
 /**

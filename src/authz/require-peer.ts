@@ -15,7 +15,7 @@ import {
   optionalFunction,
   ownValue,
 } from '../options/validate.js';
-import { type Authorizer, asPeer, decide, type Outcome } from './authorizer.js';
+import { type Authorizer, asPeer, type DecideOptions, decide, type Outcome } from './authorizer.js';
 import { compilePolicy } from './compile.js';
 import { type AuthzDecision, type AuthzMode, statusOfReason } from './decision.js';
 import { AUTHZ_METADATA, type AuthzMetadata } from './metadata.js';
@@ -62,6 +62,9 @@ const OPTION_KEYS = [
 
 const authorizers = new WeakMap<object, Authorizer>();
 
+/** Every request is decided now, with the revocation hook: one constant options object, no allocation. */
+const REQUEST_DECISION: DecideOptions = Object.freeze({ checkRevocation: true });
+
 /**
  * The compiled authorizer behind a `requirePeer` middleware (for `explain`).
  *
@@ -98,7 +101,7 @@ export function createAuthorizer(policy: unknown, options: Record<string, unknow
 }
 
 function denial(status: 401 | 403): KoaMtlsError {
-  // Generic on purpose: the reason and the peer go to the hooks, never to the client (notes §4 pitfall 40).
+  // Generic on purpose: the reason and the peer go to the hooks, never to the client (CWE-209: an error body must not tell a prober which rule or value failed).
   return status === 401
     ? new KoaMtlsError('ERR_MTLS_PEER_REQUIRED', 'Client certificate required', { status })
     : new KoaMtlsError('ERR_MTLS_PEER_FORBIDDEN', 'Forbidden', { status });
@@ -163,23 +166,45 @@ export function requirePeer(policy: PeerPolicy, options: RequirePeerOptions = {}
     onAudit?.(decision);
   };
 
-  async function requirePeerMiddleware(ctx: Context, next: Next): Promise<void> {
-    const peer = asPeer(ctx.state.peer);
-    let outcome: Outcome;
+  // After the decision: report, deny or go on. Not async: the allow path adds no promise of its own to `next()`'s.
+  const proceed = (ctx: Context, peer: PeerIdentity | undefined, outcome: Outcome, next: Next): Promise<void> => {
     try {
-      const pending = decide(authorizer, peer, ctx, undefined, true, Date.now());
-      outcome = pending instanceof Promise ? await pending : pending;
+      if (hasHooks) report(ctx, peer, outcome);
+      const status = statusOfReason[outcome.reason];
+      if (enforce && (status === 401 || status === 403)) return Promise.reject(denial(status));
+      // A downstream error is the downstream's, never an authorization failure.
+      return next();
     } catch (error) {
-      // A policy `check` (or a peer object that only looks like a PeerIdentity) threw: report it, then let it surface
-      // as a server error, never an allow.
-      if (hasHooks) report(ctx, peer, { reason: 'POLICY_CHECK_FAILED', rule: undefined });
-      throw error;
+      return Promise.reject(error);
     }
-    if (hasHooks) report(ctx, peer, outcome);
-    const status = statusOfReason[outcome.reason];
-    if (enforce && (status === 401 || status === 403)) throw denial(status);
-    // Outside any try: a downstream error is the downstream's, never an authorization failure.
-    await next();
+  };
+
+  // A policy `check` (or a peer object that only looks like a PeerIdentity) threw: report it, then let it surface as
+  // a server error, never an allow.
+  const failed = (ctx: Context, peer: PeerIdentity | undefined, error: unknown): Promise<never> => {
+    try {
+      if (hasHooks) report(ctx, peer, { reason: 'POLICY_CHECK_FAILED', rule: undefined });
+    } catch (hookError) {
+      return Promise.reject(hookError);
+    }
+    return Promise.reject(error);
+  };
+
+  function requirePeerMiddleware(ctx: Context, next: Next): Promise<void> {
+    const peer = asPeer(ctx.state.peer);
+    let pending: Outcome | Promise<Outcome>;
+    try {
+      pending = decide(authorizer, peer, ctx, REQUEST_DECISION);
+    } catch (error) {
+      return failed(ctx, peer, error);
+    }
+    if (pending instanceof Promise) {
+      return pending.then(
+        (outcome) => proceed(ctx, peer, outcome, next),
+        (error: unknown) => failed(ctx, peer, error),
+      );
+    }
+    return proceed(ctx, peer, pending, next);
   }
 
   const metadata: AuthzMetadata = Object.freeze({

@@ -1,7 +1,7 @@
 /**
  * The revocation hook: the user's `isRevoked(peer)` (a CRL lookup, OCSP, a deny-list), bounded in time and cached by
  * certificate fingerprint. A throw, a non-boolean answer or a time-out is "unknown", which denies unless the caller
- * opted into fail-open (HarperFast/harper#2380 failed open silently; notes §4 pitfall 10).
+ * opted into fail-open (HarperFast/harper#2380 failed open silently).
  */
 import { InvalidOptionError } from '../errors.js';
 import type { PeerIdentity } from '../identity/peer-identity.js';

@@ -10,6 +10,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors.js';
+import { leastPrivilegeLaunchLine } from '../permission/launch-line.js';
 import { auditContainer, failingChecks } from '../posture/audit-container.js';
 import { formatReport } from '../posture/format-report.js';
 import type { PostureThreshold } from '../posture/types.js';
@@ -37,6 +38,13 @@ Options:
   --certs <dir>          also check the server certificate, key, CA (and CRL) in <dir> with
                          the rules of mtlsOptions (layouts: koa-mtls certs, Kubernetes TLS
                          secret, spiffe-helper); a refusal fails unless --fail-on none
+  --launch-line          print the least-privilege node command line under Node's
+                         permission model instead of the audit: --code, --certs and
+                         every --sandbox-root are the only readable paths
+  --code <dir>           with --launch-line: the code directory (default: working dir)
+  --entry <file>         with --launch-line: the script to run (default: --code)
+  --writable <dir>       with --launch-line: a directory the service writes (repeatable)
+  --allow-child-process  with --launch-line: let the service spawn processes
   --json                 print the report as JSON
   --no-color             no ANSI colours (also: NO_COLOR set, or not a terminal)
   -h, --help             this help
@@ -76,6 +84,7 @@ export async function runDoctor(argv: readonly string[], io: CommandIo): Promise
     io.stdout(USAGE);
     return exitCodes.ok;
   }
+  if (values['launch-line'] === true) return printLaunchLine(values, io);
   const failOnFlag = values['fail-on'] ?? 'high';
   if (!(THRESHOLDS as readonly string[]).includes(failOnFlag)) {
     return usageError(io, `--fail-on must be one of ${THRESHOLDS.join(', ')}`);
@@ -122,6 +131,37 @@ export async function runDoctor(argv: readonly string[], io: CommandIo): Promise
   return exitCode;
 }
 
+function printLaunchLine(values: ReturnType<typeof parse>['values'], io: CommandIo): number {
+  const code = resolve(io.cwd, values.code ?? '.');
+  let launch: ReturnType<typeof leastPrivilegeLaunchLine>;
+  try {
+    launch = leastPrivilegeLaunchLine({
+      code,
+      entry: values.entry === undefined ? code : resolve(io.cwd, values.entry),
+      certs: values.certs === undefined ? [] : [resolve(io.cwd, values.certs)],
+      sandboxRoots: (values['sandbox-root'] ?? []).map((dir) => resolve(io.cwd, dir)),
+      writable: (values.writable ?? []).map((dir) => resolve(io.cwd, dir)),
+      allowChildProcess: values['allow-child-process'] === true,
+    });
+  } catch (error) {
+    if (error instanceof InvalidOptionError) return usageError(io, error.message);
+    throw error;
+  }
+  for (const warning of launch.warnings) io.stderr(`koa-mtls doctor: warning: ${warning}\n`);
+  if (values.json === true) {
+    const document = {
+      schema: 'koa-mtls/launch-line@1',
+      argv: launch.argv,
+      line: launch.line,
+      warnings: launch.warnings,
+    };
+    io.stdout(`${JSON.stringify(document, null, 2)}\n`);
+  } else {
+    io.stdout(`${launch.line}\n`);
+  }
+  return exitCodes.ok;
+}
+
 function parse(argv: readonly string[]) {
   return parseArgs({
     args: [...argv],
@@ -133,6 +173,11 @@ function parse(argv: readonly string[]) {
       'sandbox-root': { type: 'string', multiple: true },
       root: { type: 'string' },
       certs: { type: 'string' },
+      'launch-line': { type: 'boolean' },
+      code: { type: 'string' },
+      entry: { type: 'string' },
+      writable: { type: 'string', multiple: true },
+      'allow-child-process': { type: 'boolean' },
       json: { type: 'boolean' },
       'no-color': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },

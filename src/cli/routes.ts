@@ -43,8 +43,8 @@ Options:
                           router's enforcing policies; exit 1 when they differ
   --document <file.json>  with --openapi: merge into this OpenAPI 3.1 document
   --include-sandbox-roots with --openapi: include sandbox roots (filesystem paths)
-  --fail-on-unguarded     exit 1 when a route has no policy in enforce mode (or when the
-                          module has no routes at all)
+  --fail-on-unguarded     exit 1 when a route has no policy in enforce mode and is not
+                          declared with allowAnonymous() (or when the module has no routes)
   -h, --help              this help
 
 Exit codes: 0 listed, 1 --fail-on-unguarded and an unguarded route, 2 usage error.
@@ -232,7 +232,8 @@ export async function runRoutes(argv: readonly string[], io: CommandIo): Promise
     io.stderr(`koa-mtls routes: no routes found in ${positionals[0]}\n`);
     return failOnUnguarded ? exitCodes.findings : exitCodes.ok;
   }
-  const unguarded = routes.filter((route) => !route.guarded);
+  // An allowAnonymous() route is declared on purpose; any other route a certificate-less client reaches is not.
+  const unguarded = routes.filter((route) => !route.guarded && !route.anonymous);
   if (!failOnUnguarded || unguarded.length === 0) return exitCodes.ok;
   const list = unguarded.map((route) => `${route.methods.join(',')} ${route.path}`).join(', ');
   io.stderr(`koa-mtls routes: ${unguarded.length} route(s) without an enforcing policy: ${list}\n`);

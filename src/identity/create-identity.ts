@@ -11,6 +11,11 @@ export interface Provenance {
   readonly verifiedBy: PeerVerification;
   /** SHA-256 fingerprints of the issuers, nearest first, no repeats. */
   readonly issuerChain: readonly string[];
+  /**
+   * The SPIFFE ID the verified path vouches for: the certificate's own, or `undefined` when trust domains are
+   * configured and the path does not end at that ID's trust-domain bundle (SPIFFE Federation §7.3).
+   */
+  readonly spiffeId: string | undefined;
 }
 
 function toPem(der: Uint8Array): string {
@@ -29,7 +34,7 @@ export function createIdentity(parsed: ParsedCertificate, provenance: Provenance
     subject: parsed.subject,
     issuer: parsed.issuer,
     san: parsed.san,
-    spiffeId: parsed.spiffeId,
+    spiffeId: provenance.spiffeId,
     serialNumber: parsed.serialNumber,
     fingerprint256: parsed.fingerprint256,
     spkiFingerprint256: parsed.spkiFingerprint256,
@@ -67,7 +72,7 @@ export function staticUseProblem(parsed: ParsedCertificate): CertificateUseProbl
 
 /**
  * The validity check, run on every request: keep-alive and HTTP/2 connections outlive certificates, and the
- * handshake checked the dates only once (notes §4 pitfall 38).
+ * handshake checked the dates only once (RFC 5280 §6.1.3 (a)(2): validity is judged at the time of use).
  */
 export function validityProblem(parsed: ParsedCertificate, now: number): CertificateUseProblem | undefined {
   if (now > parsed.notAfter) return 'PEER_CERTIFICATE_EXPIRED';

@@ -28,6 +28,22 @@ const EXT_BASIC_CONSTRAINTS = '2.5.29.19';
 const EXT_KEY_USAGE = '2.5.29.15';
 const EXT_EXT_KEY_USAGE = '2.5.29.37';
 const EXT_NAME_CONSTRAINTS = '2.5.29.30';
+const EXT_SUBJECT_KEY_ID = '2.5.29.14';
+const EXT_AUTHORITY_KEY_ID = '2.5.29.35';
+const EXT_AUTHORITY_INFO_ACCESS = '1.3.6.1.5.5.7.1.1';
+const EXT_CRL_DISTRIBUTION_POINTS = '2.5.29.31';
+const EXT_NETSCAPE_CERT_TYPE = '2.16.840.1.113730.1.1';
+const EC_PUBLIC_KEY = '1.2.840.10045.2.1';
+
+/**
+ * Extensions RFC 5280 requires to be non-critical: AKI (§4.2.1.1), SKI (§4.2.1.2) and AIA (§4.2.2.1). Marked
+ * critical, they make the certificate unusable, as OpenSSL's strict checks and x509-limbo expect.
+ */
+const neverCritical: ReadonlySet<string> = new Set([
+  EXT_SUBJECT_KEY_ID,
+  EXT_AUTHORITY_KEY_ID,
+  EXT_AUTHORITY_INFO_ACCESS,
+]);
 
 /**
  * Extensions a relying party may see marked critical and still process (RFC 5280 §4.2: a certificate with an
@@ -39,14 +55,10 @@ const knownExtensions: ReadonlySet<string> = new Set([
   EXT_BASIC_CONSTRAINTS,
   EXT_KEY_USAGE,
   EXT_EXT_KEY_USAGE,
-  '2.5.29.14', // subjectKeyIdentifier
-  '2.5.29.35', // authorityKeyIdentifier
   EXT_NAME_CONSTRAINTS,
   '2.5.29.32', // certificatePolicies
-  '2.5.29.36', // policyConstraints
-  '2.5.29.54', // inhibitAnyPolicy
-  '2.5.29.31', // cRLDistributionPoints
-  '1.3.6.1.5.5.7.1.1', // authorityInfoAccess
+  EXT_CRL_DISTRIBUTION_POINTS,
+  EXT_NETSCAPE_CERT_TYPE,
 ]);
 
 const keyUsageNames: readonly KeyUsage[] = [
@@ -85,8 +97,28 @@ export interface ParsedCertificate {
   /** Whether the extKeyUsage extension is present (an absent EKU allows every purpose, RFC 5280 §4.2.1.12). */
   readonly hasExtKeyUsage: boolean;
   readonly isCA: boolean;
-  /** OIDs of critical extensions this parser does not understand (non-empty → never a peer). */
+  /**
+   * OIDs of critical extensions that make the certificate unusable (non-empty → never a peer, never an issuer):
+   * those this parser does not understand (RFC 5280 §4.2), the ones RFC 5280 requires to be non-critical (AKI, SKI,
+   * AIA), and policyConstraints/inhibitAnyPolicy, whose policy processing is not implemented.
+   */
   readonly unknownCriticalExtensions: readonly string[];
+  /** The certificate version: 1, 2 or 3 (RFC 5280 §4.1.2.1). */
+  readonly version: number;
+  /** Whether the keyUsage extension is present (an absent one allows every usage, RFC 5280 §4.2.1.3). */
+  readonly hasKeyUsage: boolean;
+  /** Whether basicConstraints is present and marked critical (RFC 5280 §4.2.1.9 requires it on CA certificates). */
+  readonly basicConstraintsCritical: boolean;
+  /** subjectKeyIdentifier, lower-case hex, when present. */
+  readonly subjectKeyId: string | undefined;
+  /** authorityKeyIdentifier keyIdentifier, lower-case hex, when present. */
+  readonly authorityKeyId: string | undefined;
+  /** Netscape certificate type bits (bit 0x80 = SSL client, 0x04 = SSL CA), when the extension is present. */
+  readonly netscapeCertType: number | undefined;
+  /** Whether the key is an EC key with explicit curve parameters instead of a named curve (RFC 5480 §2.1.1). */
+  readonly explicitCurve: boolean;
+  /** Hex of each cRLDistributionPoints distributionPoint name (DER), for CRL scope (RFC 5280 §5.2.5). */
+  readonly crlDistributionPointNames: readonly string[];
   /** The outer signatureAlgorithm OID (for app-side chain verification). */
   readonly signatureAlgorithm: string;
   /** Hex of the issuer and subject Name DER, for exact issuer matching (RFC 5280 §7.1 allows binary comparison). */
@@ -173,9 +205,43 @@ function parseBasicConstraints(extnValue: Uint8Array): { isCA: boolean; pathLeng
   return { isCA, pathLength: bytes[0] as number };
 }
 
+/** The SubjectKeyIdentifier: an OCTET STRING. */
+function parseKeyIdentifier(extnValue: Uint8Array): string {
+  return toHex(expectUniversal(parseDer(extnValue), Tag.OCTET_STRING, 'a KeyIdentifier').content);
+}
+
+/** The keyIdentifier [0] of an AuthorityKeyIdentifier, when present. */
+function parseAuthorityKeyId(extnValue: Uint8Array): string | undefined {
+  const fields = children(expectUniversal(parseDer(extnValue), Tag.SEQUENCE, 'AuthorityKeyIdentifier'), 3);
+  const keyId = fields.find((field) => field.tagClass === 2 && field.tagNumber === 0);
+  return keyId === undefined ? undefined : toHex(keyId.content);
+}
+
+function parseNetscapeCertType(extnValue: Uint8Array): number {
+  const bits = expectUniversal(parseDer(extnValue), Tag.BIT_STRING, 'a Netscape cert type').content;
+  if (bits.length === 0 || (bits[0] as number) > 7) throw new DerError('bad Netscape cert type');
+  return bits[1] ?? 0;
+}
+
+/** The distributionPoint [0] of each DistributionPoint, as hex of its DER (RFC 5280 §4.2.1.13). */
+function parseCrlDistributionPoints(extnValue: Uint8Array): string[] {
+  const points = children(expectUniversal(parseDer(extnValue), Tag.SEQUENCE, 'CRLDistributionPoints'), 64);
+  return points.flatMap((point) => {
+    const name = children(expectUniversal(point, Tag.SEQUENCE, 'a DistributionPoint'), 3).find(
+      (field) => field.tagClass === 2 && field.tagNumber === 0,
+    );
+    return name === undefined ? [] : [toHex(name.content)];
+  });
+}
+
 interface Extensions {
   san: SubjectAltNames;
   keyUsage: KeyUsage[] | undefined;
+  basicConstraintsCritical: boolean;
+  subjectKeyId: string | undefined;
+  authorityKeyId: string | undefined;
+  netscapeCertType: number | undefined;
+  crlDistributionPointNames: string[];
   extKeyUsage: string[] | undefined;
   isCA: boolean;
   pathLength: number | undefined;
@@ -192,6 +258,11 @@ function parseExtensions(wrapper: DerNode | undefined, limits: ParseLimits): Ext
     pathLength: undefined,
     hasNameConstraints: false,
     unknownCritical: [],
+    basicConstraintsCritical: false,
+    subjectKeyId: undefined,
+    authorityKeyId: undefined,
+    netscapeCertType: undefined,
+    crlDistributionPointNames: [],
   };
   if (wrapper === undefined) return result;
   const [sequence, extra] = children(wrapper, 2);
@@ -218,13 +289,27 @@ function parseExtensions(wrapper: DerNode | undefined, limits: ParseLimits): Ext
         break;
       case EXT_BASIC_CONSTRAINTS:
         ({ isCA: result.isCA, pathLength: result.pathLength } = parseBasicConstraints(value));
+        result.basicConstraintsCritical = critical;
         break;
       case EXT_NAME_CONSTRAINTS:
         result.hasNameConstraints = true;
         break;
+      case EXT_SUBJECT_KEY_ID:
+        result.subjectKeyId = parseKeyIdentifier(value);
+        break;
+      case EXT_AUTHORITY_KEY_ID:
+        result.authorityKeyId = parseAuthorityKeyId(value);
+        break;
+      case EXT_NETSCAPE_CERT_TYPE:
+        result.netscapeCertType = parseNetscapeCertType(value);
+        break;
+      case EXT_CRL_DISTRIBUTION_POINTS:
+        result.crlDistributionPointNames = parseCrlDistributionPoints(value);
+        break;
       default:
-        if (critical && !knownExtensions.has(oid)) result.unknownCritical.push(oid);
+        break;
     }
+    if (critical && (neverCritical.has(oid) || !knownExtensions.has(oid))) result.unknownCritical.push(oid);
   }
   return result;
 }
@@ -254,9 +339,15 @@ export function parseCertificate(input: Uint8Array, limits: ParseLimits): Parsed
   if (extra !== undefined) throw new DerError('bad Certificate');
   const fields = children(expectUniversal(tbs, Tag.SEQUENCE, 'a TBSCertificate'), 10);
   let index = 0;
+  let version = 1;
   const versionNode = fields[0];
   // RFC 5280 §4.1.2.1: version [0] EXPLICIT, absent for v1.
-  if (versionNode !== undefined && versionNode.tagClass === 2 && versionNode.tagNumber === 0) index += 1;
+  if (versionNode !== undefined && versionNode.tagClass === 2 && versionNode.tagNumber === 0) {
+    index += 1;
+    const versionBytes = expectUniversal(children(versionNode, 1)[0], Tag.INTEGER, 'a version').content;
+    if (versionBytes.length !== 1 || (versionBytes[0] as number) > 2) throw new DerError('bad version');
+    version = (versionBytes[0] as number) + 1;
+  }
   const serialNumber = parseSerial(fields[index] as DerNode);
   expectUniversal(fields[index + 1], Tag.SEQUENCE, 'a signature AlgorithmIdentifier');
   const issuerNode = fields[index + 2] as DerNode;
@@ -268,6 +359,14 @@ export function parseCertificate(input: Uint8Array, limits: ParseLimits): Parsed
   const subjectNode = fields[index + 4] as DerNode;
   const subject = parseName(subjectNode);
   const spki = expectUniversal(fields[index + 5], Tag.SEQUENCE, 'a SubjectPublicKeyInfo');
+  const [keyAlgorithm, keyParameters] = children(
+    expectUniversal(children(spki, 2)[0], Tag.SEQUENCE, 'an AlgorithmIdentifier'),
+    2,
+  );
+  // RFC 5480 §2.1.1: ECParameters MUST be a namedCurve in certificates; explicit parameters hide the curve (CVE-2022-0778)
+  const explicitCurve =
+    decodeOid(keyAlgorithm as DerNode) === EC_PUBLIC_KEY &&
+    (keyParameters === undefined || keyParameters.tagClass !== 0 || keyParameters.tagNumber !== Tag.OID);
   const rest = fields.slice(index + 6);
   for (const field of rest) {
     // RFC 5280 §4.1: only issuerUniqueID [1], subjectUniqueID [2] and extensions [3] may follow.
@@ -305,5 +404,13 @@ export function parseCertificate(input: Uint8Array, limits: ParseLimits): Parsed
     subjectNameHex: toHex(subjectNode.encoded),
     pathLength: extensions.pathLength,
     hasNameConstraints: extensions.hasNameConstraints,
+    version,
+    hasKeyUsage: extensions.keyUsage !== undefined,
+    basicConstraintsCritical: extensions.basicConstraintsCritical,
+    subjectKeyId: extensions.subjectKeyId,
+    authorityKeyId: extensions.authorityKeyId,
+    netscapeCertType: extensions.netscapeCertType,
+    explicitCurve,
+    crlDistributionPointNames: Object.freeze(extensions.crlDistributionPointNames),
   });
 }

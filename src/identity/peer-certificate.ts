@@ -5,8 +5,14 @@
  * @module identity
  */
 import type { Context, Middleware, Next } from 'koa';
+import {
+  type AnonymousRouteMatcher,
+  type AnonymousRoutes,
+  compileAnonymousRoutes,
+} from '../anonymous/anonymous-routes.js';
+import { type AnonymousVerdict, anonymousVerdict } from '../anonymous/gate.js';
 import { type AuditEvent, type AuditHook, type RequestIdResolver, requestIdFromHeader } from '../audit/event.js';
-import { InvalidOptionError } from '../errors.js';
+import { InvalidOptionError, KoaMtlsError } from '../errors.js';
 import {
   assertOptionsObject,
   isPlainObject,
@@ -14,13 +20,15 @@ import {
   optionalInteger,
   ownValue,
 } from '../options/validate.js';
+import { withinWindow } from '../trust/path.js';
+import { type Trust, trustState } from '../trust/trust.js';
 import { CertificateReader } from './certificate-reader.js';
 import { validityProblem } from './create-identity.js';
 import type { PeerIdentity } from './peer-identity.js';
 import { createClaimedIdentity } from './proxy/claimed-identity.js';
 import { compileVerification, ForwardedPeers, type ForwardedVerificationOptions } from './proxy/forwarded-peers.js';
 import { type CompiledHeaderSource, compileSources, type PeerCertificateSource } from './proxy/sources.js';
-import { compileAddresses } from './proxy/trusted-proxies.js';
+import { type CompiledTrustedProxies, compileTrustedProxies } from './proxy/trusted-proxies.js';
 import { SocketPeers } from './socket-peer.js';
 import { summarizePeer } from './summarize-peer.js';
 
@@ -32,7 +40,8 @@ declare module 'koa' {
 }
 
 /**
- * Who may forward a client certificate in a header. When both are given, both must hold.
+ * A proxy that may forward a client certificate in a header, and the one header source it sets. When both
+ * `addresses` and `peer` are given, both must hold.
  */
 export interface TrustedProxies {
   /**
@@ -45,6 +54,12 @@ export interface TrustedProxies {
    * @example (proxy) => proxy.spiffeId === 'spiffe://example.org/ns/ingress/sa/envoy'
    */
   readonly peer?: (proxy: PeerIdentity) => boolean;
+  /**
+   * The one header source this proxy sets: a source `type` (`'xfcc'`, `'client-cert'`, `'nginx'`) or the source's
+   * header name. Required when several header sources are configured; the headers of every other source are
+   * removed from this proxy's requests and reported (`PROXY_UNEXPECTED_SOURCE`).
+   */
+  readonly source?: string;
 }
 
 /**
@@ -52,6 +67,13 @@ export interface TrustedProxies {
  * and `verify`.
  */
 export interface PeerCertificateOptions {
+  /**
+   * The trust (from `createTrust()`, shared with `mtlsOptions({ trust })`) that TLS peers are verified against:
+   * `issuerChain` is then the path verified by signatures to one of its anchors, and with trust domains a SPIFFE
+   * ID counts only when that path ends at its own domain's bundle. Without it, issuers are the certificates the
+   * client sent that verifiably signed the leaf, and no trust domain applies.
+   */
+  readonly trust?: Trust;
   /** Receives an event for every request: `allow`/`PEER_IDENTIFIED`, or `reject` with the reason. Default: none. */
   readonly onAudit?: AuditHook;
   /** How to find the request id for audit events. Default: the `x-request-id` header. */
@@ -68,15 +90,23 @@ export interface PeerCertificateOptions {
    * from a trusted proxy the socket's own certificate (the proxy's) is never the peer.
    */
   readonly sources?: readonly PeerCertificateSource[];
-  /** Required with header sources. */
-  readonly trustedProxies?: TrustedProxies;
+  /** Required with header sources: one proxy, or several, each bound to the source it sets. */
+  readonly trustedProxies?: TrustedProxies | readonly TrustedProxies[];
   /** Re-verification of forwarded certificates. Required with header sources. */
   readonly verify?: ForwardedVerificationOptions;
   /** Maximum length of one forwarded-certificate header. Default 16 384 (Node's default total header size). */
   readonly maxHeaderBytes?: number;
+  /**
+   * On a server built with `mtlsOptions({ clientCertificate: 'optional' })`, a client without a certificate is
+   * answered 401 (`ERR_MTLS_PEER_REQUIRED`) before any route runs, unless the route the router would run is declared
+   * with `allowAnonymous()`. This names the router(s) or app whose routes to look at (read per request, so routes
+   * added later count). Default: none, so every certificate-less request is denied.
+   */
+  readonly anonymousRoutes?: AnonymousRoutes;
 }
 
 const optionKeys = [
+  'trust',
   'onAudit',
   'requestId',
   'now',
@@ -86,13 +116,14 @@ const optionKeys = [
   'trustedProxies',
   'verify',
   'maxHeaderBytes',
+  'anonymousRoutes',
 ] as const;
 
 interface CompiledProxies {
-  readonly sources: readonly CompiledHeaderSource[];
   readonly headers: ReadonlySet<string>;
-  readonly address: ((address: string | undefined) => boolean) | undefined;
-  readonly peer: ((proxy: PeerIdentity) => boolean) | undefined;
+  /** Per source, the headers of every other source (removed from the requests of a proxy bound to it). */
+  readonly otherHeaders: ReadonlyMap<CompiledHeaderSource, ReadonlySet<string>>;
+  readonly trusted: CompiledTrustedProxies;
   readonly forwarded: ForwardedPeers;
 }
 
@@ -103,6 +134,7 @@ interface CompiledOptions {
   readonly tls: boolean;
   readonly socketPeers: SocketPeers;
   readonly proxies: CompiledProxies | undefined;
+  readonly anonymousRoute: AnonymousRouteMatcher | undefined;
 }
 
 function compileProxies(
@@ -124,22 +156,21 @@ function compileProxies(
     return undefined;
   }
   const path = 'peerCertificate.trustedProxies';
-  // Notes §4 pitfall 1: a header source without a trust boundary lets any client forge its identity.
+  // A header source without a trust boundary lets any client forge its identity (CWE-290).
   if (trustedProxies === undefined) throw new InvalidOptionError(path, 'is required with header sources');
-  assertOptionsObject(trustedProxies, path, ['addresses', 'peer']);
-  const addresses = ownValue(trustedProxies, 'addresses');
-  const peer = optionalFunction<(proxy: PeerIdentity) => boolean>(trustedProxies, 'peer', path);
-  if (addresses === undefined && peer === undefined) {
-    throw new InvalidOptionError(path, 'must have addresses, peer, or both');
-  }
-  // Notes §4 pitfall 2: proxies forward unverified certificates; the app re-verifies against its own anchors.
+  const trusted = compileTrustedProxies(trustedProxies, path, headerSources);
+  // Proxies may forward certificates they never verified (optional_no_ca); the app re-verifies against its own anchors.
   if (verify === undefined) throw new InvalidOptionError('peerCertificate.verify', 'is required with header sources');
   return Object.freeze({
-    sources: headerSources,
     headers: new Set(headerSources.flatMap((source) => source.headers)),
-    address: addresses === undefined ? undefined : compileAddresses(addresses, `${path}.addresses`),
-    peer,
-    forwarded: new ForwardedPeers(reader, compileVerification(verify, 'peerCertificate.verify', reader), cacheSize),
+    otherHeaders: new Map(
+      headerSources.map((source) => [
+        source,
+        new Set(headerSources.filter((other) => other !== source).flatMap((other) => other.headers)),
+      ]),
+    ),
+    trusted,
+    forwarded: new ForwardedPeers(reader, compileVerification(verify, 'peerCertificate.verify'), cacheSize),
   });
 }
 
@@ -163,12 +194,30 @@ function compileOptions(options: unknown): CompiledOptions {
     requestId: optionalFunction<RequestIdResolver>(options, 'requestId', 'peerCertificate') ?? requestIdFromHeader,
     now: optionalFunction<() => number>(options, 'now', 'peerCertificate') ?? Date.now,
     tls: sources.tls,
-    socketPeers: new SocketPeers(reader),
+    socketPeers: new SocketPeers(
+      reader,
+      ownValue(options, 'trust') === undefined
+        ? undefined
+        : trustState(ownValue(options, 'trust'), 'peerCertificate.trust'),
+      cacheSize,
+    ),
     proxies: compileProxies(options, sources.headerSources, reader, cacheSize),
+    anonymousRoute:
+      ownValue(options, 'anonymousRoutes') === undefined
+        ? undefined
+        : compileAnonymousRoutes(ownValue(options, 'anonymousRoutes'), 'peerCertificate.anonymousRoutes'),
   });
 }
 
 type AuditDraft = Omit<AuditEvent, 'requestId'>;
+
+/** The audit event of the optional mode's gate, when it decided something. */
+function anonymousEvent(verdict: AnonymousVerdict): AuditDraft | undefined {
+  if (verdict === 'anonymous') return { kind: 'identity', outcome: 'allow', reason: 'PEER_ANONYMOUS_ROUTE' };
+  if (verdict === 'deny') return { kind: 'identity', outcome: 'reject', reason: 'PEER_ANONYMOUS_DENIED' };
+  if (verdict === 'refused') return { kind: 'identity', outcome: 'reject', reason: 'PEER_CERTIFICATE_REFUSED' };
+  return undefined;
+}
 
 /** The result of resolving one request's peer; events are built only when an audit hook wants them. */
 interface Resolution {
@@ -231,11 +280,18 @@ function stripHeaders(ctx: Context, names: ReadonlySet<string>): string[] {
  * Behind a proxy, header `sources` are read **only** when the request comes from a trusted proxy (TCP peer address
  * and/or the proxy's own verified mTLS identity; never `X-Forwarded-For`). The forwarded certificate is re-verified
  * against `verify.ca` (chain with every signature, validity, EKU clientAuth, CRLs, key strength) and becomes an
- * identity with `verifiedBy: 'app'`. From anyone else, those headers are removed from the request and reported to
- * the audit hook as `PROXY_UNTRUSTED_SOURCE`, and the socket source (if listed) decides.
+ * identity with `verifiedBy: 'app'`. Each trusted proxy is read only through the one source it is bound to
+ * (`trustedProxies.source`); the headers of other sources on its requests are removed (`PROXY_UNEXPECTED_SOURCE`).
+ * From anyone else, those headers are removed from the request and reported to the audit hook as
+ * `PROXY_UNTRUSTED_SOURCE`, and the socket source (if listed) decides.
+ *
+ * On a server built with `mtlsOptions({ clientCertificate: 'optional' })`, a request without a client certificate is
+ * answered 401 here, before routing, unless its route carries `allowAnonymous()` (see `anonymousRoutes`); a
+ * connection whose presented certificate failed verification is destroyed and reported.
  *
  * In every other case `ctx.state.peer` is `undefined` (even if something earlier set it) and the audit hook
- * receives the reason. The middleware never denies a request by itself: pair it with `requirePeer()`.
+ * receives the reason. Apart from the optional mode's default deny, the middleware never denies a request by
+ * itself: pair it with `requirePeer()`.
  *
  * Limitations: TLS ≤ 1.2 renegotiation can change the peer certificate of a live connection and the memoized
  * identity would not follow (use `mtlsOptions()`, TLS 1.3 only). Forwarded chains are refused when a CA in them has
@@ -267,7 +323,8 @@ export function peerCertificate(options: PeerCertificateOptions = {}): Middlewar
 
   function fromSocket(ctx: Context, before: readonly AuditDraft[]): Resolution {
     if (!compiled.tls) return rejected('identity', 'PEER_NO_SOURCE', {}, before);
-    const connection = compiled.socketPeers.peerOf(ctx);
+    const now = compiled.now();
+    const connection = compiled.socketPeers.peerOf(ctx, now);
     if (!connection.ok) {
       const detail = {
         ...connection.detail,
@@ -275,70 +332,67 @@ export function peerCertificate(options: PeerCertificateOptions = {}): Middlewar
       };
       return rejected('identity', connection.reason, { detail }, before);
     }
-    const problem = validityProblem(connection.certificate, compiled.now());
+    const problem = validityProblem(connection.certificate, now);
     if (problem !== undefined) return rejected('identity', problem, { peer: connection.identity }, before);
+    // An issuer or a CRL of the verified path can expire before the leaf does (RFC 5280 §6.1.3 (a)(2)).
+    if (!withinWindow(connection, now)) {
+      return rejected('identity', 'PEER_CHAIN_EXPIRED', { peer: connection.identity }, before);
+    }
     return identified(connection.identity, before);
   }
 
-  /** Whether the connection is a trusted proxy: its address and/or its own verified identity. */
-  function proxyTrust(ctx: Context, proxies: CompiledProxies): { trusted: boolean; detail: Record<string, unknown> } {
-    const address = ctx.req.socket.remoteAddress;
-    if (proxies.address !== undefined && !proxies.address(address)) {
-      return { trusted: false, detail: { remoteAddress: address, check: 'address' } };
-    }
-    if (proxies.peer !== undefined) {
-      const connection = compiled.socketPeers.peerOf(ctx);
-      const proxy =
-        connection.ok && validityProblem(connection.certificate, compiled.now()) === undefined
-          ? connection.identity
-          : undefined;
-      let accepted = false;
-      try {
-        accepted = proxy !== undefined && proxies.peer(proxy) === true;
-      } catch {
-        // Fail closed: a predicate that throws does not make a proxy trusted.
-        accepted = false;
-      }
-      if (!accepted) return { trusted: false, detail: { remoteAddress: address, check: 'peer' } };
-    }
-    return { trusted: true, detail: {} };
+  /** The proxy's own verified identity (the socket's peer), valid now along its whole verified path. */
+  function proxyIdentity(ctx: Context): PeerIdentity | undefined {
+    const now = compiled.now();
+    const connection = compiled.socketPeers.peerOf(ctx, now);
+    return connection.ok && validityProblem(connection.certificate, now) === undefined && withinWindow(connection, now)
+      ? connection.identity
+      : undefined;
   }
 
-  function fromProxy(ctx: Context, proxies: CompiledProxies): Resolution {
-    for (const source of proxies.sources) {
-      const extraction = source.extract(ctx.req.headers);
-      if (extraction.kind === 'absent') continue;
-      if (extraction.kind === 'invalid') {
-        return rejected('proxy', extraction.reason, { detail: { source: source.source, problem: extraction.detail } });
-      }
-      if (extraction.kind === 'claimed') {
-        try {
-          return identified(createClaimedIdentity(extraction.claims));
-        } catch {
-          // An unparsable claimed Subject is a malformed header: no peer, never a 500.
-          return rejected('proxy', 'PROXY_HEADER_MALFORMED', {
-            detail: { source: source.source, problem: 'bad Subject' },
-          });
-        }
-      }
-      const outcome = proxies.forwarded.resolve(source.source, extraction.leaf, extraction.chain, compiled.now());
-      if (outcome.ok) return identified(outcome.identity);
-      return rejected('proxy', outcome.reason, {
-        peer: outcome.identity,
-        detail: { source: source.source, ...outcome.detail },
-      });
+  function fromProxy(ctx: Context, proxies: CompiledProxies, source: CompiledHeaderSource): Resolution {
+    // The proxy sets one source; any other forwarded-certificate header came from its client.
+    const removed = stripHeaders(ctx, proxies.otherHeaders.get(source) ?? proxies.headers);
+    const before: AuditDraft[] =
+      removed.length === 0
+        ? []
+        : [{ kind: 'proxy', outcome: 'reject', reason: 'PROXY_UNEXPECTED_SOURCE', detail: { headers: removed } }];
+    const extraction = source.extract(ctx.req.headers);
+    if (extraction.kind === 'absent') {
+      // From a trusted proxy, the socket's certificate is the proxy's own: never the client's identity.
+      const detail = { problem: 'no forwarded-certificate header' };
+      return rejected('proxy', 'PROXY_CERTIFICATE_MISSING', { detail }, before);
     }
-    // From a trusted proxy, the socket's certificate is the proxy's own: never the client's identity.
-    return rejected('proxy', 'PROXY_CERTIFICATE_MISSING', { detail: { problem: 'no forwarded-certificate header' } });
+    if (extraction.kind === 'invalid') {
+      const detail = { source: source.source, problem: extraction.detail };
+      return rejected('proxy', extraction.reason, { detail }, before);
+    }
+    if (extraction.kind === 'claimed') {
+      try {
+        return identified(createClaimedIdentity(extraction.claims), before);
+      } catch {
+        // An unparsable claimed Subject is a malformed header: no peer, never a 500.
+        const detail = { source: source.source, problem: 'bad Subject' };
+        return rejected('proxy', 'PROXY_HEADER_MALFORMED', { detail }, before);
+      }
+    }
+    const outcome = proxies.forwarded.resolve(source.source, extraction.leaf, extraction.chain, compiled.now());
+    if (outcome.ok) return identified(outcome.identity, before);
+    const detail = { source: source.source, ...outcome.detail };
+    return rejected('proxy', outcome.reason, { peer: outcome.identity, detail }, before);
   }
 
   function resolve(ctx: Context): Resolution {
     const proxies = compiled.proxies;
     if (proxies === undefined) return fromSocket(ctx, []);
-    const trust = proxyTrust(ctx, proxies);
-    if (trust.trusted) return fromProxy(ctx, proxies);
+    const trust = proxies.trusted.verdict(ctx.req.socket.remoteAddress, () => proxyIdentity(ctx));
+    if (trust.trusted) return fromProxy(ctx, proxies, trust.source);
     const removed = stripHeaders(ctx, proxies.headers);
-    // Notes §4 pitfall 1: a forwarded-certificate header from anyone but a trusted proxy is a spoofing attempt.
+    if (trust.ambiguous) {
+      // Proxies bound to different sources share this connection: no one source can be read (fail closed).
+      return rejected('proxy', 'PROXY_SOURCE_AMBIGUOUS', { detail: { ...trust.detail, headers: removed } });
+    }
+    // A forwarded-certificate header from anyone but a trusted proxy is a spoofing attempt (CWE-290).
     const spoofing: AuditDraft[] =
       removed.length === 0
         ? []
@@ -358,12 +412,22 @@ export function peerCertificate(options: PeerCertificateOptions = {}): Middlewar
     delete ctx.state.peer;
     const { peer, events } = resolve(ctx);
     if (peer !== undefined) ctx.state.peer = peer;
+    // Optional client certificates: default deny unless the route is declared anonymous (ours to decide, before routing).
+    const verdict = peer === undefined ? anonymousVerdict(ctx, compiled.anonymousRoute) : 'not-applicable';
     if (compiled.onAudit !== undefined) {
       const requestId = compiled.requestId(ctx);
-      for (const event of events()) {
+      const gate = anonymousEvent(verdict);
+      for (const event of gate === undefined ? events() : [...events(), gate]) {
         compiled.onAudit(Object.freeze(requestId === undefined ? event : { ...event, requestId }));
       }
     }
+    if (verdict === 'refused') {
+      // The connection is already destroyed; nothing may be written or run for it.
+      ctx.respond = false;
+      return;
+    }
+    if (verdict === 'deny')
+      throw new KoaMtlsError('ERR_MTLS_PEER_REQUIRED', 'Client certificate required', { status: 401 });
     await next();
   };
 }

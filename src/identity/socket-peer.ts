@@ -1,10 +1,18 @@
 /**
  * The peer of a TLS connection, read once per connection (HTTP/1.1 socket or HTTP/2 session) and memoized in a
  * WeakMap, so that keep-alive and multiplexed requests never call Node's expensive `getPeerCertificate()` again.
+ *
+ * Issuers come from a path verified by signatures, never from how Node links `getPeerCertificate(true)` (by names,
+ * starting from what the client sent): with a trust, the path the trust engine verifies to a configured anchor;
+ * without one, the sent certificates linked by signature. The result is cached per (leaf, sent chain, trust
+ * generation), so a new connection from a known certificate costs hashing and a lookup.
  */
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import type { Context } from 'koa';
+import { type PathProblem, signatureLinkedIssuers, type TrustCertificate, withinWindow } from '../trust/path.js';
+import type { TrustState } from '../trust/trust.js';
+import { BoundedCache } from './bounded-cache.js';
 import type { CertificateReader, ReadProblem } from './certificate-reader.js';
 import { type CertificateUseProblem, createIdentity, staticUseProblem } from './create-identity.js';
 import type { ParsedCertificate } from './parse-certificate.js';
@@ -15,12 +23,20 @@ export type ConnectionProblem =
   | 'PEER_NOT_TLS'
   | 'PEER_NO_CERTIFICATE'
   | 'PEER_UNAUTHORIZED'
+  | `PEER_${PathProblem}`
   | ReadProblem
   | CertificateUseProblem;
 
 /** What a connection yields: an identity (still subject to per-request checks), or why not. */
 export type ConnectionPeer =
-  | { readonly ok: true; readonly certificate: ParsedCertificate; readonly identity: PeerIdentity }
+  | {
+      readonly ok: true;
+      readonly certificate: ParsedCertificate;
+      readonly identity: PeerIdentity;
+      /** Epoch ms window in which the whole verified path (issuers, CRLs) is valid; checked per request. */
+      readonly validFrom: number;
+      readonly validUntil: number;
+    }
   | {
       readonly ok: false;
       readonly reason: ConnectionProblem;
@@ -28,7 +44,7 @@ export type ConnectionPeer =
       readonly certificate?: ParsedCertificate;
     };
 
-/** An issuer walk never goes deeper than this (a cycle guard on top of the fingerprint set). */
+/** An issuer walk never goes deeper than this (a cycle guard on top of the identity set). */
 const MAX_CHAIN_DEPTH = 16;
 
 interface Http2Request {
@@ -45,76 +61,152 @@ export function connectionOf(ctx: Context): { key: object; socket: TLSSocket } |
   return { key: (session as object | undefined) ?? (socket as object), socket: socket as TLSSocket };
 }
 
-function issuerChain(leaf: DetailedPeerCertificate): string[] {
-  const seen = new Set<string>([createHash('sha256').update(leaf.raw).digest('hex')]);
-  const chain: string[] = [];
+/** The DER of every certificate Node linked above the leaf (what the client sent, and store copies), deduplicated. */
+function sentCertificates(leaf: DetailedPeerCertificate): Buffer[] {
+  const seen = new Set<DetailedPeerCertificate>([leaf]);
+  const sent: Buffer[] = [];
   let current: DetailedPeerCertificate | undefined = leaf.issuerCertificate;
   // Node docs: a self-signed root's issuerCertificate points to itself (a cycle); stop at a repeat.
-  while (current !== undefined && current !== null && current.raw !== undefined && chain.length < MAX_CHAIN_DEPTH) {
-    const fingerprint = createHash('sha256').update(current.raw).digest('hex');
-    if (seen.has(fingerprint)) break;
-    seen.add(fingerprint);
-    chain.push(fingerprint);
+  while (current !== undefined && current !== null && !seen.has(current) && sent.length < MAX_CHAIN_DEPTH) {
+    seen.add(current);
+    if (Buffer.isBuffer(current.raw) && current.raw.length > 0) sent.push(current.raw);
     current = current.issuerCertificate;
   }
-  return chain;
+  return sent;
 }
 
-function readConnection(socket: TLSSocket, reader: CertificateReader): ConnectionPeer {
-  // Notes §4 pitfall 7: with rejectUnauthorized:false an unverified certificate is readable; never trust it.
-  if (socket.authorized !== true) {
-    // getPeerCertificate() returns a truthy `{}` without a certificate (pitfall 6), so look for its raw bytes; not
-    // getPeerX509Certificate(), which leaks native memory on every call on Node 20 (found by the soak).
-    const raw = socket.getPeerCertificate(false)?.raw;
-    const presented = Buffer.isBuffer(raw) && raw.length > 0;
-    return presented
-      ? { ok: false, reason: 'PEER_UNAUTHORIZED', detail: { authorizationError: String(socket.authorizationError) } }
-      : { ok: false, reason: 'PEER_NO_CERTIFICATE' };
-  }
-  const leaf = socket.getPeerCertificate(true) as DetailedPeerCertificate | null;
-  // Deno/Bun have reported authorized === true without a certificate (pitfall 8): no raw bytes, no peer.
-  if (leaf === null || !Buffer.isBuffer(leaf.raw) || leaf.raw.length === 0) {
-    return { ok: false, reason: 'PEER_NO_CERTIFICATE' };
-  }
-  const outcome = reader.read(leaf.raw);
-  if (!outcome.ok) return { ok: false, reason: outcome.reason, detail: { parser: outcome.detail } };
-  const certificate = outcome.certificate;
-  const problem = staticUseProblem(certificate);
-  if (problem !== undefined) return { ok: false, reason: problem, certificate };
-  return {
-    ok: true,
-    certificate,
-    identity: createIdentity(certificate, {
-      source: 'tls',
-      verifiedBy: 'tls-handshake',
-      issuerChain: issuerChain(leaf),
-    }),
-  };
-}
+/** What a verified connection adds to its certificate: issuers, the vouched SPIFFE ID, the window; or a refusal. */
+type PathResult =
+  | {
+      readonly ok: true;
+      readonly issuerChain: readonly string[];
+      readonly spiffeId: string | undefined;
+      readonly validFrom: number;
+      readonly validUntil: number;
+    }
+  | { readonly ok: false; readonly reason: `PEER_${PathProblem}`; readonly problem: string };
 
 /** Reads connection peers, once per connection. */
 export class SocketPeers {
   readonly #reader: CertificateReader;
-  readonly #connections = new WeakMap<object, ConnectionPeer>();
+  readonly #trust: TrustState | undefined;
+  readonly #connections = new WeakMap<object, { readonly generation: number; readonly peer: ConnectionPeer }>();
+  readonly #paths: BoundedCache<string, PathResult>;
+  readonly #certificates: BoundedCache<string, TrustCertificate | null>;
 
-  constructor(reader: CertificateReader) {
+  constructor(reader: CertificateReader, trust: TrustState | undefined, cacheSize: number) {
     this.#reader = reader;
+    this.#trust = trust;
+    this.#paths = new BoundedCache(cacheSize);
+    this.#certificates = new BoundedCache(Math.max(cacheSize, 16));
   }
 
-  /** The peer of the request's connection; never throws on a bad certificate. */
-  peerOf(ctx: Context): ConnectionPeer {
+  /** A sent certificate in both forms, or `null` when either parser refuses it (it then issues nothing). */
+  #certificate(der: Uint8Array, fingerprint: string): TrustCertificate | null {
+    const known = this.#certificates.get(fingerprint);
+    if (known !== undefined) return known;
+    const outcome = this.#reader.read(der);
+    let certificate: TrustCertificate | null = null;
+    try {
+      if (outcome.ok) certificate = { x509: new X509Certificate(outcome.certificate.der), parsed: outcome.certificate };
+    } catch {
+      // OpenSSL and our parser must both read a certificate for it to count.
+      certificate = null;
+    }
+    this.#certificates.set(fingerprint, certificate);
+    return certificate;
+  }
+
+  #path(certificate: ParsedCertificate, leaf: DetailedPeerCertificate, now: number): PathResult {
+    const generation = this.#trust?.generation ?? 0;
+    const sent = sentCertificates(leaf);
+    const prints = sent.map((der) => createHash('sha256').update(der).digest('hex'));
+    const key = `${generation}:${certificate.fingerprint256}:${prints.join(':')}`;
+    const cached = this.#paths.get(key);
+    if (cached !== undefined && (!cached.ok || withinWindow(cached, now))) return cached;
+    const leafCertificate = this.#certificate(certificate.der, certificate.fingerprint256);
+    const candidates = sent.flatMap((der, index) => this.#certificate(der, prints[index] as string) ?? []);
+    let result: PathResult;
+    if (leafCertificate === null) {
+      result = { ok: false, reason: 'PEER_CHAIN_UNTRUSTED', problem: 'leaf refused by OpenSSL' };
+    } else if (this.#trust === undefined) {
+      result = {
+        ok: true,
+        issuerChain: Object.freeze(signatureLinkedIssuers(leafCertificate, candidates, MAX_CHAIN_DEPTH)),
+        spiffeId: certificate.spiffeId,
+        validFrom: certificate.notBefore,
+        // The leaf's own notAfter is still checked per request; the window must not end before it.
+        validUntil: Number.POSITIVE_INFINITY,
+      };
+    } else {
+      const { outcome, spiffeVouched } = this.#trust.verify(leafCertificate, candidates, now, certificate.spiffeId);
+      result = outcome.ok
+        ? {
+            ok: true,
+            issuerChain: outcome.path.issuerChain,
+            spiffeId: spiffeVouched ? certificate.spiffeId : undefined,
+            validFrom: outcome.path.validFrom,
+            validUntil: outcome.path.validUntil,
+          }
+        : { ok: false, reason: `PEER_${outcome.problem}`, problem: outcome.detail };
+    }
+    this.#paths.set(key, result);
+    return result;
+  }
+
+  #read(socket: TLSSocket, now: number): ConnectionPeer {
+    // With rejectUnauthorized:false an unverified certificate is readable; never trust it.
+    if (socket.authorized !== true) {
+      // getPeerCertificate() returns a truthy `{}` without a certificate, so look for its raw bytes; not
+      // getPeerX509Certificate(), which leaks native memory on every call on Node 20 (found by the soak).
+      const raw = socket.getPeerCertificate(false)?.raw;
+      const presented = Buffer.isBuffer(raw) && raw.length > 0;
+      return presented
+        ? { ok: false, reason: 'PEER_UNAUTHORIZED', detail: { authorizationError: String(socket.authorizationError) } }
+        : { ok: false, reason: 'PEER_NO_CERTIFICATE' };
+    }
+    const leaf = socket.getPeerCertificate(true) as DetailedPeerCertificate | null;
+    // Deno/Bun have reported authorized === true without a certificate: no raw bytes, no peer.
+    if (leaf === null || !Buffer.isBuffer(leaf.raw) || leaf.raw.length === 0) {
+      return { ok: false, reason: 'PEER_NO_CERTIFICATE' };
+    }
+    const outcome = this.#reader.read(leaf.raw);
+    if (!outcome.ok) return { ok: false, reason: outcome.reason, detail: { parser: outcome.detail } };
+    const certificate = outcome.certificate;
+    const problem = staticUseProblem(certificate);
+    if (problem !== undefined) return { ok: false, reason: problem, certificate };
+    const path = this.#path(certificate, leaf, now);
+    if (!path.ok) return { ok: false, reason: path.reason, detail: { problem: path.problem }, certificate };
+    return {
+      ok: true,
+      certificate,
+      identity: createIdentity(certificate, {
+        source: 'tls',
+        verifiedBy: 'tls-handshake',
+        issuerChain: path.issuerChain,
+        spiffeId: path.spiffeId,
+      }),
+      validFrom: path.validFrom,
+      validUntil: path.validUntil,
+    };
+  }
+
+  /** The peer of the request's connection at `now`; never throws on a bad certificate. */
+  peerOf(ctx: Context, now: number): ConnectionPeer {
     const connection = connectionOf(ctx);
     if (connection === undefined) return { ok: false, reason: 'PEER_NOT_TLS' };
+    const generation = this.#trust?.generation ?? 0;
     const known = this.#connections.get(connection.key);
-    if (known !== undefined) return known;
+    // A trust change (rotation, CRL update) re-decides live connections too: their path may no longer hold.
+    if (known !== undefined && known.generation === generation) return known.peer;
     let peer: ConnectionPeer;
     try {
-      peer = readConnection(connection.socket, this.#reader);
+      peer = this.#read(connection.socket, now);
     } catch (error) {
       // A destroyed socket or a runtime quirk: fail closed, do not cache (the next request may see a live socket).
       return { ok: false, reason: 'PEER_NO_CERTIFICATE', detail: { error: (error as Error).message } };
     }
-    this.#connections.set(connection.key, peer);
+    this.#connections.set(connection.key, { generation, peer });
     return peer;
   }
 }

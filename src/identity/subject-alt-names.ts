@@ -47,6 +47,18 @@ function formatIp(bytes: Uint8Array): string {
   throw new DerError('bad iPAddress length');
 }
 
+/**
+ * A name with a control character (C0, DEL or C1) is an injection — a CR/LF that splits a log line or a header into a
+ * second "entry" — never a name: RFC 5280 §4.2.1.6 makes dNSName, rfc822Name and URI printable IA5 text (RFC 3986 §2
+ * has no control characters either), and no UPN or string otherName needs one. The whole certificate is refused.
+ */
+const CONTROL_CHARACTER = /\p{Cc}/u;
+
+function withoutControlCharacters(value: string, what: string): string {
+  if (CONTROL_CHARACTER.test(value)) throw new DerError(`control character in ${what}`);
+  return value;
+}
+
 function parseOtherName(node: DerNode): OtherName {
   const [typeNode, wrapper, extra] = children(node, 3);
   if (typeNode === undefined || wrapper === undefined || extra !== undefined) throw new DerError('bad otherName');
@@ -56,9 +68,11 @@ function parseOtherName(node: DerNode): OtherName {
   const inner = parseDer(wrapper.content);
   if (oid === UPN_OID) {
     // [MS-WCCE]: a UPN is a UTF8String.
-    return { oid, value: decodeUtf8(expectUniversal(inner, Tag.UTF8_STRING, 'a UPN UTF8String').content) };
+    const upn = decodeUtf8(expectUniversal(inner, Tag.UTF8_STRING, 'a UPN UTF8String').content);
+    return { oid, value: withoutControlCharacters(upn, 'a UPN') };
   }
-  return { oid, value: isStringTag(inner) ? decodeString(inner) : toHex(inner.encoded) };
+  if (!isStringTag(inner)) return { oid, value: toHex(inner.encoded) };
+  return { oid, value: withoutControlCharacters(decodeString(inner), 'an otherName') };
 }
 
 /** Reads the extnValue of a subjectAltName extension. Throws on malformed input or more than `limit` names. */
@@ -91,13 +105,15 @@ export function parseSubjectAltNames(extnValue: Uint8Array, limit: number): Subj
         break;
       }
       case 1:
-        email.push(decodeIa5(name.content, 'rfc822Name'));
+        email.push(withoutControlCharacters(decodeIa5(name.content, 'rfc822Name'), 'rfc822Name'));
         break;
       case 2:
-        dns.push(decodeIa5(name.content, 'dNSName'));
+        dns.push(withoutControlCharacters(decodeIa5(name.content, 'dNSName'), 'dNSName'));
         break;
       case 6:
-        uri.push(decodeIa5(name.content, 'uniformResourceIdentifier'));
+        uri.push(
+          withoutControlCharacters(decodeIa5(name.content, 'uniformResourceIdentifier'), 'uniformResourceIdentifier'),
+        );
         break;
       case 7:
         ip.push(formatIp(name.content));

@@ -3,6 +3,7 @@
  * service-account token, the first targets of a traversal, and the surroundings of each sandbox root.
  */
 import { dirname, posix } from 'node:path';
+import { hostPathExposure } from '../host-paths/host-paths.js';
 import { type AuditInputs, finding, type Outcome, ok, unknown } from './inputs.js';
 import { findHostMounts } from './mount-checks.js';
 import { mountContaining } from './mountinfo.js';
@@ -30,9 +31,6 @@ const SENSITIVE_FILES: readonly { readonly path: string; readonly severity: Post
     { path: '/proc/1/root/', severity: 'high', pid1: true },
     { path: '/proc/1/environ', severity: 'medium', pid1: true },
   ];
-
-/** Paths a sandbox root must never be or sit under. */
-const SYSTEM_PREFIXES = ['/proc', '/sys', '/dev', '/etc', '/boot', '/root', '/run', '/var/run'];
 
 /**
  * A Kubernetes (or cloud identity) token is mounted.
@@ -102,10 +100,6 @@ export function checkHostFilesReadable(inputs: AuditInputs): Outcome {
   return ok(refused.length > 0 ? `not readable: ${refused.join(', ')}` : 'none of the checked files exists');
 }
 
-function underPath(path: string, prefix: string): boolean {
-  return path === prefix || path.startsWith(`${prefix}/`);
-}
-
 /**
  * Each sandbox root is not a system or host path, and its parent is not readable.
  *
@@ -130,8 +124,10 @@ export function checkSandboxRoots(inputs: AuditInputs, sandboxRoots: readonly st
       continue;
     }
     const before = evidence.length;
-    if (root === '/' || SYSTEM_PREFIXES.some((prefix) => underPath(root, prefix))) {
-      evidence.push(`${root} is a system path`);
+    // the rule createSandbox refuses roots by: the audit reports what the sandbox would refuse, nothing else
+    const exposure = hostPathExposure(root);
+    if (exposure !== undefined) {
+      evidence.push(`${root} is a host path: ${exposure}`);
       severity = maxSeverity(severity, 'high');
     }
     if (inputs.mounts.ok && hostMounts !== undefined) {

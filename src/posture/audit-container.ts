@@ -15,12 +15,14 @@ import {
   optionalString,
   ownValue,
 } from '../options/validate.js';
+import { readPermissionModel } from '../permission/permission-state.js';
 import { checkHostFilesReadable, checkSandboxRoots, checkServiceAccountToken } from './access-checks.js';
 import { CATALOG } from './catalog.js';
 import { detectContainer } from './container.js';
 import { type AuditInputs, type Outcome, readInputs } from './inputs.js';
-import { checkHostPathMounted, checkRootfsWritable, checkRuntimeSocket } from './mount-checks.js';
+import { checkHostPathMounted, checkProcSysWritable, checkRootfsWritable, checkRuntimeSocket } from './mount-checks.js';
 import { checkHostNetworkNamespace, checkHostPidNamespace } from './namespace-checks.js';
+import { checkPermissionModel, permissionScopeChecks } from './permission-checks.js';
 import { checkCapabilities, checkLsm, checkNoNewPrivs, checkRunsAsRoot, checkSeccomp } from './process-checks.js';
 import { atLeast, bySeverity, SEVERITIES } from './severity.js';
 import type {
@@ -49,6 +51,7 @@ const CHECKS: readonly (readonly [PostureCheckId, (inputs: AuditInputs) => Outco
   ['HOST_NETWORK_NAMESPACE', checkHostNetworkNamespace],
   ['SERVICE_ACCOUNT_TOKEN', checkServiceAccountToken],
   ['HOST_FILES_READABLE', checkHostFilesReadable],
+  ['PROC_SYS_WRITABLE', checkProcSysWritable],
 ];
 
 interface CompiledOptions {
@@ -156,6 +159,12 @@ export function auditContainer(options?: ContainerAuditOptions): ContainerAuditR
   const checks = CHECKS.map(([id, run]) => toCheck(id, run(inputs)));
   if (compiled.sandboxRoots.length > 0) {
     checks.push(toCheck('SANDBOX_ROOT_EXPOSED', checkSandboxRoots(inputs, compiled.sandboxRoots)));
+  }
+  // the permission model belongs to this Node process: a captured tree under another root has none to report
+  if (compiled.root === '/') {
+    const permission = readPermissionModel();
+    checks.push(toCheck('PERMISSION_MODEL', checkPermissionModel(permission)));
+    for (const [id, outcome] of permissionScopeChecks(permission)) checks.push(toCheck(id, outcome));
   }
   const findings = checks.filter((check) => check.status === 'finding').sort(bySeverity);
   const highestSeverity = SEVERITIES.find((severity) => findings.some((check) => check.severity === severity));

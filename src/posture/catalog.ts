@@ -140,6 +140,15 @@ export const CATALOG: Readonly<Record<PostureCheckId, CheckDescription>> = Objec
       kubernetes: 'securityContext: { runAsNonRoot: true, capabilities: { drop: ["ALL"] } }',
     },
   },
+  PROC_SYS_WRITABLE: {
+    title: '/proc/sys is writable',
+    worstCase: 'critical',
+    why: 'Most sysctls are global to the host: a process that can write kernel.core_pattern or kernel.modprobe makes the kernel run a program of its choice as host root; any other write reconfigures every workload on the node.',
+    fix: {
+      docker: 'never --privileged (Docker mounts /proc/sys read-only otherwise); set needed sysctls with --sysctl',
+      kubernetes: 'privileged: false and procMount: Default; set namespaced sysctls in the pod securityContext.sysctls',
+    },
+  },
   SANDBOX_ROOT_EXPOSED: {
     title: 'Sandbox root is exposed',
     worstCase: 'high',
@@ -149,6 +158,71 @@ export const CATALOG: Readonly<Record<PostureCheckId, CheckDescription>> = Objec
         'mount the served directory on its own (-v data:/srv/files:ro) and make its parent unreadable to the service user',
       kubernetes:
         'serve from a dedicated volume mount (readOnly: true), not a hostPath; keep the parent directory mode 0711 or stricter',
+    },
+  },
+  PERMISSION_MODEL: {
+    title: "Node's permission model is not enforcing",
+    worstCase: 'medium',
+    why: 'Without --permission, a route that is tricked into spawning a process, loading an addon or opening a file outside its sandbox is limited only by the UID. The model is a seat belt (Node says so: symlinks and already-open descriptors are not checked), but it turns the common mistakes into ERR_ACCESS_DENIED.',
+    fix: {
+      docker:
+        'CMD ["node", "--permission", "--allow-fs-read=/app", …, "server.js"] (koa-mtls doctor --launch-line prints the list)',
+      kubernetes:
+        'command: ["node", "--permission", "--allow-fs-read=/app", …] or env NODE_OPTIONS (koa-mtls doctor --launch-line)',
+    },
+  },
+  PERMISSION_FS_READ: {
+    title: 'Permission model allows reading every path',
+    worstCase: 'medium',
+    why: 'A read grant of * or / gives a path bug the whole filesystem again; the service needs its code, its certificates and its sandbox roots.',
+    fix: {
+      docker: 'replace --allow-fs-read=* with one --allow-fs-read per directory the service reads',
+      kubernetes: 'replace --allow-fs-read=* with one --allow-fs-read per directory the service reads',
+    },
+  },
+  PERMISSION_FS_WRITE: {
+    title: 'Permission model allows writes',
+    worstCase: 'medium',
+    why: 'Every write grant is a place a compromised route can change; a read-only service needs none.',
+    fix: {
+      docker: 'drop --allow-fs-write, or grant only the directories the service writes',
+      kubernetes: 'drop --allow-fs-write, or grant only the directories the service writes',
+    },
+  },
+  PERMISSION_CHILD_PROCESS: {
+    title: 'Permission model allows child processes',
+    worstCase: 'high',
+    why: 'A spawned program runs outside the permission model: a route that reaches spawn or exec can do anything the UID can.',
+    fix: {
+      docker: 'remove --allow-child-process from the node command (or NODE_OPTIONS)',
+      kubernetes: 'remove --allow-child-process from the container command (or NODE_OPTIONS)',
+    },
+  },
+  PERMISSION_ADDONS: {
+    title: 'Permission model allows native addons',
+    worstCase: 'high',
+    why: 'A native addon is machine code in the process: nothing it does is checked by the permission model.',
+    fix: {
+      docker: 'remove --allow-addons from the node command (or NODE_OPTIONS)',
+      kubernetes: 'remove --allow-addons from the container command (or NODE_OPTIONS)',
+    },
+  },
+  PERMISSION_WORKER: {
+    title: 'Permission model allows worker threads',
+    worstCase: 'low',
+    why: 'Workers inherit the model, but a route that can start one runs more code with the same grants than it needs.',
+    fix: {
+      docker: 'remove --allow-worker from the node command unless the service uses workers',
+      kubernetes: 'remove --allow-worker from the container command unless the service uses workers',
+    },
+  },
+  PERMISSION_WASI: {
+    title: 'Permission model allows WASI',
+    worstCase: 'low',
+    why: 'A WASI instance gets its own preopened directories; an HTTP service rarely needs one.',
+    fix: {
+      docker: 'remove --allow-wasi from the node command unless the service uses WASI',
+      kubernetes: 'remove --allow-wasi from the container command unless the service uses WASI',
     },
   },
 });

@@ -1,9 +1,19 @@
 /**
  * Read-only access to `/proc`, `/sys` and path metadata under a root directory (default `/`). It only reads files,
- * reads links and calls `stat`/`access`: nothing is written and nothing is executed. Every failure is returned as a
- * value (with its errno code), so each check can say `unknown` instead of guessing.
+ * reads links, opens read-only and calls `stat`/`access`: nothing is written and nothing is executed. Every failure
+ * is returned as a value (with its errno code), so each check can say `unknown` instead of guessing.
  */
-import { accessSync, constants, lstatSync, readFileSync, readlinkSync, type Stats, statSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -27,11 +37,12 @@ export type ReadResult = { readonly ok: true; readonly text: string } | { readon
 export type StatResult = { readonly ok: true; readonly stats: Stats } | { readonly ok: false; readonly error: string };
 
 /**
- * `access(2)` for reading: `yes`, `no` (EACCES/EPERM), `missing` (ENOENT/ENOTDIR), or the errno that makes it unknown.
+ * Whether an operation is allowed: `yes`, `no` (EACCES/EPERM), `missing` (ENOENT/ENOTDIR), or the errno that makes
+ * it unknown.
  *
  * @example
  * ```ts
- * createHostView('/').canRead('/etc/shadow'); // 'no' for a non-root user
+ * createHostView('/').canRead('/etc/shadow'); // 'no' for a non-root user without CAP_DAC_READ_SEARCH
  * ```
  */
 export type AccessResult = 'yes' | 'no' | 'missing' | { readonly error: string };
@@ -58,7 +69,11 @@ export interface HostView {
   stat(path: string): StatResult;
   /** `lstat` (does not follow links). */
   lstat(path: string): StatResult;
-  /** Whether the process may read (and, for directories, list) the path. */
+  /**
+   * Whether the process may read (and, for directories, list) the path, decided by a real read-only `open(2)`: the
+   * kernel applies the effective UID, capabilities (CAP_DAC_READ_SEARCH, CAP_DAC_OVERRIDE), ptrace rules of
+   * `/proc/<pid>/*` and LSMs, which `access(2)` (real UID, no ptrace check) does not.
+   */
   canRead(path: string): AccessResult;
   /** Whether the process may write the path (for a socket: connect to it). `access(2)` only: nothing is written. */
   canWrite(path: string): AccessResult;
@@ -71,16 +86,35 @@ function errorCode(error: unknown): string {
   return 'EUNKNOWN';
 }
 
+function accessResult(error: unknown): AccessResult {
+  const code = errorCode(error);
+  // ERR_ACCESS_DENIED: Node's permission model refuses the path to this process's own fs calls
+  if (code === 'EACCES' || code === 'EPERM' || code === 'ERR_ACCESS_DENIED') return 'no';
+  if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+  return { error: code };
+}
+
 function checkAccess(path: string, mode: number): AccessResult {
   try {
     accessSync(path, mode);
     return 'yes';
   } catch (error) {
-    const code = errorCode(error);
-    if (code === 'EACCES' || code === 'EPERM') return 'no';
-    if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
-    return { error: code };
+    return accessResult(error);
   }
+}
+
+// O_NONBLOCK: a FIFO planted at a checked path must not block the audit; O_NOCTTY: a tty must not become ours
+const PROBE_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
+
+function checkOpen(path: string): AccessResult {
+  let fd: number;
+  try {
+    fd = openSync(path, PROBE_FLAGS);
+  } catch (error) {
+    return accessResult(error);
+  }
+  closeSync(fd);
+  return 'yes';
 }
 
 /**
@@ -128,7 +162,7 @@ export function createHostView(root: string): HostView {
       }
     },
     canRead(path: string): AccessResult {
-      return checkAccess(at(path), constants.R_OK);
+      return checkOpen(at(path));
     },
     canWrite(path: string): AccessResult {
       return checkAccess(at(path), constants.W_OK);

@@ -3,8 +3,9 @@
  * mounted in, and a reachable container runtime API.
  */
 import { basename } from 'node:path';
+import { capabilityNames, parseCapabilityMask } from './capabilities.js';
 import { type AuditInputs, cannotRead, finding, type Outcome, ok, unknown } from './inputs.js';
-import { type MountEntry, mountAt } from './mountinfo.js';
+import { type MountEntry, mountAt, mountContaining } from './mountinfo.js';
 import { maxSeverity } from './severity.js';
 import type { PostureSeverity } from './types.js';
 
@@ -234,10 +235,13 @@ export function checkRuntimeSocket(inputs: AuditInputs): Outcome {
   const unreadable: string[] = [];
   let severity: PostureSeverity = 'info';
   const seen = new Set<string>();
+  // access(2) answers for the real UID without capabilities: CAP_DAC_OVERRIDE connects to a socket it says no to
+  const effective = inputs.status.ok ? parseCapabilityMask(inputs.status.fields.get('CapEff')) : undefined;
+  const overridesDac = effective === undefined || capabilityNames(effective).includes('DAC_OVERRIDE');
   const rate = (path: string, observed: string): void => {
     const access = inputs.view.canWrite(path);
     // connect(2) on a unix socket needs write permission on it; an unanswerable access check counts as reachable
-    const reachable = access !== 'no';
+    const reachable = access !== 'no' || overridesDac;
     evidence.push(`${observed}${reachable ? '' : ' (not writable by this process)'}`);
     severity = maxSeverity(severity, reachable ? 'critical' : 'high');
   };
@@ -264,4 +268,54 @@ export function checkRuntimeSocket(inputs: AuditInputs): Outcome {
   if (evidence.length > 0) return finding(severity, evidence);
   if (unreadable.length > 0) return unknown(...unreadable);
   return ok('no runtime socket mounted or at its default path');
+}
+
+/** Sysctls that run a program as host root or change the whole host: the first targets of a writable `/proc/sys`. */
+const HOST_SYSCTLS: readonly { readonly path: string; readonly severity: PostureSeverity }[] = [
+  // core(5): a "|program" pattern is run by the kernel as host root on the next crash, in the host's namespaces
+  { path: '/proc/sys/kernel/core_pattern', severity: 'critical' },
+  // the usermode helper the kernel runs (as host root) to load a module
+  { path: '/proc/sys/kernel/modprobe', severity: 'critical' },
+  { path: '/proc/sys/kernel/sysrq', severity: 'high' },
+  { path: '/proc/sys/vm/panic_on_oom', severity: 'high' },
+];
+
+/**
+ * `/proc/sys` is read-only (runtimes remount it `ro`); on a read-write mount, which host sysctls this process may
+ * write. `access(2)` with `W_OK` only: nothing is opened for writing.
+ *
+ * @example
+ * ```ts
+ * checkProcSysWritable(readInputs('/')).status; // 'finding' in a privileged container
+ * ```
+ */
+export function checkProcSysWritable(inputs: AuditInputs): Outcome {
+  if (!inputs.mounts.ok) return unknown(cannotRead('/proc/self/mountinfo', inputs.mounts.error));
+  const mount = mountContaining(inputs.mounts.mounts, '/proc/sys');
+  if (mount === undefined || mount.fsType !== 'proc') {
+    return unknown(`no procfs mount covers /proc/sys in /proc/self/mountinfo`);
+  }
+  const seen = `${mount.mountPoint} (proc) mounted ${mount.options.join(',')}`;
+  if (mount.options.includes('ro') || mount.superOptions.includes('ro')) return ok(`/proc/sys: ${seen}`);
+  const writable: string[] = [];
+  const refused: string[] = [];
+  const errors: string[] = [];
+  let severity: PostureSeverity = 'low';
+  for (const sysctl of HOST_SYSCTLS) {
+    const access = inputs.view.canWrite(sysctl.path);
+    if (access === 'yes') {
+      writable.push(sysctl.path);
+      severity = maxSeverity(severity, sysctl.severity);
+    } else if (access === 'no') {
+      refused.push(sysctl.path);
+    } else if (access !== 'missing') {
+      errors.push(`cannot check ${sysctl.path} (${access.error})`);
+    }
+  }
+  const evidence = [`/proc/sys is on a read-write mount: ${seen}`];
+  if (writable.length > 0) evidence.push(`writable by this process: ${writable.join(', ')}`);
+  if (refused.length > 0) evidence.push(`not writable by this process: ${refused.join(', ')}`);
+  // read-write but nothing writable now: one privilege gain away (low); an unanswerable check may hide more
+  if (writable.length === 0 && errors.length > 0) return unknown(...evidence, ...errors);
+  return finding(severity, [...evidence, ...errors]);
 }

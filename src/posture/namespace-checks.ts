@@ -79,29 +79,37 @@ export function checkHostPidNamespace(inputs: AuditInputs): Outcome {
  * ```
  */
 export function checkHostNetworkNamespace(inputs: AuditInputs): Outcome {
-  const netDev = inputs.view.readText('/proc/self/net/dev');
-  const selfNet = inputs.view.readLink('/proc/self/ns/net');
-  const initNet = inputs.view.readLink('/proc/1/ns/net');
-  const self = inputs.view.readLink('/proc/self');
   const signs: string[] = [];
+  const unreadable: string[] = [];
   const pidNamespace = inputs.view.readLink('/proc/self/ns/pid');
-  const hostPid = pidNamespace.ok && pidNamespace.text === INITIAL_PID_NAMESPACE;
-  // with the host PID namespace, PID 1 is the host's init: sharing its network namespace is sharing the host's
-  if (hostPid && selfNet.ok && initNet.ok && selfNet.text === initNet.text && !(self.ok && self.text === '1')) {
-    signs.push(`/proc/self/ns/net equals the host init's (${selfNet.text})`);
+  const self = inputs.view.readLink('/proc/self');
+  // with the host PID namespace (or one we cannot name), PID 1 may be the host's init: compare network namespaces
+  const pid1MayBeHost = !pidNamespace.ok || pidNamespace.text === INITIAL_PID_NAMESPACE;
+  if (pid1MayBeHost && !(self.ok && self.text === '1')) {
+    const selfNet = inputs.view.readLink('/proc/self/ns/net');
+    // reading another process's ns links needs ptrace access (proc(5)): EACCES here hides the answer, never "ok"
+    const initNet = inputs.view.readLink('/proc/1/ns/net');
+    if (!selfNet.ok) unreadable.push(cannotRead('/proc/self/ns/net', selfNet.error));
+    if (!initNet.ok) unreadable.push(cannotRead('/proc/1/ns/net', initNet.error));
+    if (selfNet.ok && initNet.ok && selfNet.text === initNet.text) {
+      signs.push(`/proc/self/ns/net equals the host init's (${selfNet.text})`);
+    }
   }
-  if (!netDev.ok) {
-    if (signs.length > 0) return finding('high', signs);
-    return unknown(cannotRead('/proc/self/net/dev', netDev.error));
+  const netDev = inputs.view.readText('/proc/self/net/dev');
+  let interfaces: string[] = [];
+  if (netDev.ok) {
+    // net/dev: two header lines, then "name: counters"
+    interfaces = netDev.text
+      .split('\n')
+      .slice(2)
+      .map((line) => line.split(':')[0]?.trim() ?? '')
+      .filter((name) => name !== '');
+    const hostOnly = interfaces.filter((name) => HOST_INTERFACE_PATTERNS.some((pattern) => pattern.test(name)));
+    if (hostOnly.length > 0) signs.push(`host interfaces visible: ${hostOnly.join(', ')}`);
+  } else {
+    unreadable.push(cannotRead('/proc/self/net/dev', netDev.error));
   }
-  // net/dev: two header lines, then "name: counters"
-  const interfaces = netDev.text
-    .split('\n')
-    .slice(2)
-    .map((line) => line.split(':')[0]?.trim() ?? '')
-    .filter((name) => name !== '');
-  const hostOnly = interfaces.filter((name) => HOST_INTERFACE_PATTERNS.some((pattern) => pattern.test(name)));
-  if (hostOnly.length > 0) signs.push(`host interfaces visible: ${hostOnly.join(', ')}`);
   if (signs.length > 0) return finding('high', signs);
+  if (unreadable.length > 0) return unknown(...unreadable);
   return ok(`interfaces: ${interfaces.join(', ') || 'none'} (no bridge, CNI or veth interface)`);
 }

@@ -4,8 +4,9 @@
  */
 import { capabilityNames, capabilitySeverity, KNOWN_CAPABILITY_COUNT, parseCapabilityMask } from './capabilities.js';
 import { type AuditInputs, cannotRead, finding, type Outcome, ok, unknown } from './inputs.js';
-import { maxSeverity } from './severity.js';
+import { atLeast, maxSeverity } from './severity.js';
 import type { PostureSeverity } from './types.js';
+import { readUserNamespace } from './user-namespace.js';
 
 /**
  * Effective UID 0; softened when a user namespace maps it to an unprivileged host UID.
@@ -22,18 +23,13 @@ export function checkRunsAsRoot(inputs: AuditInputs): Outcome {
   const effective = uids?.[1];
   if (effective === undefined || !/^\d+$/.test(effective)) return unknown('/proc/self/status has no effective Uid');
   if (effective !== '0') return ok(`effective UID ${effective}`);
-  const uidMap = inputs.view.readText('/proc/self/uid_map');
-  if (!uidMap.ok) return finding('high', ['effective UID 0', cannotRead('/proc/self/uid_map', uidMap.error)]);
-  // user_namespaces(7): "inside outside count"; root inside that maps to a non-zero outside UID is not host root
-  const rootLine = uidMap.text
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .find((fields) => fields[0] === '0');
-  const outside = rootLine?.[1];
-  if (outside !== undefined && outside !== '0') {
-    return finding('medium', [`effective UID 0, mapped to host UID ${outside} by a user namespace`]);
+  const userns = readUserNamespace(inputs.view);
+  if (userns.kind === 'unprivileged') {
+    const host = userns.rootOutside === undefined ? 'an unprivileged host UID' : `host UID ${userns.rootOutside}`;
+    return finding('medium', [`effective UID 0, mapped to ${host} by a user namespace`, userns.evidence]);
   }
-  return finding('high', ['effective UID 0 (not remapped by a user namespace)']);
+  if (userns.kind === 'unknown') return finding('high', ['effective UID 0', userns.evidence]);
+  return finding('high', [`effective UID 0 (not remapped by a user namespace)`, userns.evidence]);
 }
 
 /**
@@ -54,12 +50,20 @@ export function checkCapabilities(inputs: AuditInputs): Outcome {
   const risky = held.filter((name) => capabilitySeverity(name) !== 'info');
   const evidence: string[] = [];
   let severity: PostureSeverity = 'info';
+  // user_namespaces(7): capabilities held in a user namespace act on the resources it owns only; with no UID in it
+  // mapped to host root they cannot open a host file or load a module, but still widen the kernel's attack surface
+  const userns = readUserNamespace(inputs.view);
+  const namespaced = userns.kind === 'unprivileged';
   if (risky.length > 0) {
     for (const name of risky) severity = maxSeverity(severity, capabilitySeverity(name));
+    if (namespaced && atLeast(severity, 'high')) severity = 'medium';
     const all = held.length >= KNOWN_CAPABILITY_COUNT - 1;
     evidence.push(
       `CapEff ${effectiveHex}: ${all ? `${held.length} capabilities (nearly all: a privileged container?)` : `${risky.length} beyond NET_BIND_SERVICE`}: ${risky.join(', ')}`,
     );
+    // an unreadable uid_map is rated as the host's namespace (fail closed)
+    const context = namespaced ? 'held in a user namespace without host root' : 'rated as host capabilities';
+    evidence.push(`${context}: ${userns.evidence}`);
   } else {
     evidence.push(`CapEff ${effectiveHex}: ${held.length === 0 ? 'none' : held.join(', ')}`);
   }

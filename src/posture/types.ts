@@ -58,7 +58,15 @@ export type PostureCheckId =
   | 'HOST_NETWORK_NAMESPACE'
   | 'SERVICE_ACCOUNT_TOKEN'
   | 'HOST_FILES_READABLE'
-  | 'SANDBOX_ROOT_EXPOSED';
+  | 'PROC_SYS_WRITABLE'
+  | 'SANDBOX_ROOT_EXPOSED'
+  | 'PERMISSION_MODEL'
+  | 'PERMISSION_FS_READ'
+  | 'PERMISSION_FS_WRITE'
+  | 'PERMISSION_CHILD_PROCESS'
+  | 'PERMISSION_ADDONS'
+  | 'PERMISSION_WORKER'
+  | 'PERMISSION_WASI';
 
 /**
  * The setting that removes a finding, for Docker and for Kubernetes.

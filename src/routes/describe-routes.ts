@@ -5,6 +5,7 @@
  * @module routes/describe-routes
  */
 import { METHODS } from 'node:http';
+import { isAnonymousMarker } from '../anonymous/allow-anonymous.js';
 import type { AuthzMode } from '../authz/decision.js';
 import { type AuthzMetadata, authzMetadataOf } from '../authz/metadata.js';
 import { InvalidOptionError } from '../errors.js';
@@ -61,8 +62,10 @@ export interface RouteSandbox {
 /**
  * What a reviewer should look at on a route.
  *
- * - `no-policy`: no `requirePeer` runs before the handler for every request; behind `mtlsOptions` any certificate the
- *   CA trusts calls it.
+ * - `no-policy`: no `requirePeer` runs before the handler for every request, and the route is not declared anonymous;
+ *   behind `mtlsOptions` any certificate the CA trusts calls it.
+ * - `anonymous`: the route is declared with `allowAnonymous()`: on a server with `clientCertificate: 'optional'`,
+ *   clients without a certificate may call it (every other route answers them 401).
  * - `report-only`: every policy on the route is in `mode: 'report'` (it logs, it never denies).
  * - `sandbox-without-policy`: a `sandboxPath` guards a route that no enforcing policy guards.
  * - `sandbox-before-policy`: the sandbox runs before the first enforcing policy (unauthenticated callers reach it).
@@ -77,6 +80,7 @@ export interface RouteSandbox {
  */
 export type RouteFlag =
   | 'no-policy'
+  | 'anonymous'
   | 'report-only'
   | 'sandbox-without-policy'
   | 'sandbox-before-policy'
@@ -113,6 +117,11 @@ export interface RouteDescription {
   readonly sandboxes: readonly RouteSandbox[];
   /** At least one policy in `enforce` mode guards every request of the route. */
   readonly guarded: boolean;
+  /**
+   * Declared with `allowAnonymous()` in the route's own middleware list: callable without a client certificate on a
+   * server with `clientCertificate: 'optional'` (the same test `peerCertificate` applies before the route runs).
+   */
+  readonly anonymous: boolean;
   readonly flags: readonly RouteFlag[];
 }
 
@@ -267,9 +276,13 @@ function describeLayer(
     }
   }
   const guarded = firstEnforcing >= 0;
+  // Only the route's own list counts: peerCertificate looks for the marker there, never in router-level use().
+  const anonymous = layer.stack.some(isAnonymousMarker);
   const flags: RouteFlag[] = [];
-  if (policies.length === 0) flags.push('no-policy');
-  else if (!guarded) flags.push('report-only');
+  if (anonymous) flags.push('anonymous');
+  if (policies.length === 0) {
+    if (!anonymous) flags.push('no-policy');
+  } else if (!guarded) flags.push('report-only');
   if (sandboxes.length > 0 && !guarded) flags.push('sandbox-without-policy');
   if (guarded && firstSandbox >= 0 && firstSandbox < firstEnforcing) flags.push('sandbox-before-policy');
   const partialPolicies = partial.flatMap((use) =>
@@ -291,6 +304,7 @@ function describeLayer(
     partialPolicies: Object.freeze(partialPolicies),
     sandboxes: Object.freeze(sandboxes),
     guarded,
+    anonymous,
     flags: Object.freeze(flags),
   });
 }

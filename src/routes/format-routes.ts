@@ -17,7 +17,7 @@ function policyCell(route: RouteDescription): string {
     ...route.policies.map((policy) => ({ policy, partial: false })),
     ...route.partialPolicies.map((policy) => ({ policy, partial: true })),
   ];
-  if (cells.length === 0) return '-';
+  if (cells.length === 0) return route.anonymous ? 'anonymous' : '-';
   return cells
     .map(
       ({ policy, partial }) =>
@@ -56,7 +56,8 @@ export function formatRoutes(routes: readonly RouteDescription[]): string {
       .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
       .join('  ')
       .trimEnd();
-  const unguarded = routes.filter((route) => !route.guarded).length;
-  const summary = `${routes.length} route${routes.length === 1 ? '' : 's'}, ${unguarded} without an enforcing policy`;
+  const unguarded = routes.filter((route) => !route.guarded && !route.anonymous).length;
+  const anonymous = routes.filter((route) => route.anonymous).length;
+  const summary = `${routes.length} route${routes.length === 1 ? '' : 's'}, ${unguarded} without an enforcing policy${anonymous === 0 ? '' : `, ${anonymous} declared anonymous`}`;
   return `${[line(header), ...rows.map(line)].join('\n')}\n\n${summary}\n`;
 }

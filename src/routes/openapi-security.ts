@@ -37,6 +37,8 @@ export interface OpenApiSecurityOptions {
 export interface KoaMtlsOperationExtension {
   /** At least one enforcing policy guards every request (see `RouteDescription.guarded`). */
   readonly guarded: boolean;
+  /** Declared with `allowAnonymous()` (see `RouteDescription.anonymous`). */
+  readonly anonymous: boolean;
   /** The route as @koa/router knows it (`/items/:id`). */
   readonly route: string;
   readonly policies: readonly RoutePolicy[];
@@ -91,6 +93,7 @@ function operationsOf(route: RouteDescription): readonly string[] {
 function extensionOf(route: RouteDescription, includeRoots: boolean): KoaMtlsOperationExtension {
   return {
     guarded: route.guarded,
+    anonymous: route.anonymous,
     route: route.path,
     policies: route.policies.map((policy) => ({ ...policy })),
     partialPolicies: route.partialPolicies.map((policy) => ({ ...policy })),
@@ -158,7 +161,7 @@ function addPathParameters(pathItem: Record<string, unknown>, params: readonly s
   pathItem.parameters = parameters;
 }
 
-function addSecurity(operation: Record<string, unknown>, schemeName: string): void {
+function addSecurity(operation: Record<string, unknown>, schemeName: string, anonymous: boolean): void {
   const existing = operation.security;
   // Alternatives are OR-ed and the scheme must hold in each one: the TLS layer asks every caller for a certificate.
   const alternatives = Array.isArray(existing) && existing.length > 0 ? existing : [{}];
@@ -166,6 +169,8 @@ function addSecurity(operation: Record<string, unknown>, schemeName: string): vo
     ...(isPlainObject(requirement) ? requirement : {}),
     [schemeName]: [],
   }));
+  // OpenAPI 3.1 §4.8.30: an empty requirement makes security optional, as allowAnonymous() does for this route.
+  if (anonymous) (operation.security as unknown[]).push({});
 }
 
 function addResponses(operation: Record<string, unknown>, route: RouteDescription, where: string): void {
@@ -247,7 +252,7 @@ export function openapiSecurity(target: unknown, options: OpenApiSecurityOptions
         if (described.has(key)) continue;
         described.add(key);
         const operation = objectAt(pathItem, method, `${where}.${method}`);
-        addSecurity(operation, schemeName);
+        addSecurity(operation, schemeName, route.anonymous);
         addResponses(operation, route, `${where}.${method}.responses`);
         operation['x-koa-mtls'] = extensionOf(route, includeRoots);
       }

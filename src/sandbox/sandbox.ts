@@ -9,6 +9,7 @@ import { type FileHandle, open, readlink, realpath, stat, statfs } from 'node:fs
 import { isAbsolute, normalize } from 'node:path';
 import type { AuditHook } from '../audit/event.js';
 import { InvalidOptionError, KoaMtlsError } from '../errors.js';
+import { hostPathExposure } from '../host-paths/host-paths.js';
 import {
   assertOptionsObject,
   optionalBoolean,
@@ -94,7 +95,7 @@ export interface SandboxOptions extends SandboxPathRules {
   readonly mounts?: MountPolicy;
   /** Permission bits of files created through `open(…, { flags: 'w' | 'wx' | 'a' | 'ax' })`. Default `0o600`. */
   readonly fileMode?: number;
-  /** Allow a root that exposes the host (`/`, `/proc`, `/sys`, `/dev`, `/etc`, `/run`, `/var/run`). Default `false`. */
+  /** Allow a root that exposes the host (`/`, `/etc`, `/run`, `/var/run`, `/root`, and `/proc`, `/sys`, `/dev`, `/boot` at any depth). Default `false`. */
   readonly unsafeAllowHostRoot?: boolean;
   /**
    * Where the fd walk is unavailable (not Linux, no usable `/proc/self/fd`), open files by path instead of failing:
@@ -187,10 +188,8 @@ const OPTION_KEYS = [
 
 const FLAG_CHOICES: readonly SandboxOpenFlags[] = ['r', 'r+', 'w', 'wx', 'a', 'ax'];
 
-// Roots that would hand the host to a client: its whole tree, kernel interfaces, configuration and sockets.
-const HOST_ROOTS = new Set(['/', '/proc', '/sys', '/dev', '/etc', '/run', '/var/run']);
-const isHostRoot = (p: string): boolean =>
-  HOST_ROOTS.has(p) || p.startsWith('/proc/') || p.startsWith('/sys/') || p.startsWith('/dev/');
+// Roots that would hand the host to a client: the one rule auditContainer reports by, too.
+const isHostRoot = (p: string): boolean => hostPathExposure(p) !== undefined;
 
 const configError = (message: string, cause?: unknown): KoaMtlsError =>
   new KoaMtlsError('ERR_SANDBOX_CONFIG', message, cause === undefined ? {} : { cause });

@@ -1,16 +1,16 @@
 /**
- * The certificate checks of `mtlsOptions` (notes/tls-options.md §4, rows 3–17 and 32): parse every PEM block, then
+ * The certificate checks of `mtlsOptions`: parse every PEM block, then
  * check the server chain, the CA bundle and the CRLs. Each failure throws one `ERR_MTLS_CONFIG_*` error naming the
  * file and the fix; findings that deny nothing are returned as warnings.
  *
  * @module tls/certificate-checks
  */
 import { createHash, type KeyObject, X509Certificate } from 'node:crypto';
-import { type ParsedCrl, parseCrl } from '../identity/crl.js';
 import { type ParsedCertificate, parseCertificate } from '../identity/parse-certificate.js';
-import { signatureVerdict, verifySignature, weakKeyReason } from '../x509/algorithms.js';
+import { signatureVerdict, verifySignature, weakKeyReason } from '../trust/algorithms.js';
+import { type ParsedCrl, parseCrl } from '../trust/crl.js';
+import { type PemSource, pemBlocks } from '../trust/pem.js';
 import { configError } from './config-error.js';
-import { type PemSource, pemBlocks } from './pem-source.js';
 import type { MtlsWarning } from './warnings.js';
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
@@ -141,7 +141,7 @@ export function checkServerChain(
   context: CheckContext,
 ): void {
   const leaf = chain[0] as LoadedCertificate;
-  // Node's own error is ERR_OSSL_X509_KEY_VALUES_MISMATCH with no file name (notes §4 row 9)
+  // Node's own error is ERR_OSSL_X509_KEY_VALUES_MISMATCH with no file name
   if (!leaf.node.checkPrivateKey(key)) {
     throw configError(
       'ERR_MTLS_CONFIG_KEY_MISMATCH',
@@ -184,7 +184,7 @@ export function checkCaBundle(bundle: readonly LoadedCertificate[], source: PemS
     checkStrength(cert, !isSelfSigned(cert));
     warnIfExpiring(cert, context, source.file);
   }
-  // OpenSSL needs a self-signed anchor unless partial chains are allowed, which mtlsOptions refuses (notes §4 row 5)
+  // OpenSSL needs a self-signed anchor unless partial chains are allowed, which mtlsOptions refuses
   if (!bundle.some(isSelfSigned)) {
     throw configError(
       'ERR_MTLS_CONFIG_CA_NO_ROOT',
@@ -251,7 +251,7 @@ export function checkCrls(source: PemSource, bundle: readonly LoadedCertificate[
         'use the CRL published by one of the trusted CAs, or add its issuing CA to the bundle',
       );
     }
-    // OpenSSL rejects every client with CRL_HAS_EXPIRED once nextUpdate has passed (notes §3.5): fail closed, but loudly
+    // OpenSSL rejects every client with CRL_HAS_EXPIRED once nextUpdate has passed: fail closed, but loudly
     if (crl.nextUpdate < context.now.getTime()) {
       context.warn({
         code: 'MTLS_CRL_STALE',
@@ -262,7 +262,7 @@ export function checkCrls(source: PemSource, bundle: readonly LoadedCertificate[
     return { pem: block.pem, der: block.der, issuer };
   });
   for (const ca of bundle) {
-    // Once any CRL is loaded OpenSSL wants one for every CA in a chain, else UNABLE_TO_GET_CRL (notes §3.5)
+    // Once any CRL is loaded OpenSSL wants one for every CA in a chain, else UNABLE_TO_GET_CRL
     if (!crls.some((crl) => crl.issuer === ca)) {
       throw configError(
         'ERR_MTLS_CONFIG_CRL_MISSING',

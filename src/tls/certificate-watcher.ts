@@ -1,7 +1,7 @@
 /**
  * Certificate rotation without a restart, for short-lived certificates (SPIRE SVIDs via spiffe-helper,
- * cert-manager Secrets). After Envoy's `watched_directory`, nginx's reload and Go's `GetCertificate`
- * (notes/tls-options.md §6): watch the directories, poll the contents, debounce, read everything, validate fully,
+ * cert-manager Secrets). After Envoy's `watched_directory`, nginx's reload and Go's `GetCertificate`:
+ * watch the directories, poll the contents, debounce, read everything, validate fully,
  * dry-run the secure context, then `server.setSecureContext()` with the complete strict option set. Any failure
  * keeps the old context.
  *
@@ -14,24 +14,10 @@ import type { Server } from 'node:tls';
 import type { AuditHook } from '../audit/event.js';
 import { InvalidOptionError, KoaMtlsError } from '../errors.js';
 import { assertOptionsObject, optionalBoolean, optionalFunction, optionalInteger } from '../options/validate.js';
-import { type BuiltMtlsOptions, buildMtlsOptions, compileMtlsInput, type MtlsOptionsInput } from './mtls-options.js';
+import { type CertificateRotation, createContextRotation, type ReloadResult } from './context-rotation.js';
+import { buildMtlsOptions, compileMtlsInput, type MtlsOptionsInput } from './mtls-options.js';
 
-/** What a rotation changed. */
-export interface CertificateRotation {
-  /** SHA-256 of the previous and the new leaf certificate (lower-case hex). */
-  readonly previousFingerprint256: string;
-  readonly fingerprint256: string;
-  /** The new leaf's expiry. */
-  readonly notAfter: Date;
-  /** Whether the CA bundle or the CRLs changed. Sessions from before can then not resume. */
-  readonly trustChanged: boolean;
-}
-
-/** The outcome of one {@link CertificateWatcher.reload}. */
-export type ReloadResult =
-  | { readonly status: 'rotated'; readonly rotation: CertificateRotation }
-  | { readonly status: 'unchanged' }
-  | { readonly status: 'failed'; readonly error: Error };
+export type { CertificateRotation, ReloadResult } from './context-rotation.js';
 
 /** Options of {@link watchCertificates}. */
 export interface CertificateWatcherOptions {
@@ -83,14 +69,6 @@ function defaultOnError(error: Error): void {
   });
 }
 
-/** Everything `server.setSecureContext` needs, in one string, to tell "same files" from "new files". */
-function optionsDigest(built: BuiltMtlsOptions): string {
-  const { key, cert, ca, crl } = built.options;
-  return createHash('sha256')
-    .update(JSON.stringify([key, cert, ca, crl ?? []]))
-    .digest('hex');
-}
-
 /**
  * Watches the certificate files of `input` and rotates `server`'s secure context when they change.
  *
@@ -98,7 +76,7 @@ function optionsDigest(built: BuiltMtlsOptions): string {
  * file watch goes deaf after the first swap), a content poll, and manual `reload()`. After a burst of events it
  * waits `debounceMs`, reads every file, runs every `mtlsOptions` check plus an OpenSSL dry run, and only then calls
  * `server.setSecureContext()` with the complete strict option set (partial options would reset the protocol floor
- * and the trust store, notes §3.7). A half-written set (a new certificate with the old key) is refused, reported to
+ * and the trust store). A half-written set (a new certificate with the old key) is refused, reported to
  * `onError`, and retried with backoff; the old context keeps serving.
  *
  * After a CA or CRL change, sessions from before cannot resume: the new context has fresh ticket keys and a new
@@ -137,14 +115,19 @@ export function watchCertificates(
   const onAudit = optionalFunction<AuditHook>(options, 'onAudit', PATH);
 
   const compiled = compileMtlsInput(input);
-  const files = [compiled.key, compiled.cert, compiled.ca, compiled.crl].flatMap((spec) =>
-    spec?.kind === 'file' ? [resolve(spec.path)] : [],
-  );
-  // Inline PEM never changes: a watcher without files would watch nothing
-  if (files.length === 0) {
+  const trust = compiled.trust;
+  const trustFiles = (trust?.files ?? []).map((file) => resolve(file));
+  const files = [
+    ...[compiled.key, compiled.cert, compiled.ca, compiled.crl].flatMap((spec) =>
+      spec?.kind === 'file' ? [resolve(spec.path)] : [],
+    ),
+    ...trustFiles,
+  ];
+  // Inline PEM never changes: a watcher without files (and without a trust to follow) would watch nothing
+  if (files.length === 0 && trust === undefined) {
     throw new InvalidOptionError(
       'watchCertificates.input',
-      'must name at least one file (keyFile, certFile, caFile, crlFile)',
+      'must name at least one file (keyFile, certFile, caFile, crlFile) or a trust',
     );
   }
 
@@ -162,73 +145,31 @@ export function watchCertificates(
   };
 
   let seenFiles = filesDigest();
-  let current = buildMtlsOptions(compiled);
-  let currentDigest = optionsDigest(current);
-  // Apply at start so the server's context is exactly what the watcher tracks
-  server.setSecureContext(current.options);
+  const rotation = createContextRotation(server, buildMtlsOptions(compiled), {
+    closeIdleConnections: closeIdle,
+    onRotated,
+    onError,
+    onAudit,
+  });
 
-  let lastError: Error | undefined;
+  let reloadingTrust = false;
   let failures = 0;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
 
-  const report = (error: Error): void => {
-    lastError = error;
-    try {
-      onAudit?.({
-        kind: 'tls',
-        outcome: 'reject',
-        reason: 'TLS_ROTATION_REFUSED',
-        detail: { code: error instanceof KoaMtlsError ? error.code : 'ERR_UNKNOWN', message: error.message },
-      });
-    } finally {
-      onError(error);
-    }
-  };
-
   const reload = (): ReloadResult => {
     if (closed) throw new Error('watchCertificates: reload() after close()');
     seenFiles = filesDigest();
-    let next: BuiltMtlsOptions;
-    try {
-      next = buildMtlsOptions(compiled);
-    } catch (error) {
-      // Keep the old context: a half-written rotation (new cert, old key) must never be applied
-      const failure = error instanceof Error ? error : new Error(String(error));
-      report(failure);
-      return { status: 'failed', error: failure };
-    }
-    const nextDigest = optionsDigest(next);
-    lastError = undefined;
-    if (nextDigest === currentDigest) return { status: 'unchanged' };
-    try {
-      // Always the complete option set: setSecureContext resets everything it is not given (notes §3.7)
-      server.setSecureContext(next.options);
-    } catch (error) {
-      const failure = error instanceof Error ? error : new Error(String(error));
-      report(failure);
-      return { status: 'failed', error: failure };
-    }
-    const rotation: CertificateRotation = Object.freeze({
-      previousFingerprint256: current.fingerprint256,
-      fingerprint256: next.fingerprint256,
-      notAfter: next.notAfter,
-      trustChanged: next.trustDigest !== current.trustDigest,
+    return rotation.rotate(() => {
+      // The trust re-reads its own files first; a refused bundle keeps the old trust (and the old context)
+      reloadingTrust = true;
+      try {
+        if (trustFiles.length > 0) trust?.reload();
+      } finally {
+        reloadingTrust = false;
+      }
+      return buildMtlsOptions(compiled);
     });
-    current = next;
-    currentDigest = nextDigest;
-    // Kept-alive connections keep the identity verified under the old trust (notes §3.11)
-    if (rotation.trustChanged && closeIdle) {
-      (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
-    }
-    onAudit?.({
-      kind: 'tls',
-      outcome: 'allow',
-      reason: 'TLS_CERTIFICATES_ROTATED',
-      detail: { ...rotation, notAfter: rotation.notAfter.toISOString() },
-    });
-    onRotated?.(rotation);
-    return { status: 'rotated', rotation };
   };
 
   const schedule = (delay: number): void => {
@@ -238,11 +179,16 @@ export function watchCertificates(
       timer = undefined;
       const result = reload();
       failures = result.status === 'failed' ? failures + 1 : 0;
-      // Retry with backoff: spiffe-helper's second write is probably still in flight (notes §6.2)
+      // Retry with backoff: spiffe-helper's second write is probably still in flight
       if (failures > 0) schedule(Math.min(retryMs * 2 ** (failures - 1), pollIntervalMs));
     }, delay);
     timer.unref();
   };
+
+  // A trust changed elsewhere (update(), a SPIFFE bundle push) rotates the server's context like a file change
+  const unsubscribe = trust?.onChange(() => {
+    if (!closed && !reloadingTrust) reload();
+  });
 
   const watchers: FSWatcher[] = [];
   if (watchDirectories) {
@@ -253,7 +199,7 @@ export function watchCertificates(
         watcher.on('error', () => watcher.close());
         watchers.push(watcher);
       } catch {
-        // Some filesystems cannot be watched (notes §6.2): polling covers them
+        // Some filesystems cannot be watched: polling covers them
       }
     }
   }
@@ -267,13 +213,15 @@ export function watchCertificates(
     close(): void {
       if (closed) return;
       closed = true;
+      unsubscribe?.();
       clearInterval(poll);
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
       for (const watcher of watchers) watcher.close();
     },
     status() {
-      return { fingerprint256: current.fingerprint256, notAfter: current.notAfter, lastError };
+      const { fingerprint256, notAfter } = rotation.current();
+      return { fingerprint256, notAfter, lastError: rotation.lastError() };
     },
   });
 }

@@ -3,6 +3,8 @@
  *
  * @module tls
  */
+
+export type { PemInput } from '../trust/pem.js';
 export {
   type CertificateRotation,
   type CertificateWatcher,
@@ -13,6 +15,5 @@ export {
 export { onTlsClientRejected } from './client-rejections.js';
 export type { MtlsConfigErrorCode } from './config-error.js';
 export { type MtlsOptionsInput, type MtlsServerOptions, mtlsOptions } from './mtls-options.js';
-export type { PemInput } from './pem-source.js';
 export type { MtlsProfile } from './profile.js';
 export type { MtlsWarning, MtlsWarningCode, MtlsWarningHook } from './warnings.js';

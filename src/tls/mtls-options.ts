@@ -1,13 +1,14 @@
 /**
  * `mtlsOptions`: strict, validated server options for `https.createServer`, `http2.createSecureServer` and
  * `tls.createServer`. It refuses a weak or half-configured mutual-TLS setup at startup, with one
- * `ERR_MTLS_CONFIG_*` error per problem, each naming the file and the fix (notes/tls-options.md §4, §5).
+ * `ERR_MTLS_CONFIG_*` error per problem, each naming the file and the fix.
  *
  * @module tls/mtls-options
  */
 import { constants, createPrivateKey, type KeyObject } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
+import { optionalModeSniCallback } from '../anonymous/optional-mode.js';
 import { InvalidOptionError } from '../errors.js';
 import {
   assertOptionsObject,
@@ -18,6 +19,8 @@ import {
   optionalString,
   ownValue,
 } from '../options/validate.js';
+import { fileSource, inlineSource, type PemInput, type PemSource, pemBlocks } from '../trust/pem.js';
+import { type Trust, trustState } from '../trust/trust.js';
 import {
   type CheckContext,
   checkCaBundle,
@@ -28,7 +31,6 @@ import {
   loadCertificates,
 } from './certificate-checks.js';
 import { configError } from './config-error.js';
-import { fileSource, inlineSource, type PemInput, type PemSource, pemBlocks } from './pem-source.js';
 import { type MtlsProfile, STRICT_CIPHERS, strictGroups } from './profile.js';
 import { type StrictSniCallback, strictSniCallback } from './sni.js';
 import {
@@ -37,6 +39,7 @@ import {
   type MtlsWarning,
   type MtlsWarningHook,
   nodeEndOfLifeWarning,
+  optionalClientCertificateWarning,
 } from './warnings.js';
 
 /**
@@ -63,6 +66,12 @@ export interface MtlsOptionsInput {
   readonly crl?: PemInput;
   /** Path of the CRL file. */
   readonly crlFile?: string;
+  /**
+   * A trust from `createTrust()`, instead of `ca`/`caFile`/`crl`/`crlFile`: OpenSSL gets the union of its anchors
+   * (every trust-domain bundle and `ca`) and its CRLs. Share it with `peerCertificate({ trust })`; with
+   * `watchCertificates`, each change of the trust rotates the server's secure context.
+   */
+  readonly trust?: Trust;
   /** Passphrase of an encrypted key. */
   readonly passphrase?: string;
   /** `modern` (default): TLS 1.3 only. `intermediate`: TLS 1.2 and 1.3, Mozilla AEAD suites. */
@@ -77,6 +86,13 @@ export interface MtlsOptionsInput {
   readonly handshakeTimeout?: number;
   /** Receives warnings. Default `process.emitWarning`. */
   readonly onWarning?: MtlsWarningHook;
+  /**
+   * `'required'` (default): a client without a certificate fails the handshake. `'optional'`: such a client may
+   * connect, and `peerCertificate` answers it 401 on every route not declared with `allowAnonymous()`; a client that
+   * presents a certificate is verified exactly as in `'required'` mode and refused at the handshake when it fails
+   * (reported by `onTlsClientRejected`). Warned about at startup (`MTLS_CLIENT_CERTIFICATE_OPTIONAL`).
+   */
+  readonly clientCertificate?: ClientCertificateMode;
   /** Must be `true` if given: client certificates are always requested. */
   readonly requestCert?: boolean;
   /** Must be `true` if given: unverified clients are always rejected. */
@@ -110,7 +126,8 @@ export interface MtlsServerOptions {
    */
   readonly crl?: string[];
   readonly requestCert: true;
-  readonly rejectUnauthorized: true;
+  /** `true`; `false` only with `clientCertificate: 'optional'`, where the mode's guard refuses failed certificates. */
+  readonly rejectUnauthorized: boolean;
   readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
   readonly maxVersion: 'TLSv1.3';
   readonly ciphers: string;
@@ -130,8 +147,10 @@ export interface MtlsServerOptions {
 export interface CompiledMtlsInput {
   readonly key: SourceSpec;
   readonly cert: SourceSpec;
-  readonly ca: SourceSpec;
+  /** `undefined` exactly when `trust` is given. */
+  readonly ca: SourceSpec | undefined;
   readonly crl: SourceSpec | undefined;
+  readonly trust: Trust | undefined;
   readonly passphrase: string | undefined;
   readonly profile: MtlsProfile;
   readonly expiryWarningMs: number;
@@ -139,7 +158,14 @@ export interface CompiledMtlsInput {
   readonly sessionResumption: boolean;
   readonly handshakeTimeout: number;
   readonly onWarning: MtlsWarningHook;
+  readonly clientCertificate: ClientCertificateMode;
 }
+
+/** Whether clients must present a certificate (`required`) or may connect without one (`optional`). */
+export type ClientCertificateMode = 'required' | 'optional';
+
+/** The SNI callback of the optional mode: the strict one plus the guard that refuses failed certificates. */
+const optionalSniCallback = optionalModeSniCallback(strictSniCallback);
 
 /** Where one input comes from. */
 export type SourceSpec =
@@ -165,6 +191,7 @@ const KNOWN_KEYS = [
   'caFile',
   'crl',
   'crlFile',
+  'trust',
   'passphrase',
   'profile',
   'expiryWarningDays',
@@ -179,6 +206,7 @@ const KNOWN_KEYS = [
   'secureProtocol',
   'SNICallback',
   'allowPartialTrustChain',
+  'clientCertificate',
 ] as const;
 
 const DAY_MS = 86_400_000;
@@ -204,7 +232,7 @@ function sourceSpec(input: Record<string, unknown>, option: 'key' | 'cert' | 'ca
   return { kind: 'inline', option, value: inline };
 }
 
-/** Refuses the options that would undo strictness, each with its own code (notes §4 rows 1, 2, 18, 26, 30, 31). */
+/** Refuses the options that would undo strictness, each with its own code. */
 function refuseWeakeningOptions(input: Record<string, unknown>, profile: MtlsProfile): 'TLSv1.2' | 'TLSv1.3' {
   // Node's requestCert defaults to false: no client certificate would be asked for at all
   if (optionalBoolean(input, 'requestCert', PATH) === false) {
@@ -215,7 +243,7 @@ function refuseWeakeningOptions(input: Record<string, unknown>, profile: MtlsPro
       'remove "requestCert" (mtlsOptions always sets it to true)',
     );
   }
-  // With rejectUnauthorized false Node serves unverified clients with socket.authorized=false (notes §3.2)
+  // With rejectUnauthorized false Node serves unverified clients with socket.authorized=false
   if (optionalBoolean(input, 'rejectUnauthorized', PATH) === false) {
     throw configError(
       'ERR_MTLS_CONFIG_REJECT_UNAUTHORIZED',
@@ -243,7 +271,7 @@ function refuseWeakeningOptions(input: Record<string, unknown>, profile: MtlsPro
       "'TLSv1.2' conflicts with profile 'modern'; use profile 'intermediate'",
     );
   }
-  // Static ticket keys survive setSecureContext: a client of a removed CA resumed with authorized=true (notes §3.6)
+  // Static ticket keys survive setSecureContext: a client of a removed CA resumed with authorized=true
   if (ownValue(input, 'ticketKeys') !== undefined) {
     throw configError(
       'ERR_MTLS_CONFIG_TICKET_KEYS',
@@ -261,7 +289,7 @@ function refuseWeakeningOptions(input: Record<string, unknown>, profile: MtlsPro
       'remove "secureProtocol" and choose profile "modern" or "intermediate"',
     );
   }
-  // An SNI context built without `ca` verifies clients against the public root store (notes §3.8)
+  // An SNI context built without `ca` verifies clients against the public root store
   if (ownValue(input, 'SNICallback') !== undefined) {
     throw configError(
       'ERR_MTLS_CONFIG_SNI_CALLBACK',
@@ -293,10 +321,17 @@ export function compileMtlsInput(input: unknown): CompiledMtlsInput & { readonly
   const key = sourceSpec(input, 'key');
   const cert = sourceSpec(input, 'cert');
   const ca = sourceSpec(input, 'ca');
+  const crl = sourceSpec(input, 'crl');
+  const trustValue = ownValue(input, 'trust');
   if (key === undefined) throw new InvalidOptionError(`${PATH}.key`, 'is required: give "key" (PEM) or "keyFile"');
   if (cert === undefined) throw new InvalidOptionError(`${PATH}.cert`, 'is required: give "cert" (PEM) or "certFile"');
+  // One source of anchors: a trust and a separate `ca` could disagree about who the server trusts
+  if (trustValue !== undefined && (ca !== undefined || crl !== undefined)) {
+    throw new InvalidOptionError(`${PATH}.trust`, 'replaces ca/caFile/crl/crlFile; give the trust or those, not both');
+  }
+  if (trustValue !== undefined) trustState(trustValue, `${PATH}.trust`);
   // Without `ca` Node verifies client certificates against its default store: any public CA's client is accepted
-  if (ca === undefined) {
+  if (ca === undefined && trustValue === undefined) {
     throw configError(
       'ERR_MTLS_CONFIG_NO_CA',
       'option "ca"',
@@ -308,7 +343,8 @@ export function compileMtlsInput(input: unknown): CompiledMtlsInput & { readonly
     key,
     cert,
     ca,
-    crl: sourceSpec(input, 'crl'),
+    crl,
+    trust: trustValue as Trust | undefined,
     passphrase: optionalString(input, 'passphrase', PATH),
     profile,
     minVersion,
@@ -317,6 +353,8 @@ export function compileMtlsInput(input: unknown): CompiledMtlsInput & { readonly
     sessionResumption: optionalBoolean(input, 'sessionResumption', PATH) ?? true,
     handshakeTimeout: optionalInteger(input, 'handshakeTimeout', PATH, 1000, 120_000) ?? 10_000,
     onWarning: optionalFunction<MtlsWarningHook>(input, 'onWarning', PATH) ?? emitProcessWarning,
+    clientCertificate:
+      optionalChoice(input, 'clientCertificate', PATH, ['required', 'optional'] as const) ?? 'required',
   });
 }
 
@@ -335,7 +373,7 @@ function loadPrivateKey(source: PemSource, passphrase: string | undefined): KeyO
     );
   }
   const encrypted = block.type === 'ENCRYPTED PRIVATE KEY' || block.pem.includes('Proc-Type: 4,ENCRYPTED');
-  // Node has no TTY prompt: an encrypted key without its passphrase fails with an opaque OpenSSL error (notes §4 row 10)
+  // Node has no TTY prompt: an encrypted key without its passphrase fails with an opaque OpenSSL error
   if (encrypted && passphrase === undefined) {
     throw configError(
       'ERR_MTLS_CONFIG_KEY_PASSPHRASE',
@@ -376,7 +414,7 @@ function warnIfWorldReadable(spec: SourceSpec, warn: (warning: MtlsWarning) => v
     // The key was read a moment ago; a file swapped away since is the next reload's business
     return;
   }
-  // Kubernetes secret volumes default to 0644 (notes §6.1): anyone in the container can read the key
+  // Kubernetes secret volumes default to 0644: anyone in the container can read the key
   if ((mode & 0o004) !== 0) {
     warn({
       code: 'MTLS_KEY_WORLD_READABLE',
@@ -403,8 +441,17 @@ export function buildMtlsOptions(
   const context: CheckContext = { now, expiryWarningMs: compiled.expiryWarningMs, warn };
   const keySource = readSource(compiled.key);
   const certSource = readSource(compiled.cert);
-  const caSource = readSource(compiled.ca);
-  const crlSource = compiled.crl === undefined ? undefined : readSource(compiled.crl);
+  const trust = compiled.trust;
+  const caSource =
+    trust === undefined ? readSource(compiled.ca as SourceSpec) : inlineSource('trust (anchors)', [...trust.caPems]);
+  const crlSource =
+    trust === undefined
+      ? compiled.crl === undefined
+        ? undefined
+        : readSource(compiled.crl)
+      : trust.crlPems.length === 0
+        ? undefined
+        : inlineSource('trust (CRLs)', [...trust.crlPems]);
 
   const privateKey = loadPrivateKey(keySource, compiled.passphrase);
   warnIfWorldReadable(compiled.key, warn);
@@ -422,7 +469,8 @@ export function buildMtlsOptions(
     ca: joinPem(bundle),
     ...(crls.length === 0 ? {} : { crl: Object.freeze(crls.map((crl) => `${crl.pem}\n`)) as string[] }),
     requestCert: true,
-    rejectUnauthorized: true,
+    // Optional mode: certificate-less clients complete the handshake; the mode's guard refuses failed certificates.
+    rejectUnauthorized: compiled.clientCertificate === 'required',
     minVersion: compiled.minVersion,
     maxVersion: 'TLSv1.3',
     ciphers: STRICT_CIPHERS,
@@ -431,19 +479,19 @@ export function buildMtlsOptions(
     honorCipherOrder: false,
     secureOptions: constants.SSL_OP_NO_RENEGOTIATION | (compiled.sessionResumption ? 0 : constants.SSL_OP_NO_TICKET),
     sessionTimeout: compiled.sessionTimeout,
-    // Sessions resume only within the same trust: the context changes with every CA/CRL/profile change (notes §3.6)
+    // Sessions resume only within the same trust: the context changes with every CA/CRL/profile change
     sessionIdContext: digestOf([
       Buffer.from(trustDigest),
-      Buffer.from(`${compiled.profile}:${compiled.minVersion}`),
+      Buffer.from(`${compiled.profile}:${compiled.minVersion}:${compiled.clientCertificate}`),
     ]).slice(0, 32),
     handshakeTimeout: compiled.handshakeTimeout,
-    // --trace-tls would otherwise turn tracing on for every socket (notes §3.10)
+    // --trace-tls would otherwise turn tracing on for every socket
     enableTrace: false,
-    SNICallback: strictSniCallback,
+    SNICallback: compiled.clientCertificate === 'optional' ? optionalSniCallback : strictSniCallback,
   } as const);
 
   try {
-    // The final gate: whatever OpenSSL itself refuses (notes §4), before any server uses these options
+    // The final gate: whatever OpenSSL itself refuses, before any server uses these options
     createSecureContext(options);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
@@ -497,6 +545,7 @@ export function mtlsOptions(input: MtlsOptionsInput): MtlsServerOptions {
   for (const warning of [
     nodeEndOfLifeWarning(process.version, now),
     keylogWarning(process.execArgv, process.env.NODE_OPTIONS),
+    compiled.clientCertificate === 'optional' ? optionalClientCertificateWarning : undefined,
   ]) {
     if (warning !== undefined) compiled.onWarning(warning);
   }

@@ -11,7 +11,8 @@ export type MtlsWarningCode =
   | 'MTLS_KEY_WORLD_READABLE'
   | 'MTLS_CRL_STALE'
   | 'MTLS_NODE_EOL'
-  | 'MTLS_TLS_KEYLOG';
+  | 'MTLS_TLS_KEYLOG'
+  | 'MTLS_CLIENT_CERTIFICATE_OPTIONAL';
 
 /**
  * One warning.
@@ -79,3 +80,10 @@ export function keylogWarning(execArgv: readonly string[], nodeOptions: string |
     message: `Node.js runs with ${found.join(' ')}: TLS session keys or handshake traces are written for every connection; remove the flag outside debugging`,
   };
 }
+
+/** The startup warning of `clientCertificate: 'optional'`: what the mode lets in, and what still keeps it closed. */
+export const optionalClientCertificateWarning: MtlsWarning = Object.freeze({
+  code: 'MTLS_CLIENT_CERTIFICATE_OPTIONAL',
+  message:
+    "clientCertificate is 'optional': clients without a certificate can connect; peerCertificate answers them 401 on every route not declared with allowAnonymous(), so an app without peerCertificate serves them (a presented certificate that fails verification is still refused at the handshake)",
+});

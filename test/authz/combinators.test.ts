@@ -75,7 +75,7 @@ describe('combinators', () => {
     expect(await allows(policy, peer)).toBe(allowed);
   });
 
-  it('denies a not-rule without a peer: 401, not allow (ISTIO-SECURITY-2021-004, pitfall 34)', async () => {
+  it('denies a not-rule without a peer: 401, not allow (ISTIO-SECURITY-2021-004)', async () => {
     const why = await explain({ anyPeer: true, not: { trustDomain: 'evil.org' } }, undefined);
     expect(why).toMatchObject({ allowed: false, reason: 'PEER_MISSING' });
   });

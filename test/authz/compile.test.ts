@@ -110,7 +110,7 @@ describe('when the policy has a mistake', () => {
       name: 'a typo in a SAN type',
       policy: { san: { dsn: 'a.example.com' } },
       path: 'policy.san.dsn',
-      message: /not a known option \(known: dns, uri, email, ip\)/,
+      message: /not a known option \(known: dns, uri, email, ip, upn\)/,
     },
     { name: 'an empty san', policy: { san: {} }, path: 'policy.san', message: /at least one SAN type/ },
     {

@@ -4,7 +4,7 @@ import type { PeerPolicy } from '../../src/authz/policy.js';
 import { allows } from './helpers.js';
 import { makePeer, type PeerInput } from './peer-fixture.js';
 
-// Notes §4 pitfall 31 (CVE-2026-27903/27904 class): a long, non-matching value against the worst patterns the policy
+// ReDoS (CWE-1333, the CVE-2026-27903/27904 class): a long, non-matching value against the worst patterns the policy
 // language accepts answers quickly. The bound is generous on purpose: it catches polynomial backtracking, not speed.
 const deepPath = `/${'a/'.repeat(1000)}b`;
 const longSegment = 'a'.repeat(2000);

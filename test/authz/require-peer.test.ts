@@ -71,7 +71,7 @@ describe('requirePeer over a real Koa app', () => {
     });
   });
 
-  describe('when ctx.state.peer is not a PeerIdentity (pitfall 6)', () => {
+  describe('when ctx.state.peer is not a PeerIdentity', () => {
     it.each([
       { name: 'an empty object', value: {} },
       { name: 'a string', value: 'CN=admin' },
@@ -130,7 +130,7 @@ describe('requirePeer over a real Koa app', () => {
     });
   });
 
-  describe('when the identity is only claimed by a proxy (pitfall 35)', () => {
+  describe('when the identity is only claimed by a proxy', () => {
     it('answers 401 unless allowProxyClaimed', async () => {
       const { decisions, options } = recorder();
       const h = await start(options);
@@ -145,7 +145,7 @@ describe('requirePeer over a real Koa app', () => {
     });
   });
 
-  describe('when the certificate is outside its validity period now (pitfall 38)', () => {
+  describe('when the certificate is outside its validity period now', () => {
     it.each([
       { peer: 'expired', reason: 'PEER_EXPIRED' },
       { peer: 'future', reason: 'PEER_NOT_YET_VALID' },

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDoctor } from '../../src/cli/doctor.js';
+import { capturedIo } from '../helpers/captured-io.js';
 import { buildTree, removeTree } from '../posture/fixture-tree.js';
 import { HARDENED_CONTAINER, HOST_PROCESS, PRIVILEGED_CONTAINER } from '../posture/fixtures.js';
 
@@ -107,7 +108,7 @@ describe('koa-mtls doctor', () => {
         schema: 'koa-mtls/doctor@1',
         failOn: 'critical',
         failOnUnknown: true,
-        failing: ['CAPABILITIES', 'HOST_PATH_MOUNTED', 'RUNTIME_SOCKET', 'HOST_PID_NAMESPACE'],
+        failing: ['CAPABILITIES', 'HOST_PATH_MOUNTED', 'RUNTIME_SOCKET', 'HOST_PID_NAMESPACE', 'PROC_SYS_WRITABLE'],
         exitCode: 1,
         report: { root: privileged, container: { status: 'yes', runtime: 'kubernetes' }, highestSeverity: 'critical' },
       });
@@ -129,7 +130,7 @@ describe('koa-mtls doctor', () => {
         'why',
         'fix',
       ]);
-      expect(document.report.checks).toHaveLength(12);
+      expect(document.report.checks).toHaveLength(13);
     });
 
     it('reports a null threshold and exit 0 with --fail-on none', async () => {
@@ -148,14 +149,16 @@ describe('koa-mtls doctor', () => {
       const run = await doctor(['--root', host]);
       const lines = run.stdout.split('\n');
       expect(lines[0]).toBe('koa-mtls doctor: container posture');
-      expect(lines[1]).toBe('Container  no: no container marker file, cgroup path or runtime bind mount');
+      expect(lines[1]).toBe(
+        'Container  no: no container marker file, cgroup path, runtime bind mount or container= of PID 1',
+      );
       expect(run.stdout).toContain('STATUS   SEVERITY   CHECK                    OBSERVED');
       expect(run.stdout).toContain(
         'FINDING  high       HOST_PID_NAMESPACE       /proc/self/ns/pid is pid:[4026531836]',
       );
       expect(run.stdout).toContain('ok                  RUNS_AS_ROOT             effective UID 1000');
       expect(run.stdout).toContain('  fix   docker: no --pid=host\n        k8s:    hostPID: false (the default)');
-      expect(lines.at(-3)).toBe('8 finding(s) (3 high, 4 medium, 1 low), 0 unknown, 4 ok.');
+      expect(lines.at(-3)).toBe('9 finding(s) (3 high, 4 medium, 2 low), 0 unknown, 4 ok.');
       expect(lines.at(-2)).toBe(
         'At or above "high": HOST_PATH_MOUNTED, HOST_PID_NAMESPACE, HOST_NETWORK_NAMESPACE: exit 1.',
       );
@@ -197,5 +200,44 @@ describe('koa-mtls doctor', () => {
     const usage = run(['--nope']);
     expect(usage.status).toBe(2);
     expect(usage.stderr).toContain("Unknown option '--nope'");
+    // three real processes, each loading TypeScript through tsx: slow on a loaded machine, not a timing assertion
+  }, 90_000);
+});
+
+describe('koa-mtls doctor --launch-line', () => {
+  it('prints the least-privilege command: code, certificates and sandbox roots readable, nothing else', async () => {
+    const captured = capturedIo('/app');
+    const code = await runDoctor(
+      ['--launch-line', '--certs', '/etc/tls', '--sandbox-root', '/srv/files', '--entry', 'dist/server.js'],
+      captured,
+    );
+    expect(code).toBe(0);
+    const flag = Number.parseInt(process.versions.node, 10) <= 20 ? '--experimental-permission' : '--permission';
+    expect(captured.out()).toBe(
+      `node ${flag} --allow-fs-read=/app --allow-fs-read=/etc/tls --allow-fs-read=/srv/files --allow-fs-read=/proc/self/fd --allow-fs-read=/proc/self/mountinfo /app/dist/server.js\n`,
+    );
+    expect(captured.out()).not.toContain('--allow-child-process');
+  });
+
+  it('adds child processes and writes only when asked, as JSON', async () => {
+    const captured = capturedIo('/app');
+    await runDoctor(
+      ['--launch-line', '--json', '--allow-child-process', '--writable', 'uploads', '--sandbox-root', 'srv'],
+      captured,
+    );
+    const document = JSON.parse(captured.out());
+    expect(document.schema).toBe('koa-mtls/launch-line@1');
+    expect(document.argv).toContain('--allow-child-process');
+    expect(document.argv).toContain('--allow-fs-write=/app/uploads');
+    // the sandbox creates files through /proc/self/fd/<dirfd>/<name>: Node checks that path, not the directory
+    expect(document.argv).toContain('--allow-fs-write=/proc/self/fd');
+    expect(document.argv.at(-1)).toBe('/app');
+  });
+
+  // observed on Node 20.20, 22.23 and 24.22: with /srv/a and /srv/ab granted, stat('/srv/a') is refused
+  it('warns about grants Node mishandles: one a string prefix of another', async () => {
+    const captured = capturedIo('/app');
+    await runDoctor(['--launch-line', '--sandbox-root', '/srv/a', '--sandbox-root', '/srv/ab'], captured);
+    expect(captured.err()).toContain('koa-mtls doctor: warning: grants /srv/a and /srv/ab:');
   });
 });

@@ -134,6 +134,21 @@ describe('koa-mtls routes', () => {
     });
   });
 
+  describe('when the module declares anonymous routes (clientCertificate: optional)', () => {
+    it('shows them as anonymous and counts them as declared under --fail-on-unguarded', async () => {
+      const { code, stdout, stderr } = await run('routes', `${fixtures}/anonymous.ts`, '--fail-on-unguarded');
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+      expect(stdout).toMatch(/GET\s+\/healthz\s+anonymous\s+-\s+anonymous/);
+      expect(stdout).toContain('2 routes, 0 without an enforcing policy, 1 declared anonymous');
+    });
+
+    it('fails on any other route a client without a certificate could reach, naming only it', async () => {
+      const { code, stderr } = await run('routes', `${fixtures}/anonymous-forgotten.ts`, '--fail-on-unguarded');
+      expect(code).toBe(1);
+      expect(stderr).toBe('koa-mtls routes: 1 route(s) without an enforcing policy: GET /debug\n');
+    });
+  });
+
   describe('when the module is CommonJS with a createRouter() factory', () => {
     it('reads guards made by another copy of koa-mtls (registered metadata symbols)', async () => {
       const { code, stdout } = await run('routes', `${fixtures}/legacy.cjs`, '--json', '--fail-on-unguarded');

@@ -74,9 +74,10 @@ describe('when the XFCC parser gets arbitrary input', () => {
     );
   });
 
-  it('round-trips every header it can print (values without a trailing backslash)', () => {
+  it('round-trips every header it can print (quoted values without a backslash before a quote or at the end)', () => {
+    // Inside quotes a backslash takes the next character with it, so a value's own `\"` or final `\` has no spelling.
     const printable = elements.filter((header) =>
-      header.every((element) => element.every(([, value]) => !/\\$/.test(value) || envoyValue(value) === value)),
+      header.every((element) => element.every(([, value]) => !/\\(?:$|")/.test(value) || envoyValue(value) === value)),
     );
     fc.assert(
       fc.property(printable, (header) => {

@@ -17,7 +17,7 @@ beforeAll(async () => {
   parsed = parseCertificate(new X509Certificate(issued.certificate).raw, { maxSubjectAltNames: 16 });
 });
 
-const provenance = { source: 'tls', verifiedBy: 'tls-handshake', issuerChain: ['ab'] } as const;
+const provenance = { source: 'tls', verifiedBy: 'tls-handshake', issuerChain: ['ab'], spiffeId: undefined } as const;
 
 describe('when building an identity', () => {
   it('is frozen, null-prototype, and carries its provenance', () => {

@@ -78,19 +78,20 @@ const allSources: PeerCertificateOptions['sources'] = [
   'nginx',
   { type: 'header', header: 'x-client-cert-der', encoding: 'base64-der' },
 ];
-const trustLoopback = (): PeerCertificateOptions => ({
+const trustLoopback = (source = 'xfcc'): PeerCertificateOptions => ({
   sources: allSources,
-  trustedProxies: { addresses: ['127.0.0.1/32', '::1'] },
+  trustedProxies: { addresses: ['127.0.0.1/32', '::1'], source },
   verify: { ca: root.root },
 });
 const asProxy = () => ({ ca: root.root, cert: proxy.chain, key: proxy.key });
 
 describe('when a trusted proxy (by address) forwards the client certificate', () => {
   it.each([
-    ['Envoy XFCC', () => ({ 'x-forwarded-client-cert': xfcc(client) }), 'xfcc'],
+    ['Envoy XFCC', () => ({ 'x-forwarded-client-cert': xfcc(client) }), 'xfcc', 'xfcc'],
     [
       'RFC 9440 Client-Cert with Client-Cert-Chain',
       () => ({ 'client-cert': clientCert(client), 'client-cert-chain': clientCert(intermediate) }),
+      'client-cert',
       'client-cert',
     ],
     [
@@ -99,14 +100,16 @@ describe('when a trusted proxy (by address) forwards the client certificate', ()
         'x-ssl-client-cert': encodeURIComponent(client.certificate),
       }),
       'header',
+      'nginx',
     ],
     [
       'HAProxy/Caddy base64 DER',
       () => ({ 'x-client-cert-der': derOf(client.certificate).toString('base64') }),
       'header',
+      'x-client-cert-der',
     ],
-  ])('identifies the client from %s, re-verified by the app', async (_label, headers, source) => {
-    const options = trustLoopback();
+  ])('identifies the client from %s, re-verified by the app', async (_label, headers, source, binding) => {
+    const options = trustLoopback(binding);
     const needsIntermediate = source === 'header';
     const { port, seen, events } = await start(
       needsIntermediate ? { ...options, verify: { ca: root.root, intermediates: intermediate.certificate } } : options,
@@ -179,7 +182,10 @@ describe('when a trusted proxy (by address) forwards the client certificate', ()
 
 describe('when a request that is not from a trusted proxy carries a forwarded certificate', () => {
   it('ignores and strips the header, audits a spoofing attempt, and falls back to the socket peer', async () => {
-    const { port, seen, events } = await start({ ...trustLoopback(), trustedProxies: { addresses: ['10.0.0.0/8'] } });
+    const { port, seen, events } = await start({
+      ...trustLoopback(),
+      trustedProxies: { addresses: ['10.0.0.0/8'], source: 'xfcc' },
+    });
     const headers = { 'x-forwarded-client-cert': xfcc(client), 'client-cert': clientCert(client) };
     const answer = await get(port, { ca: root.root, cert: stranger.chain, key: stranger.key }, undefined, '/', headers);
     expect(JSON.parse(answer.body)).toEqual({ peer: 'spiffe://example.org/ns/x/sa/y' });
@@ -198,7 +204,7 @@ describe('when a request that is not from a trusted proxy carries a forwarded ce
 
   it('strips the header on HTTP/2 too', async () => {
     const { port, seen, events } = await start(
-      { ...trustLoopback(), trustedProxies: { addresses: ['10.0.0.0/8'] } },
+      { ...trustLoopback(), trustedProxies: { addresses: ['10.0.0.0/8'], source: 'xfcc' } },
       'http2',
     );
     const session = await http2Session(port, { ca: root.root });
@@ -337,12 +343,13 @@ describe('when claimed identities are explicitly allowed (allowClaimedIdentity)'
     expect(seen[0]?.peer?.subject.toString()).toBe('CN=client');
   });
 
-  it('gives no spiffeId for two claimed URIs, and no peer for an unparsable Subject', async () => {
+  it('gives no peer for two claimed URIs (a split SAN cannot be told apart), nor for an unparsable Subject', async () => {
     const { port, seen, events } = await start(claimed());
     await get(port, asProxy(), undefined, '/', {
       'x-forwarded-client-cert': `URI=${CLIENT_ID};URI=spiffe://example.org/b`,
     });
-    expect(seen[0]?.peer?.spiffeId).toBeUndefined();
+    expect(seen[0]?.peer).toBeUndefined();
+    expect(events.at(-1)).toMatchObject({ kind: 'proxy', reason: 'PROXY_HEADER_MALFORMED' });
     await get(port, asProxy(), undefined, '/', { 'x-forwarded-client-cert': 'Subject="/C=US/CN=legacy"' });
     expect(seen[1]?.peer).toBeUndefined();
     expect(events.at(-1)).toMatchObject({ kind: 'proxy', reason: 'PROXY_HEADER_MALFORMED' });

@@ -13,7 +13,9 @@ describe('when summarizing a peer for an audit event', () => {
     for (const uri of [['spiffe://example.org/a'], []]) {
       const issued = await root.issueClient({ subject: 'CN=a\\,b', san: { uri }, notBefore, notAfter });
       const parsed = parseCertificate(new X509Certificate(issued.certificate).raw, { maxSubjectAltNames: 8 });
-      const summary = summarizePeer(createIdentity(parsed, { source: 'xfcc', verifiedBy: 'app', issuerChain: [] }));
+      const summary = summarizePeer(
+        createIdentity(parsed, { source: 'xfcc', verifiedBy: 'app', issuerChain: [], spiffeId: parsed.spiffeId }),
+      );
       expect(summary).toEqual({
         'tls.client.subject': 'CN=a\\,b',
         'tls.client.issuer': 'CN=Root',

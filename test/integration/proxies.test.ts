@@ -240,3 +240,28 @@ describe.each<ProxyKind>(installedProxies)('behind %s', (kind) => {
     });
   }
 });
+
+describe.skipIf(!installedProxies.includes('nginx'))('behind nginx, with a second header source configured', () => {
+  it('reads only the header nginx sets: a Client-Cert its client added is removed and reported', async () => {
+    const built = identityApp({
+      // Listed first on purpose: the order of sources never decides, the proxy's binding does.
+      sources: ['client-cert', 'nginx'],
+      trustedProxies: { addresses: [`${proxySource.nginx}/32`], source: 'nginx' },
+      verify: { ca: root.root },
+    });
+    const backendPort = await listen(http.createServer(built.app.callback()));
+    const proxy = await startProxy(
+      'nginx',
+      { ca: root.root, cert: serverCert.chain, key: serverCert.key },
+      backendPort,
+      proxySource.nginx,
+    );
+    closers.push(() => proxy.stop());
+    const forged = `:${Buffer.from(workload.certificate.replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('base64')}:`;
+    // The reporting workload connects through nginx and claims to be the payments workload in Client-Cert.
+    const seen = await get(proxy.port, reporting, { 'client-cert': forged }, '/payments');
+    expect(seen).toEqual({ status: 403, body: 'Forbidden' });
+    expect(built.events.map((event) => event.reason)).toEqual(['PROXY_UNEXPECTED_SOURCE', 'PEER_IDENTIFIED']);
+    expect(built.events[0]?.detail).toMatchObject({ headers: ['client-cert'] });
+  });
+});

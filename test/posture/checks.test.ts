@@ -1,13 +1,16 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   checkHostFilesReadable,
   checkSandboxRoots,
   checkServiceAccountToken,
 } from '../../src/posture/access-checks.js';
+import { CATALOG } from '../../src/posture/catalog.js';
 import { type AccessResult, createHostView, type HostView } from '../../src/posture/host-view.js';
 import { auditContainer, type PostureCheck, type PostureCheckId } from '../../src/posture/index.js';
 import { type AuditInputs, readInputs } from '../../src/posture/inputs.js';
-import { checkRuntimeSocket } from '../../src/posture/mount-checks.js';
+import { checkProcSysWritable, checkRuntimeSocket } from '../../src/posture/mount-checks.js';
 import { buildTree, removeTree, type TreeSpec } from './fixture-tree.js';
 import { HARDENED_CONTAINER, statusText } from './fixtures.js';
 
@@ -98,8 +101,29 @@ describe('CAPABILITIES', () => {
     );
     expect(found.evidence).toEqual([
       'CapEff 0000000000001000: 1 beyond NET_BIND_SERVICE: NET_ADMIN',
+      'rated as host capabilities: cannot read /proc/self/uid_map (ENOENT)',
       'CapAmb 0000000000001000: NET_ADMIN (kept across execve)',
     ]);
+  });
+
+  // user_namespaces(7): a capability acts on the resources its user namespace owns
+  it.each<[string, string | undefined, string, string]>([
+    ['the initial user namespace', '         0          0 4294967295\n', 'critical', '(the initial user namespace)'],
+    ['a user namespace that maps host root in', '0 0 1\n1 100000 65535\n', 'critical', '(host UID 0 is mapped in)'],
+    ['a user namespace mapped to unprivileged host UIDs', '0 100000 65536\n', 'medium', 'held in a user namespace'],
+    ['an unreadable uid_map (rated as the host’s)', undefined, 'critical', 'rated as host capabilities'],
+    ['a uid_map that is not a map', 'garbage\n', 'critical', 'not understood'],
+  ])('rates SYS_ADMIN in %s', (_case, uidMap, severity, evidence) => {
+    const found = checkOf(
+      {
+        ...SELF,
+        'proc/7/status': statusText({ uid: '0', capEff: '0000000000200000', capBnd: '0', noNewPrivs: '1' }),
+        ...(uidMap === undefined ? {} : { 'proc/7/uid_map': uidMap }),
+      },
+      'CAPABILITIES',
+    );
+    expect(found).toMatchObject({ status: 'finding', severity });
+    expect(found.evidence.join('\n')).toContain(evidence);
   });
 
   it('does not warn about the bounding set when no_new_privs is on', () => {
@@ -181,19 +205,25 @@ describe('RUNTIME_SOCKET', () => {
     expect(found).toMatchObject({ status: 'finding', severity: 'critical' });
   });
 
-  it('rates a socket this process may not connect to as high', () => {
+  it.each<[string, string | undefined, string, string]>([
+    ['without capabilities', '0000000000000000', 'high', ' (not writable by this process)'],
+    // access(2) ignores capabilities for the real UID; connect(2) honours CAP_DAC_OVERRIDE
+    ['with CAP_DAC_OVERRIDE', '0000000000000002', 'critical', ''],
+    ['with unreadable capabilities (fail closed)', undefined, 'critical', ''],
+  ])('rates a socket access(2) refuses %s as %s', (_case, capEff, severity, note) => {
     const view = readInputs(
       tree({
         ...SELF,
         'proc/7/mountinfo':
           '1 0 0:50 / / ro - overlay overlay ro\n3 1 0:24 /docker.sock /var/run/docker.sock rw - tmpfs tmpfs rw\n',
+        ...(capEff === undefined ? {} : { 'proc/7/status': statusText({ uid: '1000', capEff, capBnd: capEff }) }),
       }),
     );
     const inputs: AuditInputs = { ...view, view: { ...view.view, canWrite: () => 'no' } };
     expect(checkRuntimeSocket(inputs)).toEqual({
       status: 'finding',
-      severity: 'high',
-      evidence: ['/var/run/docker.sock: runtime socket mounted from /docker.sock (not writable by this process)'],
+      severity,
+      evidence: [`/var/run/docker.sock: runtime socket mounted from /docker.sock${note}`],
     });
   });
 
@@ -275,17 +305,167 @@ describe('HOST_PID_NAMESPACE and HOST_NETWORK_NAMESPACE', () => {
   });
 });
 
+describe('HOST_NETWORK_NAMESPACE: never ok when an input is unreadable', () => {
+  const HOST_PID = { 'proc/7/ns/pid': { link: 'pid:[4026531836]' } } as const;
+  const OWN_PID = { 'proc/7/ns/pid': { link: 'pid:[4026532570]' } } as const;
+  const NET_DEV = { 'proc/7/net/dev': 'h1\nh2\n    lo: 0 0\n  eth0: 0 0\n' } as const;
+
+  it.each<[string, TreeSpec, string, string[]]>([
+    [
+      'the host PID namespace and PID 1’s network namespace (true positive)',
+      {
+        ...HOST_PID,
+        ...NET_DEV,
+        'proc/7/ns/net': { link: 'net:[4026531840]' },
+        'proc/1/ns/net': { link: 'net:[4026531840]' },
+      },
+      'finding',
+      ["/proc/self/ns/net equals the host init's (net:[4026531840])"],
+    ],
+    [
+      'the host PID namespace and a network namespace of its own (true negative)',
+      {
+        ...HOST_PID,
+        ...NET_DEV,
+        'proc/7/ns/net': { link: 'net:[4026532573]' },
+        'proc/1/ns/net': { link: 'net:[4026531840]' },
+      },
+      'ok',
+      ['interfaces: lo, eth0 (no bridge, CNI or veth interface)'],
+    ],
+    [
+      'its own PID namespace (PID 1 is the container’s init: nothing to compare)',
+      { ...OWN_PID, ...NET_DEV },
+      'ok',
+      ['interfaces: lo, eth0 (no bridge, CNI or veth interface)'],
+    ],
+    [
+      'the host PID namespace with /proc/1/ns/net unreadable',
+      { ...HOST_PID, ...NET_DEV, 'proc/7/ns/net': { link: 'net:[4026532573]' } },
+      'unknown',
+      ['cannot read /proc/1/ns/net (ENOENT)'],
+    ],
+    [
+      'an unreadable PID namespace and /proc/1/ns/net unreadable',
+      { ...NET_DEV, 'proc/7/ns/net': { link: 'net:[4026532573]' } },
+      'unknown',
+      ['cannot read /proc/1/ns/net (ENOENT)'],
+    ],
+    ['an unreadable net/dev', { ...OWN_PID }, 'unknown', ['cannot read /proc/self/net/dev (ENOENT)']],
+  ])('%s', (_case, files, status, evidence) => {
+    expect(checkOf({ ...SELF, ...files }, 'HOST_NETWORK_NAMESPACE')).toMatchObject({ status, evidence });
+  });
+});
+
+describe('PROC_SYS_WRITABLE', () => {
+  const mountinfo = (procSys: string): string =>
+    `1 0 0:50 / / ro - overlay overlay ro\n2 1 0:55 / /proc rw,nosuid - proc proc rw\n${procSys}`;
+
+  it.each<[string, TreeSpec, Readonly<Record<string, AccessResult>>, string, string]>([
+    [
+      'a read-write /proc with core_pattern writable (true positive)',
+      { 'proc/7/mountinfo': mountinfo(''), 'proc/sys/kernel/core_pattern': 'core\n' },
+      { '/proc/sys/kernel/core_pattern': 'yes' },
+      'finding',
+      'critical',
+    ],
+    [
+      'a read-write /proc with nothing writable by this process',
+      { 'proc/7/mountinfo': mountinfo(''), 'proc/sys/kernel/core_pattern': 'core\n' },
+      { '/proc/sys/kernel/core_pattern': 'no' },
+      'finding',
+      'low',
+    ],
+    [
+      '/proc/sys remounted read-only, as runtimes do (true negative)',
+      {
+        'proc/7/mountinfo': mountinfo('3 2 0:55 /sys /proc/sys ro,nosuid - proc proc rw\n'),
+        'proc/sys/kernel/core_pattern': 'core\n',
+      },
+      { '/proc/sys/kernel/core_pattern': 'yes' },
+      'ok',
+      'info',
+    ],
+    [
+      'a read-write /proc where the sysctls cannot be checked',
+      { 'proc/7/mountinfo': mountinfo(''), 'proc/sys/kernel/core_pattern': 'core\n' },
+      { '/proc/sys/kernel/core_pattern': { error: 'EIO' } },
+      'unknown',
+      'critical',
+    ],
+    ['an unreadable mountinfo', {}, {}, 'unknown', 'critical'],
+  ])('%s', (_case, files, answers, status, severity) => {
+    const inputs = readInputs(tree({ ...SELF, ...files }));
+    const view: HostView = {
+      ...inputs.view,
+      canWrite: (path) => (Object.hasOwn(answers, path) ? (answers[path] as AccessResult) : inputs.view.canWrite(path)),
+    };
+    const outcome = checkProcSysWritable({ ...inputs, view });
+    expect(outcome.status).toBe(status);
+    if (status === 'finding') expect(outcome.severity).toBe(severity);
+    if (status === 'unknown') expect(CATALOG.PROC_SYS_WRITABLE.worstCase).toBe(severity);
+  });
+});
+
+describe('readability as the kernel decides it', () => {
+  it('opens the file: a FIFO at a checked path neither blocks nor counts as unreadable', () => {
+    const root = tree({ ...SELF, etc: { dir: true } });
+    const made = spawnSync('mkfifo', [join(root, 'etc/shadow')]);
+    expect(made.status).toBe(0);
+    expect(readInputs(root).view.canRead('/etc/shadow')).toBe('yes');
+  });
+});
+
 describe('container detection', () => {
   it.each<[string, TreeSpec, string | undefined]>([
-    ['Podman’s marker', { 'run/.containerenv': '' }, 'podman'],
     ['a Docker cgroup (v1)', { 'proc/7/cgroup': '12:pids:/docker/3f2a\n' }, 'docker'],
     ['a CRI-O scope', { 'proc/7/cgroup': '0::/system.slice/crio-3f2a.scope\n' }, 'cri-o'],
     ['an LXC payload', { 'proc/7/cgroup': '0::/lxc.payload.web\n' }, 'lxc'],
-    ['an overlay root alone', { 'proc/7/mountinfo': '1 0 0:50 / / rw - overlay overlay rw\n' }, undefined],
-  ])('recognises %s', (_case, files, runtime) => {
+    ['container= in PID 1’s environment', { 'proc/1/environ': 'PATH=/bin\0container=podman\0HOME=/\0' }, 'podman'],
+    [
+      'the runtime’s bind mounts',
+      {
+        'proc/7/mountinfo':
+          '1 0 0:5 / / rw - ext4 /dev/sda1 rw\n2 1 8:1 /var/lib/docker/containers/a/hosts /etc/hosts rw - ext4 /dev/sda1 rw\n',
+      },
+      'docker',
+    ],
+    [
+      'two weak signs (a marker file and an overlay root)',
+      { 'run/.containerenv': '', 'proc/7/mountinfo': '1 0 0:50 / / rw - overlay overlay rw\n' },
+      'podman',
+    ],
+  ])('says yes on %s', (_case, files, runtime) => {
     const { container } = auditContainer({ root: tree({ ...SELF, ...files }) });
     expect(container.status).toBe('yes');
     expect(container.runtime).toBe(runtime);
+  });
+
+  // a marker file is a file anyone can create, and an overlay root is also how live systems boot
+  it.each<[string, TreeSpec]>([
+    ['Podman’s marker alone', { 'run/.containerenv': '' }],
+    ['/.dockerenv alone', { '.dockerenv': '' }],
+    ['an overlay root alone', { 'proc/7/mountinfo': '1 0 0:50 / / rw - overlay overlay rw\n' }],
+    ['/run/systemd/container alone', { 'run/systemd/container': 'systemd-nspawn\n' }],
+  ])('says unknown on %s', (_case, files) => {
+    const { container } = auditContainer({ root: tree({ ...SELF, 'proc/7/cgroup': '0::/\n', ...files }) });
+    expect(container.status).toBe('unknown');
+    expect(container.evidence.at(-1)).toBe('one weak sign only: not enough to say');
+  });
+
+  it('keeps only container= from PID 1’s environment', () => {
+    const { container } = auditContainer({
+      root: tree({ ...SELF, 'proc/1/environ': 'SECRET=hunter2\0container=docker\0' }),
+    });
+    expect(JSON.stringify(container)).not.toContain('hunter2');
+    expect(container.evidence).toEqual(['PID 1 has container=docker']);
+  });
+
+  it('says no on a host with none of the signs', () => {
+    const { container } = auditContainer({
+      root: tree({ ...SELF, 'proc/7/cgroup': '0::/user.slice\n', 'proc/1/environ': 'PATH=/bin\0' }),
+    });
+    expect(container.status).toBe('no');
   });
 });
 
@@ -372,13 +552,25 @@ describe('SANDBOX_ROOT_EXPOSED', () => {
     });
   });
 
-  it.each([['/'], ['/etc/app'], ['/proc/1']])('reports system path %s as high', (sandboxRoot) => {
+  // one rule with createSandbox: what the sandbox refuses as a root is what the audit reports, and nothing else
+  it.each([
+    ['/', "the host's whole filesystem"],
+    ['/etc', "the host's configuration (shadow, keys)"],
+    ['/etc/', "the host's configuration (shadow, keys)"],
+    ['/proc/1', 'procfs (other processes, /proc/<pid>/root)'],
+  ])('reports host path %s as high', (sandboxRoot, what) => {
     const inputs = inputsWithAccess({ ...spec, 'proc/1/x': '' }, { '/': 'no', '/etc': 'no', '/proc': 'no' });
+    const shown = sandboxRoot === '/' ? '/' : sandboxRoot.replace(/\/$/, '');
     expect(checkSandboxRoots(inputs, [sandboxRoot])).toMatchObject({
       status: 'finding',
       severity: 'high',
-      evidence: [`${sandboxRoot} is a system path`],
+      evidence: [`${shown} is a host path: ${what}`],
     });
+  });
+
+  it.each([['/etc/app'], ['/etc/tls']])('accepts %s, a directory below /etc (a secret volume)', (sandboxRoot) => {
+    const inputs = inputsWithAccess({ ...spec, 'etc/tls': { dir: true } }, { '/etc': 'no' });
+    expect(checkSandboxRoots(inputs, [sandboxRoot])).toMatchObject({ status: 'ok' });
   });
 
   it('reports a sandbox root on a host mount with the mount’s severity', () => {

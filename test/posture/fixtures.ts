@@ -67,6 +67,7 @@ const HARDENED_MOUNTINFO = `600 500 0:52 / / ro,relatime master:1 - overlay over
 612 600 8:1 /var/lib/docker/volumes/files/_data /srv/files ro,relatime - ext4 /dev/sda1 rw
 613 601 0:55 /bus /proc/bus ro,relatime - proc proc rw
 614 601 0:56 /null /proc/kcore rw,nosuid - tmpfs tmpfs rw,size=65536k,mode=755
+615 601 0:55 /sys /proc/sys ro,nosuid,nodev,noexec,relatime - proc proc rw
 `;
 
 /**
@@ -138,6 +139,7 @@ export const PRIVILEGED_CONTAINER: TreeSpec = {
   'proc/2/comm': 'kthreadd\n',
   'var/run/secrets/kubernetes.io/serviceaccount/token': 'eyJhbGciOiJSUzI1NiJ9.fixture.signature',
   'etc/shadow': 'root:*:19000:0:99999:7:::\n',
+  'proc/sys/kernel/core_pattern': 'core\n',
   'host/etc/shadow': 'root:*:19000:0:99999:7:::\n',
 };
 

@@ -106,6 +106,7 @@ describe('openapiSecurity', () => {
         },
         'x-koa-mtls': {
           guarded: true,
+          anonymous: false,
           route: '/v1/shop/items/:id',
           policies: [
             {
@@ -132,6 +133,7 @@ describe('openapiSecurity', () => {
         security: [{ mutualTLS: [] }],
         'x-koa-mtls': {
           guarded: false,
+          anonymous: false,
           route: '/v1/health',
           policies: [],
           partialPolicies: [],

@@ -1,6 +1,6 @@
 /**
  * Distinguished-name attribute patterns, matched per value of the typed DN — never a regex over the DN string
- * (Spring's `CN=(.*?),` and nginx's `~CN=` are hijacked by another attribute's value: notes §4 pitfall 17).
+ * (Spring's `CN=(.*?),` and nginx's `~CN=` are hijacked by another attribute's value that contains `CN=`).
  * DN values are not paths, so `*` here is "any run of characters" and `/` is an ordinary character.
  */
 import { leadingSyntaxProblem } from './glob.js';
@@ -37,7 +37,7 @@ export function compileDnValuePattern(pattern: string): DnValuePattern {
 /**
  * Whether `value` is `pieces[0]*pieces[1]*…*pieces[n]`: the first piece a prefix, the last a suffix, the others in
  * order, each found left-most. Greedy left-most search is exact for `*` globs and makes one left-to-right pass, so no
- * pattern can backtrack (a regex like `^.*a.*a.*x$` can: notes §4 pitfall 31).
+ * pattern can backtrack (a regex like `^.*a.*a.*x$` can: ReDoS, CWE-1333).
  */
 function wildcardMatch(pieces: readonly string[], value: string): boolean {
   const first = pieces[0] ?? '';

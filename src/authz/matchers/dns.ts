@@ -7,6 +7,7 @@
 
 import { domainToASCII } from 'node:url';
 import type { Minimatch } from 'minimatch';
+import type { ConditionKind } from '../conditions.js';
 import { compileSegmentGlob, leadingSyntaxProblem } from './glob.js';
 
 /** A compiled DNS pattern: an exact A-label name, or a label glob. */
@@ -19,6 +20,15 @@ export interface DnsPattern {
   readonly bare: boolean;
   /** The normalized pattern, for descriptions. */
   readonly text: string;
+  /** The literal labels right of the left-most wildcard label, right to left (`*.svc.example.com` → com, example, svc). */
+  readonly suffix: readonly string[];
+}
+
+/** A normalized peer DNS name with its label path for globs and its labels right to left for the index. */
+export interface PeerDnsName {
+  readonly name: string;
+  readonly labelPath: string;
+  readonly reversedLabels: readonly string[];
 }
 
 const LABEL = /^[a-z0-9_-]{1,63}$/;
@@ -34,7 +44,7 @@ function normalizeLabel(label: string, index: number): string {
   if (label.includes('*')) {
     const lower = label.toLowerCase();
     if (lower.includes('**')) throw new Error("may use '**' only as a whole label");
-    // One '*' per label keeps matching linear (minimatch ReDoS class, notes §4 pitfall 31).
+    // One '*' per label keeps matching linear (two stars make minimatch's regex backtrack: ReDoS, CWE-1333).
     if (lower.indexOf('*') !== lower.lastIndexOf('*')) throw new Error("may use at most one '*' per label");
     if (!WILDCARD_LABEL.test(lower)) throw new Error(`has an invalid wildcard label '${label}'`);
     return lower;
@@ -62,16 +72,21 @@ export function compileDnsPattern(pattern: string): DnsPattern {
   const labels = pattern.split('.').map(normalizeLabel);
   const text = labels.join('.');
   const bare = labels.every((label) => label === '*' || label === '**');
-  if (!text.includes('*')) return Object.freeze({ exact: text, glob: undefined, bare, text });
+  const suffix: string[] = [];
+  for (let index = labels.length - 1; index >= 0 && !(labels[index] as string).includes('*'); index--) {
+    suffix.push(labels[index] as string);
+  }
+  if (!text.includes('*')) return Object.freeze({ exact: text, glob: undefined, bare, text, suffix });
   // `**` is "one or more labels": a required label, then minimatch's zero-or-more globstar.
   const segments = labels.map((label) => (label === '**' ? '*/**' : label));
-  return Object.freeze({ exact: undefined, glob: compileSegmentGlob(segments.join('/')), bare, text });
+  return Object.freeze({ exact: undefined, glob: compileSegmentGlob(segments.join('/')), bare, text, suffix });
 }
 
 /**
  * Normalizes a peer's DNS name for matching: lower-case, ASCII letters, digits, `-` and `_` in 1–63 character labels.
  * Anything else (a wildcard SAN, raw Unicode, a space, a comma, NUL, an empty label) returns `undefined` and never
- * matches (RFC 5280 §4.2.1.6: a dNSName is an IA5String in preferred name syntax; notes §4 pitfalls 26, 29).
+ * matches (RFC 5280 §4.2.1.6: a dNSName is an IA5String in preferred name syntax,
+ * and a certificate's wildcard is for servers, never a client identity).
  *
  * @example
  * ```ts
@@ -93,8 +108,30 @@ export function dnsLabelPath(normalizedName: string): string {
   return normalizedName.replaceAll('.', '/');
 }
 
+/** A peer's DNS name ready for matching, or `undefined` when it is not a valid name (see {@link normalizePeerDnsName}). */
+export function parsePeerDnsName(raw: string): PeerDnsName | undefined {
+  const name = normalizePeerDnsName(raw);
+  if (name === undefined) return undefined;
+  return { name, labelPath: dnsLabelPath(name), reversedLabels: name.split('.').reverse() };
+}
+
 /** Whether a normalized peer name (and its label path) matches a compiled pattern. */
 export function matchesDnsPattern(pattern: DnsPattern, name: string, labelPath: string): boolean {
   if (pattern.exact !== undefined) return pattern.exact === name;
   return pattern.glob?.match(labelPath) === true;
 }
+
+/** `san.dns`: DNS names, exact ones indexed, globs in a trie by their literal right-hand labels. */
+export const dnsKind = Object.freeze<ConditionKind<DnsPattern, PeerDnsName>>({
+  key: 'san.dns',
+  compile: compileDnsPattern,
+  isBare: (pattern: DnsPattern) => pattern.bare,
+  describePattern: (pattern: DnsPattern) => pattern.text,
+  peerValues: (view) => view.normalize(view.peer.san.dns, parsePeerDnsName),
+  matches: (pattern: DnsPattern, value: PeerDnsName) => matchesDnsPattern(pattern, value.name, value.labelPath),
+  describe: (view) => `san.dns ${JSON.stringify(view.peer.san.dns)}`,
+  exactKey: (pattern: DnsPattern) => pattern.exact,
+  valueKey: (value: PeerDnsName) => value.name,
+  prefix: (pattern: DnsPattern) => pattern.suffix,
+  valueSegments: (value: PeerDnsName) => value.reversedLabels,
+});

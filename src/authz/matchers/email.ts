@@ -2,7 +2,8 @@
  * Email (rfc822Name) patterns `local@domain`: the local part compares exactly (RFC 5321 §2.4: it may be
  * case-sensitive), or `*` for any local part; the domain is a DNS pattern, case-insensitive and label-aware.
  */
-import { compileDnsPattern, type DnsPattern, dnsLabelPath, matchesDnsPattern, normalizePeerDnsName } from './dns.js';
+import type { ConditionKind } from '../conditions.js';
+import { compileDnsPattern, type DnsPattern, matchesDnsPattern, type PeerDnsName, parsePeerDnsName } from './dns.js';
 import { leadingSyntaxProblem } from './glob.js';
 
 /** A compiled email pattern. */
@@ -17,8 +18,7 @@ export interface EmailPattern {
 /** A peer's email split for matching. */
 export interface PeerEmail {
   readonly local: string;
-  readonly domain: string;
-  readonly domainPath: string;
+  readonly domain: PeerDnsName;
 }
 
 /**
@@ -55,13 +55,31 @@ export function parsePeerEmail(email: string): PeerEmail | undefined {
   const local = email.slice(0, at);
   // Control characters and spaces have no place in an rfc822Name SAN (RFC 5280 §4.2.1.6: IA5String mailbox).
   if (/[\s\p{Cc}@]/u.test(local)) return undefined;
-  const domain = normalizePeerDnsName(email.slice(at + 1));
+  const domain = parsePeerDnsName(email.slice(at + 1));
   if (domain === undefined) return undefined;
-  return { local, domain, domainPath: dnsLabelPath(domain) };
+  return { local, domain };
 }
 
 /** Whether a peer email matches a compiled pattern. */
 export function matchesEmailPattern(pattern: EmailPattern, email: PeerEmail): boolean {
   if (pattern.local !== undefined && pattern.local !== email.local) return false;
-  return matchesDnsPattern(pattern.domain, email.domain, email.domainPath);
+  return matchesDnsPattern(pattern.domain, email.domain.name, email.domain.labelPath);
 }
+
+/** `san.email`: rfc822Names, exact addresses indexed, the others in a trie by their literal domain labels. */
+export const emailKind = Object.freeze<ConditionKind<EmailPattern, PeerEmail>>({
+  key: 'san.email',
+  compile: compileEmailPattern,
+  isBare: (pattern: EmailPattern) => pattern.bare,
+  describePattern: (pattern: EmailPattern) => pattern.text,
+  peerValues: (view) => view.normalize(view.peer.san.email, parsePeerEmail),
+  matches: matchesEmailPattern,
+  describe: (view) => `san.email ${JSON.stringify(view.peer.san.email)}`,
+  exactKey: (pattern: EmailPattern) =>
+    pattern.local === undefined || pattern.domain.exact === undefined
+      ? undefined
+      : `${pattern.local}@${pattern.domain.exact}`,
+  valueKey: (email: PeerEmail) => `${email.local}@${email.domain.name}`,
+  prefix: (pattern: EmailPattern) => pattern.domain.suffix,
+  valueSegments: (email: PeerEmail) => email.domain.reversedLabels,
+});

@@ -5,7 +5,7 @@ import { Minimatch, type MinimatchOptions } from 'minimatch';
 
 /**
  * Negation, comments, extglobs and braces are off (a leading `!` would turn an allow entry into "everything else",
- * notes §4 pitfall 30; extglobs carry CVE-2026-27904). `dot` lets `*` match a segment starting with `.`, but minimatch
+ * and a leading `#` a comment that never matches; extglobs carry CVE-2026-27904). `dot` lets `*` match a segment starting with `.`, but minimatch
  * still never matches `.` or `..` segments with a wildcard.
  */
 const GLOB_OPTIONS: MinimatchOptions = Object.freeze({
@@ -26,8 +26,8 @@ export function compileSegmentGlob(pattern: string): Minimatch {
 
 /**
  * Why a `/`-separated glob path is not allowed, or `undefined`: every segment is `**` or holds at most one `*`. Two
- * stars in one segment (`*a*a*x`) make minimatch's regex backtrack polynomially on a long segment (notes §4
- * pitfall 31); one keeps it linear.
+ * stars in one segment (`*a*a*x`) make minimatch's regex backtrack polynomially on a long segment (ReDoS,
+ * CWE-1333); one keeps it linear.
  */
 export function segmentGlobProblem(path: string): string | undefined {
   for (const segment of path.split('/')) {
@@ -38,7 +38,7 @@ export function segmentGlobProblem(path: string): string | undefined {
   return undefined;
 }
 
-/** Rejects the pattern prefixes minimatch would give a special meaning (notes §4 pitfall 30). */
+/** Rejects the pattern prefixes minimatch would give a special meaning (`!` negates, `#` comments). */
 export function leadingSyntaxProblem(pattern: string): string | undefined {
   if (pattern.startsWith('!')) return "must not start with '!' (negation is not pattern syntax; use { not: … })";
   if (pattern.startsWith('#')) return "must not start with '#' (a comment pattern never matches)";

@@ -5,6 +5,8 @@
  * is set only for a valid X509-SVID, never against raw URI SANs.
  */
 import type { Minimatch } from 'minimatch';
+import type { ConditionKind } from '../conditions.js';
+import type { PeerView } from '../peer-view.js';
 import { compileSegmentGlob, leadingSyntaxProblem, segmentGlobProblem } from './glob.js';
 
 /** A compiled SPIFFE ID pattern. */
@@ -13,6 +15,8 @@ export interface SpiffePattern {
   readonly exactPath: string | undefined;
   readonly pathGlob: Minimatch | undefined;
   readonly text: string;
+  /** The trust domain and the literal leading path segments (for the index). */
+  readonly prefix: readonly string[];
 }
 
 /** A peer's SPIFFE ID split for matching. */
@@ -21,6 +25,8 @@ export interface PeerSpiffeId {
   readonly path: string;
   /** `trustDomain + path`, the key exact IDs are indexed by. */
   readonly id: string;
+  /** The trust domain, then the path segments (for the index). */
+  readonly segments: readonly string[];
 }
 
 const TRUST_DOMAIN = /^[a-z0-9._-]{1,255}$/;
@@ -82,11 +88,13 @@ export function compileSpiffePattern(pattern: string): SpiffePattern {
   const problem = segmentGlobProblem(path);
   if (problem !== undefined) throw new Error(problem);
   const glob = path.includes('*');
+  const literal = segments.findIndex((segment) => segment.includes('*'));
   return Object.freeze({
     trustDomain,
     exactPath: glob ? undefined : path,
     pathGlob: glob ? compileSegmentGlob(path) : undefined,
     text: `spiffe://${trustDomain}${path}`,
+    prefix: Object.freeze([trustDomain, ...(literal === -1 ? segments : segments.slice(0, literal))]),
   });
 }
 
@@ -99,10 +107,11 @@ export function parsePeerSpiffeId(id: string): PeerSpiffeId | undefined {
   const trustDomain = (match[1] ?? '').toLowerCase();
   const path = match[2] ?? '';
   if (!TRUST_DOMAIN.test(trustDomain) || path.length < 2) return undefined;
-  for (const segment of path.slice(1).split('/')) {
+  const segments = path.slice(1).split('/');
+  for (const segment of segments) {
     if (segment === '.' || segment === '..' || !SEGMENT.test(segment)) return undefined;
   }
-  return { trustDomain, path, id: `${trustDomain}${path}` };
+  return { trustDomain, path, id: `${trustDomain}${path}`, segments: [trustDomain, ...segments] };
 }
 
 /** Whether a peer SPIFFE ID matches a compiled pattern. */
@@ -111,3 +120,44 @@ export function matchesSpiffePattern(pattern: SpiffePattern, id: PeerSpiffeId): 
   if (pattern.exactPath !== undefined) return pattern.exactPath === id.path;
   return pattern.pathGlob?.match(id.path) === true;
 }
+
+/** The peer's split SPIFFE ID as a list (none without `spiffeId`; unreadable when it does not parse). */
+function peerSpiffeIds(view: PeerView) {
+  const id = view.peer.spiffeId;
+  return view.normalize(id === undefined ? [] : [id], parsePeerSpiffeId);
+}
+
+const describeSpiffeId = (view: PeerView): string => `spiffeId ${JSON.stringify(view.peer.spiffeId ?? null)}`;
+
+/** `spiffe`: SPIFFE IDs, exact ones indexed, globs in a trie by trust domain and literal path segments. */
+export const spiffeKind = Object.freeze<ConditionKind<SpiffePattern, PeerSpiffeId>>({
+  key: 'spiffe',
+  compile: compileSpiffePattern,
+  isBare: () => false,
+  describePattern: (pattern: SpiffePattern) => pattern.text,
+  peerValues: peerSpiffeIds,
+  matches: matchesSpiffePattern,
+  describe: describeSpiffeId,
+  exactKey: (pattern: SpiffePattern) =>
+    pattern.exactPath === undefined ? undefined : `${pattern.trustDomain}${pattern.exactPath}`,
+  valueKey: (id: PeerSpiffeId) => id.id,
+  prefix: (pattern: SpiffePattern) => pattern.prefix,
+  valueSegments: (id: PeerSpiffeId) => id.segments,
+});
+
+/** `trustDomain`: the trust domain of the peer's SPIFFE ID, exact. */
+export const trustDomainKind = Object.freeze<ConditionKind<string, string>>({
+  key: 'trustDomain',
+  compile: normalizeTrustDomain,
+  isBare: () => false,
+  describePattern: (domain: string) => domain,
+  peerValues: (view) =>
+    view.normalize(
+      view.peer.spiffeId === undefined ? [] : [view.peer.spiffeId],
+      (id) => parsePeerSpiffeId(id)?.trustDomain,
+    ),
+  matches: (domain: string, peerDomain: string) => domain === peerDomain,
+  describe: describeSpiffeId,
+  exactKey: (domain: string) => domain,
+  valueKey: (domain: string) => domain,
+});

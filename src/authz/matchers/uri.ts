@@ -1,10 +1,15 @@
 /**
  * URI patterns `scheme://host[:port][/path]`, segment-aware: scheme and host compare case-insensitively (RFC 3986
  * §6.2.2.1), the host is a DNS pattern (label-aware), the port exactly, and the path by segments (`*` = one segment,
- * `**` = any number). A URI rule never matches a DNS, email or IP SAN (notes §4 pitfall 22).
+ * `**` = any number). Paths compare after RFC 3986 §6.2.2 normalization (an escaped unreserved character is the
+ * character, escapes are upper-case), so `/%61dmin` is `/admin` for an allow rule and a deny rule alike. A glob never
+ * matches a path it cannot read unambiguously — an empty or dot segment, or an escaped `/`, `\`, `%`, control or
+ * non-ASCII byte (`..%2Fadmin`, `%252F`, the overlong `%C0%AF`): such a URI is "cannot tell", which a deny rule
+ * treats as a match. A URI rule never matches a DNS, email or IP SAN (type confusion, CVE-2021-44531).
  */
 import type { Minimatch } from 'minimatch';
-import { compileDnsPattern, type DnsPattern, dnsLabelPath, matchesDnsPattern, normalizePeerDnsName } from './dns.js';
+import type { ConditionKind } from '../conditions.js';
+import { compileDnsPattern, type DnsPattern, matchesDnsPattern, normalizePeerDnsName } from './dns.js';
 import { compileSegmentGlob, leadingSyntaxProblem, segmentGlobProblem } from './glob.js';
 
 /** A compiled URI pattern. */
@@ -13,27 +18,41 @@ export interface UriPattern {
   /** A DNS pattern, or the lower-case text of a bracketed IPv6 literal. */
   readonly host: DnsPattern | string;
   readonly port: string;
+  /** The normalized path of a pattern without a wildcard. */
   readonly exactPath: string | undefined;
   readonly pathGlob: Minimatch | undefined;
   readonly bare: boolean;
   readonly text: string;
+  /** The literal leading segments every match starts with (for the index). */
+  readonly prefix: readonly string[];
 }
 
-/** A peer's URI SAN split for matching. */
+/** A peer's URI SAN split and normalized for matching. */
 export interface PeerUri {
   readonly scheme: string;
   /** Normalized DNS name, or lower-case bracketed IPv6 literal. */
   readonly host: string;
   readonly hostPath: string;
   readonly port: string;
+  /** The path after RFC 3986 §6.2.2 normalization. */
   readonly path: string;
-  /** Whether the path may be matched by a glob: no empty, `.` or `..` segments. */
+  /** Whether a glob may judge the path: no empty or dot segments, no escaped separator, `%`, control or 8-bit byte. */
   readonly globbable: boolean;
+  /** `scheme://host:port` + path: the exact-match key. */
+  readonly key: string;
+  /** The index segments: `scheme:port`, host labels right to left (or the literal), `/`, path segments. */
+  readonly segments: readonly string[];
 }
 
+/** RFC 3986 §2: the characters a URI may contain at all (no space, control, `\`, `"`, `<`, `>` or 8-bit). */
+const URI_CHARACTERS = /^[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]*$/;
 const PATTERN = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)(\/[^?#]*)?$/;
 const PEER = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)([^?#]*)$/;
 const AUTHORITY = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+)(?::([0-9]{1,5}))?$/;
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+const HEX_PAIR = /^[0-9A-Fa-f]{2}$/;
+/** Escapes a glob cannot judge: `/`, `\`, `%` (double encoding), controls, and 8-bit bytes (overlong UTF-8 `/`). */
+const AMBIGUOUS_ESCAPE = /%(?:2F|5C|25|[01][0-9A-F]|7F|[89A-F][0-9A-F])/;
 
 function splitAuthority(authority: string): { host: string; port: string } | undefined {
   const match = AUTHORITY.exec(authority);
@@ -41,24 +60,70 @@ function splitAuthority(authority: string): { host: string; port: string } | und
   return { host: match[1] ?? '', port: match[2] ?? '' };
 }
 
-function segmentsAreClean(path: string): boolean {
+/**
+ * RFC 3986 §6.2.2.1–2: decodes escaped unreserved characters and upper-cases the hex of the other escapes; `undefined`
+ * for a malformed escape.
+ */
+function normalizeEscapes(path: string): string | undefined {
+  if (!path.includes('%')) return path;
+  let normalized = '';
+  for (let index = 0; index < path.length; index++) {
+    const char = path[index] as string;
+    if (char !== '%') {
+      normalized += char;
+      continue;
+    }
+    const hex = path.slice(index + 1, index + 3);
+    if (!HEX_PAIR.test(hex)) return undefined;
+    const decoded = String.fromCharCode(Number.parseInt(hex, 16));
+    normalized += UNRESERVED.test(decoded) ? decoded : `%${hex.toUpperCase()}`;
+    index += 2;
+  }
+  return normalized;
+}
+
+/** Whether a normalized path can be judged by a segment glob. */
+function globbablePath(path: string): boolean {
   if (path === '') return true;
-  // RFC 3986 §2.3/§6.2.2.2: `%2e` is an unreserved '.', so `%2e%2e` is the dot-segment '..' once normalized.
-  const segments = path
+  if (path === '/' || AMBIGUOUS_ESCAPE.test(path)) return false;
+  return path
     .slice(1)
     .split('/')
-    .map((segment) => segment.replace(/%2e/gi, '.'));
-  return segments.every((segment) => segment !== '' && segment !== '.' && segment !== '..');
+    .every((segment) => segment !== '' && segment !== '.' && segment !== '..');
 }
 
 function compilePath(path: string): { exactPath: string | undefined; pathGlob: Minimatch | undefined } {
-  if (!path.includes('*')) return { exactPath: path, pathGlob: undefined };
+  if (!URI_CHARACTERS.test(path)) {
+    throw new Error('must have a percent-encoded path (RFC 3986: no space, control, "\\" or non-ASCII character)');
+  }
+  const normalized = normalizeEscapes(path);
+  if (normalized === undefined) throw new Error("must not have a malformed '%' escape");
+  if (!normalized.includes('*')) return { exactPath: normalized, pathGlob: undefined };
   // The glob must say what it means: no character classes, escapes, empty or dot segments.
-  if (/[[\]\\]/.test(path)) throw new Error("must not use '[', ']' or '\\' in a path glob");
-  if (!segmentsAreClean(path)) throw new Error("must not have empty, '.' or '..' segments in a path glob");
-  const problem = segmentGlobProblem(path);
+  if (/[[\]\\]/.test(normalized)) throw new Error("must not use '[', ']' or '\\' in a path glob");
+  if (!globbablePath(normalized)) {
+    throw new Error(
+      "must not have empty, '.' or '..' segments, or an escaped '/', '\\', '%' or 8-bit byte in a path glob",
+    );
+  }
+  const problem = segmentGlobProblem(normalized);
   if (problem !== undefined) throw new Error(problem);
-  return { exactPath: undefined, pathGlob: compileSegmentGlob(path) };
+  return { exactPath: undefined, pathGlob: compileSegmentGlob(normalized) };
+}
+
+function literalPrefix(scheme: string, host: DnsPattern | string, port: string, path: string): string[] {
+  const prefix = [`${scheme}:${port}`];
+  if (typeof host === 'string') prefix.push(host);
+  else {
+    prefix.push(...host.suffix);
+    if (host.exact === undefined) return prefix;
+  }
+  prefix.push('/');
+  for (const segment of path.slice(1).split('/')) {
+    if (segment.includes('*')) break;
+    prefix.push(segment);
+  }
+  return prefix;
 }
 
 /**
@@ -90,8 +155,8 @@ export function compileUriPattern(pattern: string): UriPattern {
       throw new Error(`has a host that ${(error as Error).message}`);
     }
   }
-  const path = match[3] ?? '';
-  const { exactPath, pathGlob } = compilePath(path);
+  const { exactPath, pathGlob } = compilePath(match[3] ?? '');
+  const path = exactPath ?? normalizeEscapes(match[3] ?? '') ?? '';
   const hostBare = typeof host !== 'string' && host.bare;
   const pathBare =
     pathGlob !== undefined && path.split('/').every((segment) => segment === '' || /^\*+$/.test(segment));
@@ -104,12 +169,14 @@ export function compileUriPattern(pattern: string): UriPattern {
     pathGlob,
     bare: hostBare && (pathBare || path === ''),
     text: `${scheme}://${hostText}${parts.port === '' ? '' : `:${parts.port}`}${path}`,
+    prefix: Object.freeze(literalPrefix(scheme, host, parts.port, path)),
   });
 }
 
 /**
- * Splits a peer's URI SAN; `undefined` (never matches) when it is not `scheme://host[:port]path` or has userinfo, a
- * query or a fragment — a pattern cannot say anything about those, so they are not allowed to ride along.
+ * Splits and normalizes a peer's URI SAN; `undefined` (never matches; "cannot tell" for a deny rule) when it is not
+ * RFC 3986 text `scheme://host[:port]path`, has a malformed escape, userinfo, a query or a fragment — a pattern
+ * cannot say anything about those, so they are not allowed to ride along.
  *
  * @example
  * ```ts
@@ -117,27 +184,35 @@ export function compileUriPattern(pattern: string): UriPattern {
  * ```
  */
 export function parsePeerUri(uri: string): PeerUri | undefined {
+  if (!URI_CHARACTERS.test(uri)) return undefined;
   const match = PEER.exec(uri);
   if (match === null) return undefined;
   const parts = splitAuthority(match[2] ?? '');
   if (parts === undefined) return undefined;
-  let host: string | undefined;
-  if (parts.host.startsWith('[')) host = parts.host.toLowerCase();
-  else host = normalizePeerDnsName(parts.host);
+  const literal = parts.host.startsWith('[');
+  const host = literal ? parts.host.toLowerCase() : normalizePeerDnsName(parts.host);
   if (host === undefined) return undefined;
-  const path = match[3] ?? '';
+  const path = normalizeEscapes(match[3] ?? '');
+  if (path === undefined) return undefined;
+  const scheme = (match[1] ?? '').toLowerCase();
+  const segments = [`${scheme}:${parts.port}`];
+  if (literal) segments.push(host);
+  else segments.push(...host.split('.').reverse());
+  segments.push('/', ...path.slice(1).split('/'));
   return {
-    scheme: (match[1] ?? '').toLowerCase(),
+    scheme,
     host,
-    hostPath: dnsLabelPath(host),
+    hostPath: host.replaceAll('.', '/'),
     port: parts.port,
     path,
-    globbable: path !== '/' && segmentsAreClean(path),
+    globbable: globbablePath(path),
+    key: `${scheme}://${host}:${parts.port}${path}`,
+    segments,
   };
 }
 
-/** Whether a peer URI matches a compiled pattern. */
-export function matchesUriPattern(pattern: UriPattern, uri: PeerUri): boolean {
+/** Whether a peer URI matches a compiled pattern; `undefined` when only an unreadable path stands in the way. */
+export function matchesUriPattern(pattern: UriPattern, uri: PeerUri): boolean | undefined {
   if (pattern.scheme !== uri.scheme || pattern.port !== uri.port) return false;
   if (typeof pattern.host === 'string') {
     if (pattern.host !== uri.host) return false;
@@ -146,5 +221,27 @@ export function matchesUriPattern(pattern: UriPattern, uri: PeerUri): boolean {
   }
   if (pattern.exactPath !== undefined) return pattern.exactPath === uri.path;
   // Segment-aware only on canonical paths: minimatch ignores a trailing '/' and collapses '//'.
-  return uri.globbable && pattern.pathGlob?.match(uri.path) === true;
+  if (!uri.globbable) return undefined;
+  return pattern.pathGlob?.match(uri.path) === true;
 }
+
+function exactKey(pattern: UriPattern): string | undefined {
+  if (pattern.exactPath === undefined) return undefined;
+  const host = typeof pattern.host === 'string' ? pattern.host : pattern.host.exact;
+  return host === undefined ? undefined : `${pattern.scheme}://${host}:${pattern.port}${pattern.exactPath}`;
+}
+
+/** `san.uri`: URIs, exact ones indexed, globs in a trie by scheme, port, host labels and literal path segments. */
+export const uriKind = Object.freeze<ConditionKind<UriPattern, PeerUri>>({
+  key: 'san.uri',
+  compile: compileUriPattern,
+  isBare: (pattern: UriPattern) => pattern.bare,
+  describePattern: (pattern: UriPattern) => pattern.text,
+  peerValues: (view) => view.normalize(view.peer.san.uri, parsePeerUri),
+  matches: matchesUriPattern,
+  describe: (view) => `san.uri ${JSON.stringify(view.peer.san.uri)}`,
+  exactKey,
+  valueKey: (uri: PeerUri) => uri.key,
+  prefix: (pattern: UriPattern) => pattern.prefix,
+  valueSegments: (uri: PeerUri) => uri.segments,
+});

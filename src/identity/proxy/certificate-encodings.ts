@@ -16,17 +16,18 @@ export type CertificateEncoding = 'pem' | 'url-pem' | 'base64-der';
 const base64Pattern = /^[A-Za-z0-9+/]+={0,2}$/;
 const pemBlock = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]*?)-----END CERTIFICATE-----/g;
 
-/** Decodes standard base64 strictly (alphabet, padding position, no data after padding). */
+/**
+ * Decodes standard base64, canonical form only: the standard alphabet, `=` padding to a multiple of 4, zero pad bits.
+ * Exactly one text then names each byte string, so no two header values decode to one certificate.
+ */
 export function decodeBase64(text: string): Uint8Array {
   // RFC 4648 §3.3: characters outside the alphabet are an error, not something to skip.
-  if (text.length === 0 || !base64Pattern.test(text) || text.length % 4 === 1) {
+  if (text.length === 0 || text.length % 4 !== 0 || !base64Pattern.test(text)) {
     throw new MalformedHeaderError('invalid base64');
   }
   const bytes = Buffer.from(text, 'base64');
-  // Round-trip: refuses non-canonical trailing bits, which would let two strings name one certificate.
-  if (bytes.toString('base64').replace(/=+$/, '') !== text.replace(/=+$/, '')) {
-    throw new MalformedHeaderError('non-canonical base64');
-  }
+  // RFC 4648 §3.2 (padding required) and §3.5 (pad bits zero): the text must be the one canonical encoding.
+  if (bytes.toString('base64') !== text) throw new MalformedHeaderError('non-canonical base64');
   return new Uint8Array(bytes);
 }
 

@@ -15,6 +15,7 @@ import {
   optionalString,
 } from '../../options/validate.js';
 import { BoundedCache } from '../bounded-cache.js';
+import { type ParsedCertificate, parseCertificate } from '../parse-certificate.js';
 import type { PeerSource } from '../peer-identity.js';
 import {
   type CertificateEncoding,
@@ -25,7 +26,7 @@ import {
 } from './certificate-encodings.js';
 import type { Claims } from './claimed-identity.js';
 import { parseByteSequenceItem, parseByteSequenceList } from './structured-field.js';
-import { parseXfcc, selectElement, singleValue } from './xfcc.js';
+import { parseXfcc, selectElement, singleValue, type XfccElement } from './xfcc.js';
 
 /** The TLS connection's own peer certificate (verified by the handshake). */
 export interface TlsSource {
@@ -87,6 +88,9 @@ export type PeerCertificateSource =
   | NginxSource
   | HeaderSource;
 
+/** The `type` of a header source. */
+export type HeaderSourceType = 'xfcc' | 'client-cert' | 'nginx' | 'header';
+
 /** What a header source found. */
 export type Extraction =
   | { readonly kind: 'absent' }
@@ -112,6 +116,8 @@ export interface HeaderLimits {
 
 /** A compiled header source. */
 export interface CompiledHeaderSource {
+  /** The `type` it was configured with (`trustedProxies[].source` may name it by this or by its first header). */
+  readonly type: HeaderSourceType;
   readonly source: PeerSource;
   /** Lower-case names of every header this source reads (all are stripped from untrusted requests). */
   readonly headers: readonly string[];
@@ -126,6 +132,8 @@ export interface CompiledSources {
 
 const headerName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const sha256Hex = /^[0-9a-fA-F]{64}$/;
+// SANs read to confirm an XFCC element; the header's own size bound keeps the work small.
+const MAX_CONFIRMED_NAMES = 10_000;
 
 function headerOption(object: Record<string, unknown>, key: string, path: string, fallback: string): string {
   const value = optionalString(object, key, path) ?? fallback;
@@ -149,6 +157,7 @@ type Decoder = (values: readonly (string | undefined)[]) => Extraction;
  * forwards the same header for every request of a client), failing closed on any decoding error.
  */
 function headerSource(
+  type: HeaderSourceType,
   source: PeerSource,
   headers: readonly string[],
   limits: HeaderLimits,
@@ -156,12 +165,13 @@ function headerSource(
 ): CompiledHeaderSource {
   const decoded = new BoundedCache<string, Extraction>(limits.cacheSize);
   return Object.freeze({
+    type,
     source,
     headers: Object.freeze([...headers]),
     extract(incoming: IncomingHttpHeaders): Extraction {
       const values = headers.map((name) => read(incoming, name));
       if (values.every((value) => value === undefined)) return { kind: 'absent' };
-      // Notes §4 pitfall 5: bound the work a header can cause, whatever the server's maxHeaderSize.
+      // Bound the work a header can cause, whatever the server's maxHeaderSize.
       const tooLarge = headers.find((_, index) => (values[index]?.length ?? 0) > limits.maxHeaderBytes);
       if (tooLarge !== undefined) {
         return { kind: 'invalid', reason: 'PROXY_HEADER_TOO_LARGE', detail: `${tooLarge} exceeds maxHeaderBytes` };
@@ -183,14 +193,63 @@ function headerSource(
   });
 }
 
+/** The SHA-256 hex of a DER certificate, as Envoy writes it in `Hash`. */
+const sha256Of = (der: Uint8Array) => createHash('sha256').update(der).digest('hex');
+
+/** Whether the values Envoy wrote for one SAN type are exactly the certificate's (Envoy writes `URI=` when none). */
+function sameNames(written: readonly string[] | undefined, names: readonly string[]): boolean {
+  if (written === undefined) return true;
+  const expected = names.length === 0 ? [''] : names;
+  return written.length === expected.length && written.every((value, index) => value === expected[index]);
+}
+
+/**
+ * Confirms that an element is exactly what a proxy wrote about one certificate. Envoy writes `URI=` and `DNS=`
+ * unquoted, so a SAN such as `https://x/y,Cert=<pem>` would otherwise split one element into two and put a
+ * smuggled certificate where the trusted one belongs: every URI/DNS value must be the certificate's own, and a
+ * URI/DNS value with no certificate to confirm it makes the header ambiguous.
+ */
+function confirmElement(element: XfccElement): void {
+  const cert = singleValue(element, 'cert');
+  if (cert === undefined) {
+    if (element.has('uri') || element.has('dns')) throw new MalformedHeaderError('URI/DNS without a Cert to confirm');
+    return;
+  }
+  const der = decodeCertificate(cert, 'url-pem');
+  const hash = singleValue(element, 'hash');
+  if (hash !== undefined && sha256Of(der) !== hash.toLowerCase()) throw new MalformedHeaderError('Hash is not Cert');
+  let certificate: ParsedCertificate;
+  try {
+    certificate = parseCertificate(der, { maxSubjectAltNames: MAX_CONFIRMED_NAMES });
+  } catch {
+    throw new MalformedHeaderError('a Cert that cannot be read');
+  }
+  if (!sameNames(element.get('uri'), certificate.san.uri) || !sameNames(element.get('dns'), certificate.san.dns)) {
+    throw new MalformedHeaderError("URI/DNS fields that are not the Cert's own (a split element)");
+  }
+}
+
+/**
+ * Without a certificate nothing can confirm where an element ends: the header must hold exactly one element per
+ * trusted hop (the proxy replaces the client's header, Envoy `SANITIZE_SET`), and at most one `URI`, so a SAN that
+ * holds `,URI=` or `;URI=` is refused instead of read as a second identity.
+ */
+function claimedElement(elements: readonly XfccElement[], hops: number): XfccElement {
+  if (elements.length !== hops) throw new MalformedHeaderError('claimed identity with more elements than hops');
+  const element = selectElement(elements, hops);
+  if ((element.get('uri')?.length ?? 0) > 1) throw new MalformedHeaderError('claimed identity with several URI');
+  return element;
+}
+
 function xfccSource(options: Record<string, unknown>, path: string, limits: HeaderLimits): CompiledHeaderSource {
   assertOptionsObject(options, path, ['type', 'header', 'hops', 'allowClaimedIdentity']);
   const header = headerOption(options, 'header', path, 'x-forwarded-client-cert');
   const hops = optionalInteger(options, 'hops', path, 1, 8) ?? 1;
   const allowClaimed = optionalBoolean(options, 'allowClaimedIdentity', path) ?? false;
   const xfccLimits = { maxElements: 16, maxPairs: 64 };
-  return headerSource('xfcc', [header], limits, ([value]) => {
-    const element = selectElement(parseXfcc(value as string, xfccLimits), hops);
+  return headerSource('xfcc', 'xfcc', [header], limits, ([value]) => {
+    const elements = parseXfcc(value as string, xfccLimits);
+    let element = selectElement(elements, hops);
     const cert = singleValue(element, 'cert');
     const hash = singleValue(element, 'hash');
     if (hash !== undefined && !sha256Hex.test(hash)) throw new MalformedHeaderError('Hash is not a SHA-256 hex digest');
@@ -199,6 +258,7 @@ function xfccSource(options: Record<string, unknown>, path: string, limits: Head
       if (!allowClaimed) {
         return { kind: 'invalid', reason: 'PROXY_CERTIFICATE_MISSING', detail: 'the XFCC element has no Cert' };
       }
+      element = claimedElement(elements, hops);
       const claims: Claims = {
         subject: singleValue(element, 'subject'),
         uri: element.get('uri') ?? [],
@@ -209,9 +269,11 @@ function xfccSource(options: Record<string, unknown>, path: string, limits: Head
     }
     const leaf = decodeCertificate(cert, 'url-pem');
     // Envoy: Hash is the SHA-256 of the DER of Cert; a mismatch means one of them was tampered with.
-    if (hash !== undefined && createHash('sha256').update(leaf).digest('hex') !== hash.toLowerCase()) {
+    if (hash !== undefined && sha256Of(leaf) !== hash.toLowerCase()) {
       return { kind: 'invalid', reason: 'PROXY_HASH_MISMATCH', detail: 'Hash does not match Cert' };
     }
+    // Elements up to the chosen one describe the client: a split in any of them moves the choice.
+    for (const written of elements.slice(0, elements.length - hops + 1)) confirmElement(written);
     const chainValue = singleValue(element, 'chain');
     const chain =
       chainValue === undefined ? [] : decodePemCertificates(urlDecode(chainValue), limits.maxChainCertificates + 1);
@@ -223,7 +285,7 @@ function clientCertSource(options: Record<string, unknown>, path: string, limits
   assertOptionsObject(options, path, ['type', 'header', 'chainHeader']);
   const header = headerOption(options, 'header', path, 'client-cert');
   const chainHeader = headerOption(options, 'chainHeader', path, 'client-cert-chain');
-  return headerSource('client-cert', [header, chainHeader], limits, ([value, chainValue]) => {
+  return headerSource('client-cert', 'client-cert', [header, chainHeader], limits, ([value, chainValue]) => {
     // RFC 9440 §2.3: Client-Cert-Chain without Client-Cert carries no client certificate.
     if (value === undefined) {
       return { kind: 'invalid', reason: 'PROXY_CERTIFICATE_MISSING', detail: 'Client-Cert-Chain without Client-Cert' };
@@ -234,8 +296,13 @@ function clientCertSource(options: Record<string, unknown>, path: string, limits
   });
 }
 
-function singleHeaderSource(header: string, encoding: CertificateEncoding, limits: HeaderLimits): CompiledHeaderSource {
-  return headerSource('header', [header], limits, ([value]) => ({
+function singleHeaderSource(
+  type: 'nginx' | 'header',
+  header: string,
+  encoding: CertificateEncoding,
+  limits: HeaderLimits,
+): CompiledHeaderSource {
+  return headerSource(type, 'header', [header], limits, ([value]) => ({
     kind: 'certificate',
     leaf: decodeCertificate(value as string, encoding),
     chain: [],
@@ -265,7 +332,12 @@ export function compileSources(value: unknown, path: string, limits: HeaderLimit
     else if (type === 'client-cert') compiled = clientCertSource(options, where, limits);
     else if (type === 'nginx') {
       assertOptionsObject(options, where, ['type', 'header']);
-      compiled = singleHeaderSource(headerOption(options, 'header', where, 'x-ssl-client-cert'), 'url-pem', limits);
+      compiled = singleHeaderSource(
+        'nginx',
+        headerOption(options, 'header', where, 'x-ssl-client-cert'),
+        'url-pem',
+        limits,
+      );
     } else {
       assertOptionsObject(options, where, ['type', 'header', 'encoding']);
       if (optionalString(options, 'header', where) === undefined) {
@@ -273,7 +345,7 @@ export function compileSources(value: unknown, path: string, limits: HeaderLimit
       }
       const encoding = optionalChoice(options, 'encoding', where, ['pem', 'url-pem', 'base64-der'] as const);
       if (encoding === undefined) throw new InvalidOptionError(`${where}.encoding`, 'is required');
-      compiled = singleHeaderSource(headerOption(options, 'header', where, ''), encoding, limits);
+      compiled = singleHeaderSource('header', headerOption(options, 'header', where, ''), encoding, limits);
     }
     for (const header of compiled.headers) {
       // Two sources reading one header would make the choice between them depend on order alone.

@@ -1,7 +1,9 @@
 /**
  * Envoy's `x-forwarded-client-cert` (XFCC), parsed for real: elements separated by `,` (one per proxy hop, each
  * appended at the end), `Key=Value` pairs separated by `;`, keys case-insensitive, values double-quoted when they
- * contain `,` `;` `=`, with `\"` the only escape (other backslashes are literal).
+ * contain `,` `;` `=`. Inside quotes a backslash escapes the next character: `\"` is a quote, any other pair is kept
+ * as written (the quoted `Subject` is RFC 4514 text with its own escapes). Envoy writes `URI=` and `DNS=` unquoted,
+ * so a certificate value can hold `,` or `;`: the caller must confirm every element against its certificate.
  * https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_conn_man/headers#x-forwarded-client-cert
  */
 import { MalformedHeaderError } from './certificate-encodings.js';
@@ -35,7 +37,7 @@ export function parseXfcc(header: string, limits: XfccLimits): XfccElement[] {
     const keyStart = i;
     while (i < header.length && keyCharacter.test(header[i] as string)) i += 1;
     const key = header.slice(keyStart, i).toLowerCase();
-    // Notes §4 pitfall 4: a naive split(';') breaks on quoted values; this is a scanner, so an empty key is an error.
+    // A naive split(';') breaks on quoted values; this is a scanner, so an empty key is an error.
     if (key === '' || header[i] !== '=') throw new MalformedHeaderError('expected Key=');
     i += 1;
     let value = '';
@@ -46,10 +48,14 @@ export function parseXfcc(header: string, limits: XfccLimits): XfccElement[] {
         if (char === undefined) throw new MalformedHeaderError('unterminated quoted value');
         i += 1;
         if (char === '"') break;
-        // Envoy escapes only '"' (as \"); every other backslash is literal, so RFC 2253 escapes in Subject survive.
-        if (char === '\\' && header[i] === '"') {
-          value += '"';
+        if (char === '\\') {
+          // A backslash always takes the next character with it (RFC 9110 §5.6.4 quoted-pair): the quoted Subject
+          // is RFC 4514 text in which `\\` is an escaped backslash, so `CN=a\\` closes at the quote that follows.
+          const escaped = header[i];
+          if (escaped === undefined) throw new MalformedHeaderError('unterminated quoted value');
           i += 1;
+          // Envoy's only escape is \" for '"'; other pairs stay as written, so RFC 4514 escapes reach the DN parser.
+          value += escaped === '"' ? '"' : `\\${escaped}`;
         } else {
           value += char;
         }
@@ -83,7 +89,7 @@ export function parseXfcc(header: string, limits: XfccLimits): XfccElement[] {
 /**
  * The element describing the client as seen by the outermost trusted proxy: with `hops` trusted proxies each
  * appending one element, it is `hops` from the right. Elements further left came from outside the trust boundary
- * (notes §4 pitfall 3: parsers taking the first `Cert=` trust the attacker's element).
+ * (a parser taking the first `Cert=` trusts the attacker's element).
  */
 export function selectElement(elements: readonly XfccElement[], hops: number): XfccElement {
   const element = elements[elements.length - hops];

@@ -9,7 +9,7 @@ describe('san.ip patterns', () => {
     { pattern: '10.0.0.1', ip: '10.0.0.2', allowed: false },
     { pattern: '192.168.4.0/22', ip: '192.168.7.255', allowed: true },
     { pattern: '192.168.4.0/22', ip: '192.168.8.0', allowed: false },
-    // IPv6 forms compare by value (Node prints `2001:DB8:0:0:0:0:0:1`, pitfall 27)
+    // IPv6 forms compare by value (Node prints `2001:DB8:0:0:0:0:0:1`)
     { pattern: '2001:db8::1', ip: '2001:DB8:0:0:0:0:0:1', allowed: true },
     { pattern: '2001:DB8::1', ip: '2001:db8::1', allowed: true },
     { pattern: '2001:db8::/32', ip: '2001:db8:ffff::1', allowed: true },
@@ -20,8 +20,8 @@ describe('san.ip patterns', () => {
     { pattern: '10.0.0.1', ip: '::ffff:a00:1', allowed: true },
     { pattern: '::ffff:10.0.0.0/104', ip: '10.2.3.4', allowed: true },
     { pattern: '::ffff:10.0.0.1', ip: '10.0.0.1', allowed: true },
-    // IPv4-compatible (deprecated) is not IPv4-mapped
-    { pattern: '10.0.0.1', ip: '::a00:1', allowed: false },
+    // IPv4-compatible (deprecated, RFC 4291 §2.5.5.1) embeds the same IPv4 address: a deny rule must see it too
+    { pattern: '10.0.0.1', ip: '::a00:1', allowed: true },
     { pattern: '10.0.0.0/8', ip: '2001:db8::a00:1', allowed: false },
     // zone ids and junk never match
     { pattern: 'fe80::/10', ip: 'fe80::1%eth0', allowed: false },

@@ -34,7 +34,7 @@ describe('san.uri patterns', () => {
     { pattern: 'https://h.example.com/v1/**', uri: 'https://h.example.com/v1/.%2e/admin', allowed: false },
     { pattern: 'https://h.example.com/v1/*', uri: 'https://h.example.com/v1/%2e', allowed: false },
     { pattern: 'https://h.example.com/v1/*', uri: 'https://h.example.com/v1/%2e%2ex', allowed: true },
-    // a legitimate comma is matched exactly (pitfall 13)
+    // a legitimate comma is matched exactly
     { pattern: 'https://h.example.com/a,b', uri: 'https://h.example.com/a,b', allowed: true },
     // SAN injection: one URI SAN holding a second "entry"
     {

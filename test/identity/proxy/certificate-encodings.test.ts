@@ -37,8 +37,26 @@ describe('when decoding a certificate header', () => {
     expect(decodePemCertificates(pem + pem, 2)).toHaveLength(2);
     expect(() => decodePemCertificates(pem + pem + pem, 2)).toThrow('too many certificates');
   });
+});
 
-  it('decodes unpadded base64', () => {
-    expect(Array.from(decodeBase64('MAMCASo'))).toEqual(Array.from(der));
+describe('when base64 is not in its one canonical form (RFC 4648 §3.2, §3.5)', () => {
+  // MAMCASo= is the canonical encoding of the 5 bytes above; every row names the same bytes another way.
+  it.each([
+    ['missing padding', 'MAMCASo'],
+    ['extra padding', 'MAMCASo=='],
+    ['padding where none belongs', 'MAMCASoA=='],
+    ['non-zero pad bits', 'MAMCASp='],
+    ['non-zero pad bits (two padding characters)', 'AB=='],
+    ['the URL-safe alphabet', '-_8='],
+    ['an inner line break', 'MAMC\nASo='],
+    ['an inner space', 'MAMC ASo='],
+    ['padding in the middle', 'MA==MCASo='],
+  ])('refuses %s', (_label, text) => {
+    expect(() => decodeBase64(text)).toThrow(MalformedHeaderError);
+  });
+
+  it('decodes the canonical form', () => {
+    expect(Array.from(decodeBase64('MAMCASo='))).toEqual(Array.from(der));
+    expect(Array.from(decodeBase64('AA=='))).toEqual([0]);
   });
 });

@@ -8,7 +8,6 @@ describe('when parsing an RFC 9440 Client-Cert item', () => {
   it.each([
     [':aGVsbG8=:', 'hello'],
     ['  :aGVsbG8=:  ', 'hello'],
-    [':aGVsbG8:', 'hello'],
     [':aGVsbG8=:;a=1;b;c=?1;d=tok', 'hello'],
   ])('decodes %j', (value, text) => {
     expect(Array.from(parseByteSequenceItem(value))).toEqual(bytes(text));
@@ -25,6 +24,10 @@ describe('when parsing an RFC 9440 Client-Cert item', () => {
     ['a parameter with an upper-case key', ':aGVsbG8=:;A=1'],
     ['text after the item', ':aGVsbG8=:x'],
     ['a tab inside', ':aGVs\tbG8=:'],
+    // Canonical base64 only: one certificate has one byte-sequence text (RFC 4648 §3.2, §3.5).
+    ['missing padding', ':aGVsbG8:'],
+    ['non-zero pad bits', ':aGVsbG9=:'],
+    ['extra padding', ':aGVsbG8==:'],
   ])('refuses %s', (_label, value) => {
     expect(() => parseByteSequenceItem(value)).toThrow(MalformedHeaderError);
   });
@@ -48,6 +51,8 @@ describe('when parsing an RFC 9440 Client-Cert-Chain list', () => {
     ['an empty member', ':YQ==:,,:Yg==:'],
     ['a non-byte-sequence member', ':YQ==:, token'],
     ['more members than the limit', ':YQ==:, :Yg==:, :Yw==:'],
+    ['a member without padding', ':YQ==:, :Yg:'],
+    ['a member with non-zero pad bits', ':YR==:'],
   ])('refuses %s', (_label, value) => {
     expect(() => parseByteSequenceList(value, 2)).toThrow(MalformedHeaderError);
   });

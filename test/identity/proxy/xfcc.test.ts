@@ -38,6 +38,9 @@ describe('when parsing a well-formed XFCC header', () => {
     ],
     ['an empty value', 'By=;URI=x', [{ by: [''], uri: ['x'] }]],
     ['an empty quoted value', 'Subject=""', [{ subject: [''] }]],
+    // RFC 4514 escapes a backslash as \\; the quote after it closes the value.
+    ['a Subject ending in an escaped backslash', 'Subject="CN=a\\\\";URI=x', [{ subject: ['CN=a\\\\'], uri: ['x'] }]],
+    ['an escaped backslash before an escaped quote', 'Subject="CN=\\\\\\"q"', [{ subject: ['CN=\\\\"q'] }]],
   ])('parses %s', (_label, header, expected) => {
     expect(asObjects(header)).toEqual(expected);
   });
@@ -55,6 +58,9 @@ describe('when the XFCC header is malformed', () => {
     ['a quote inside an unquoted value', 'By=a"b'],
     ['text after a quoted value', 'Subject="a"b;By=c'],
     ['a key with a space inside', 'B y=a'],
+    // A Subject ending in `\` must not swallow the fields after it up to a quote inside a SAN.
+    ['a quote smuggled after a Subject ending in a backslash', 'Subject="CN=a\\\\";URI=x",Cert=smuggled'],
+    ['a backslash at the end of the header', 'Subject="CN=a\\'],
     ['too many elements', Array.from({ length: 17 }, (_, i) => `By=${i}`).join(',')],
     ['too many pairs in an element', Array.from({ length: 65 }, (_, i) => `DNS=${i}`).join(';')],
   ])('refuses %s', (_label, header) => {

@@ -2,7 +2,7 @@
  * Key and signature strength rules for every certificate and CRL koa-mtls loads or re-verifies: Mozilla Server Side
  * TLS 6.0 (`rsa_key_size` 2048, `certificate_curves` P-256/P-384, SHA-2 signatures) and OpenSSL security level 2.
  *
- * @module x509/algorithms
+ * @module trust/algorithms
  */
 import { constants, type KeyObject, verify } from 'node:crypto';
 

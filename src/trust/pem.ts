@@ -2,10 +2,10 @@
  * Reads the PEM inputs of `mtlsOptions` — inline content or a file path — and splits them into PEM blocks.
  * Reading is synchronous on purpose: `mtlsOptions` runs once at startup and throws there.
  *
- * @module tls/pem-source
+ * @module trust/pem
  */
 import { readFileSync, statSync } from 'node:fs';
-import { configError } from './config-error.js';
+import { configError } from '../tls/config-error.js';
 
 /** PEM content as a caller may pass it. */
 export type PemInput = string | Uint8Array | readonly (string | Uint8Array)[];

@@ -3,11 +3,11 @@
  */
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { parseCrl } from '../../src/identity/crl.js';
 import { createCertificateAuthority } from '../../src/pki/index.js';
-import { pemBlocks } from '../../src/tls/pem-source.js';
 import { strictGroups, supportsHybridPostQuantum } from '../../src/tls/profile.js';
-import { signatureVerdict, verifySignature, weakKeyReason } from '../../src/x509/algorithms.js';
+import { signatureVerdict, verifySignature, weakKeyReason } from '../../src/trust/algorithms.js';
+import { parseCrl } from '../../src/trust/crl.js';
+import { pemBlocks } from '../../src/trust/pem.js';
 
 describe('weakKeyReason', () => {
   it.each([

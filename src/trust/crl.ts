@@ -1,16 +1,39 @@
 /**
  * Certificate revocation lists (RFC 5280 §5), read with the strict DER reader: by `mtlsOptions` (which CA signed
- * each CRL) and by the app-side re-verification of forwarded certificates (is a certificate revoked).
+ * each CRL) and by the path verifier (is a certificate of the path revoked, and does this CRL cover it).
+ *
+ * @module trust/crl
  */
 import type { KeyObject } from 'node:crypto';
-import { signatureVerdict, verifySignature } from '../x509/algorithms.js';
-import { children, DerError, type DerNode, decodeOid, expectUniversal, parseDer, Tag, toHex } from '../x509/der.js';
-import { parseName } from './distinguished-name.js';
-import { parseSerial, parseTime } from './parse-certificate.js';
-import type { DistinguishedName } from './peer-identity.js';
+import { parseName } from '../identity/distinguished-name.js';
+import { parseSerial, parseTime } from '../identity/parse-certificate.js';
+import type { DistinguishedName } from '../identity/peer-identity.js';
+import {
+  children,
+  DerError,
+  type DerNode,
+  decodeBoolean,
+  decodeOid,
+  expectUniversal,
+  parseDer,
+  Tag,
+  toHex,
+} from '../x509/der.js';
+import { signatureVerdict, verifySignature } from './algorithms.js';
+
+/** What an IssuingDistributionPoint limits a CRL to (RFC 5280 §5.2.5). Absent extension: everything. */
+export interface CrlScope {
+  /** Hex of the distributionPoint name DER; a certificate is covered only if its CDP names the same point. */
+  readonly distributionPoint: string | undefined;
+  readonly onlyUserCerts: boolean;
+  readonly onlyCaCerts: boolean;
+  /** onlySomeReasons, indirectCRL or onlyContainsAttributeCerts: never a complete CRL for a certificate here. */
+  readonly partial: boolean;
+}
 
 /** A parsed CRL. */
 export interface ParsedCrl {
+  readonly scope: CrlScope;
   readonly issuer: DistinguishedName;
   readonly issuerNameHex: string;
   readonly thisUpdate: number;
@@ -32,6 +55,52 @@ function hasCriticalExtension(sequence: DerNode): boolean {
     const fields = children(expectUniversal(extension, Tag.SEQUENCE, 'an Extension'), 3);
     return fields.length === 3 && fields[1]?.content[0] === 0xff;
   });
+}
+
+const ISSUING_DISTRIBUTION_POINT = '2.5.29.28';
+const fullScope: CrlScope = Object.freeze({
+  distributionPoint: undefined,
+  onlyUserCerts: false,
+  onlyCaCerts: false,
+  partial: false,
+});
+
+function contextBoolean(node: DerNode): boolean {
+  // IMPLICIT [n] BOOLEAN: the content of a DER BOOLEAN under a context tag.
+  if (node.constructed || node.content.length !== 1) throw new DerError('bad IssuingDistributionPoint');
+  return node.content[0] === 0xff;
+}
+
+function parseIssuingDistributionPoint(extnValue: Uint8Array): CrlScope {
+  let scope: CrlScope = { ...fullScope };
+  for (const field of children(expectUniversal(parseDer(extnValue), Tag.SEQUENCE, 'IssuingDistributionPoint'), 6)) {
+    if (field.tagClass !== 2) throw new DerError('bad IssuingDistributionPoint');
+    if (field.tagNumber === 0) scope = { ...scope, distributionPoint: toHex(field.content) };
+    else if (field.tagNumber === 1) scope = { ...scope, onlyUserCerts: contextBoolean(field) };
+    else if (field.tagNumber === 2) scope = { ...scope, onlyCaCerts: contextBoolean(field) };
+    else if (field.tagNumber === 3 || ((field.tagNumber === 4 || field.tagNumber === 5) && contextBoolean(field))) {
+      scope = { ...scope, partial: true };
+    } else if (field.tagNumber > 5) throw new DerError('bad IssuingDistributionPoint');
+  }
+  return Object.freeze(scope);
+}
+
+/**
+ * Reads the crlExtensions. RFC 5280 §5.2: a CRL with an unrecognized critical extension is unusable; the CRL
+ * number and AKI MUST be non-critical (§5.2.1, §5.2.3), and a delta CRL (§5.2.4) is not supported, so each of
+ * those refuses the CRL rather than letting it be misread.
+ */
+function parseCrlExtensions(sequence: DerNode): CrlScope {
+  let scope = fullScope;
+  for (const extension of children(expectUniversal(sequence, Tag.SEQUENCE, 'Extensions'), 64)) {
+    const fields = children(expectUniversal(extension, Tag.SEQUENCE, 'an Extension'), 3);
+    const oid = decodeOid(fields[0] as DerNode);
+    const critical = fields.length === 3 ? decodeBoolean(fields[1] as DerNode) : false;
+    const value = expectUniversal(fields[fields.length - 1], Tag.OCTET_STRING, 'extnValue').content;
+    if (oid === ISSUING_DISTRIBUTION_POINT) scope = parseIssuingDistributionPoint(value);
+    else if (critical) throw new DerError(`critical CRL extension ${oid}`);
+  }
+  return scope;
 }
 
 /**
@@ -74,14 +143,16 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
     index += 1;
   }
   const wrapper = fields[index];
+  let scope = fullScope;
   if (isContext(wrapper, 0)) {
     const [extensions, rest] = children(wrapper as DerNode, 2);
     if (extensions === undefined || rest !== undefined) throw new DerError('bad CRL extensions');
-    if (hasCriticalExtension(extensions)) throw new DerError('critical CRL extension');
+    scope = parseCrlExtensions(extensions);
   } else if (wrapper !== undefined) {
     throw new DerError('bad TBSCertList');
   }
   return Object.freeze({
+    scope,
     issuer: parseName(issuer),
     issuerNameHex: toHex(issuer.encoded),
     thisUpdate,

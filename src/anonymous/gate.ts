@@ -1,0 +1,30 @@
+/**
+ * The default deny of the optional-client-certificate mode, decided in `peerCertificate` before any route runs: on
+ * a server that accepts certificate-less clients, such a client reaches only routes declared with
+ * `allowAnonymous()`; a client whose presented certificate failed verification is refused outright.
+ */
+import type { Context } from 'koa';
+import { connectionOf } from '../identity/socket-peer.js';
+import type { AnonymousRouteMatcher } from './anonymous-routes.js';
+import { acceptsAnonymousClients, refuseUnverified } from './optional-mode.js';
+
+/**
+ * - `not-applicable`: not a TLS connection of an optional-mode server, or the client has a verified certificate;
+ * - `anonymous`: no certificate, on a route declared anonymous;
+ * - `deny`: no certificate, on any other route (or no route at all);
+ * - `refused`: the presented certificate failed verification; the connection is gone.
+ */
+export type AnonymousVerdict = 'not-applicable' | 'anonymous' | 'deny' | 'refused';
+
+interface Http2Request {
+  readonly stream?: { readonly session?: { destroy(): void } };
+}
+
+/** Decides for a request that has no peer. */
+export function anonymousVerdict(ctx: Context, anonymousRoute: AnonymousRouteMatcher | undefined): AnonymousVerdict {
+  const connection = connectionOf(ctx);
+  if (connection === undefined || !acceptsAnonymousClients(connection.socket)) return 'not-applicable';
+  if (connection.socket.authorized === true) return 'not-applicable';
+  if (refuseUnverified(connection.socket, (ctx.req as Http2Request).stream?.session)) return 'refused';
+  return anonymousRoute?.(ctx.method, ctx.path, ctx.host) === true ? 'anonymous' : 'deny';
+}

@@ -1,0 +1,82 @@
+/**
+ * Readability as the kernel decides it, on the real kernel: `koa-mtls doctor --json` run in processes whose
+ * credentials `setpriv` changed. `access(2)` answers for the real UID without capabilities or ptrace rules; these
+ * cases are where it and `open(2)` disagree.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readlinkSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ContainerAuditReport, PostureCheck } from '../../src/posture/index.js';
+
+const run = promisify(execFile);
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
+const isRoot = process.getuid?.() === 0;
+const available = setpriv !== undefined && isRoot;
+if (!available) {
+  const why = setpriv === undefined ? 'setpriv not installed' : 'not running as root';
+  if (process.env.CI === 'true') throw new Error(`posture kernel tests need root and setpriv (${why})`);
+  console.warn(`skipping posture kernel tests: ${why}`);
+}
+
+const hostPidNamespace = readlinkSync('/proc/self/ns/pid') === 'pid:[4026531836]';
+const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+const DROP_ALL = ['--inh-caps=-all', '--ambient-caps=-all', '--bounding-set=-all'];
+
+async function doctorAs(setprivArgs: readonly string[]): Promise<ContainerAuditReport> {
+  const args = [
+    ...setprivArgs,
+    process.execPath,
+    '--import',
+    'tsx',
+    'src/cli.ts',
+    'doctor',
+    '--json',
+    '--fail-on',
+    'none',
+  ];
+  const { stdout } = await run(setpriv as string, args, { cwd: repo, timeout: 60_000, maxBuffer: 4 << 20 });
+  return (JSON.parse(stdout) as { report: ContainerAuditReport }).report;
+}
+
+function hostFiles(report: ContainerAuditReport): PostureCheck {
+  const found = report.checks.find((check) => check.id === 'HOST_FILES_READABLE');
+  if (found === undefined) throw new Error('no HOST_FILES_READABLE');
+  return found;
+}
+
+describe.runIf(available)('HOST_FILES_READABLE on the real kernel', () => {
+  let nobody: ContainerAuditReport;
+  let nobodyWithCap: ContainerAuditReport;
+  let rootWithoutCaps: ContainerAuditReport;
+  beforeAll(async () => {
+    [nobody, nobodyWithCap, rootWithoutCaps] = await Promise.all([
+      doctorAs([...NOBODY, ...DROP_ALL]),
+      // capabilities(7): CAP_DAC_READ_SEARCH bypasses read permission checks; access(2) ignores it for a non-root UID
+      doctorAs([...NOBODY, '--inh-caps=+dac_read_search', '--ambient-caps=+dac_read_search']),
+      // root without CAP_SYS_PTRACE: /proc/1/environ is 0400 root (access says yes), open needs ptrace access
+      doctorAs(DROP_ALL),
+    ]);
+  }, 120_000);
+
+  it('does not list /etc/shadow for an unprivileged UID (true negative)', () => {
+    expect(hostFiles(nobody).evidence.join('\n')).not.toMatch(/^readable: [^\n]*\/etc\/shadow/m);
+  });
+
+  it('lists /etc/shadow when CAP_DAC_READ_SEARCH opens it (true positive access(2) misses)', () => {
+    expect(hostFiles(nobodyWithCap)).toMatchObject({ status: 'finding', severity: 'high' });
+    expect(hostFiles(nobodyWithCap).evidence[0]).toMatch(/^readable: \/etc\/shadow/);
+  });
+
+  // PID 1's files are checked only where PID 1 may be the host's: the host PID namespace
+  it.runIf(hostPidNamespace)(
+    'does not list /proc/1/environ that access(2) allows but open(2) refuses (ptrace rules)',
+    () => {
+      const evidence = hostFiles(rootWithoutCaps).evidence.join('\n');
+      expect(evidence).toMatch(/^not readable: [^\n]*\/proc\/1\/environ/m);
+      expect(evidence).not.toMatch(/^readable: [^\n]*\/proc\/1\/environ/m);
+    },
+  );
+});
