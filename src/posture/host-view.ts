@@ -15,6 +15,7 @@ import {
   statSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { errnoReason } from '../fs-errors/errno-reasons.js';
 
 /**
  * A file's text, or why it could not be read (an errno code such as `ENOENT`, `EACCES`, `EISDIR`).
@@ -88,9 +89,10 @@ function errorCode(error: unknown): string {
 
 function accessResult(error: unknown): AccessResult {
   const code = errorCode(error);
-  // ERR_ACCESS_DENIED: Node's permission model refuses the path to this process's own fs calls
-  if (code === 'EACCES' || code === 'EPERM' || code === 'ERR_ACCESS_DENIED') return 'no';
-  if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+  // The one errno map the sandbox uses too (EACCES, EPERM and the permission model's ERR_ACCESS_DENIED are denials).
+  const reason = errnoReason(code);
+  if (reason === 'ACCESS_DENIED') return 'no';
+  if (reason === 'NOT_FOUND' || reason === 'NOT_DIRECTORY') return 'missing';
   return { error: code };
 }
 
