@@ -89,7 +89,7 @@ function errorCode(error: unknown): string {
 
 function accessResult(error: unknown): AccessResult {
   const code = errorCode(error);
-  // ERR_ACCESS_DENIED: Node's permission model refuses the path to this process's own fs calls
+  // The one errno map the sandbox uses too (EACCES, EPERM and the permission model's ERR_ACCESS_DENIED are denials).
   const reason = errnoReason(code);
   if (reason === 'ACCESS_DENIED') return 'no';
   if (reason === 'NOT_FOUND' || reason === 'NOT_DIRECTORY') return 'missing';
