@@ -3,10 +3,11 @@
  * `onTlsClientRejected` and `watchCertificates` deliver to it. A factory's own `onAudit` option, when given, takes
  * its place for that factory only.
  *
- * Events about a request (a decision, a refused path) are always delivered: each is a separate security event.
- * Operational events (a refused rotation, a rejected handshake, a startup warning) repeat while their cause lasts, so
- * identical ones are rate-limited: the first is delivered, the identical ones that follow within the window are
- * counted, and the first one after the window carries that count as `suppressed`.
+ * Events about a request or a connection (a decision, a refused path, a rejected handshake) are always delivered:
+ * each is a separate security event. Operational events (a refused rotation, an unreachable Workload API, a mount
+ * warning) repeat while their cause lasts, so identical ones are rate-limited: the first is delivered, the identical
+ * ones that follow within the window are counted, and the first one after the window carries that count as
+ * `suppressed`.
  *
  * @module audit/hook
  */

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { Socket } from 'node:net';
 import type { Server, TLSSocket } from 'node:tls';
 import type { AuditEvent, AuditHook, PeerSummary } from '../audit/event.js';
-import { emitOperationalAudit } from '../audit/hook.js';
+import { auditHook } from '../audit/hook.js';
 import { InvalidOptionError } from '../errors.js';
 import { parseCertificate } from '../identity/parse-certificate.js';
 import { auditedServers, capturedPeers } from './sni.js';
@@ -121,7 +121,8 @@ export function onTlsClientRejected(server: Server, onAudit?: AuditHook): () => 
   auditedServers.set(server, (auditedServers.get(server) ?? 0) + 1);
   const listener = function auditTlsClientError(error: Error, socket: TLSSocket): void {
     try {
-      emitOperationalAudit(onAudit, rejectionEvent(error, socket));
+      // One event per refused connection, never rate-limited: each is a separate client the server turned away.
+      auditHook(onAudit)?.(rejectionEvent(error, socket));
     } catch (hookError) {
       // The client is already rejected; a throwing hook must not take the whole server down
       process.emitWarning(`onTlsClientRejected hook threw: ${String(hookError)}`, { type: 'KoaMtlsWarning' });
