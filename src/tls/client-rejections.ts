@@ -12,7 +12,7 @@ import type { AuditEvent, AuditHook, PeerSummary } from '../audit/event.js';
 import { auditHook } from '../audit/hook.js';
 import { InvalidOptionError } from '../errors.js';
 import { parseCertificate } from '../identity/parse-certificate.js';
-import { auditedServers, capturedPeers } from './sni.js';
+import { capturedPeerOf, markAudited } from './peer-capture.js';
 
 /** Reasons for handshake failures that carry no verification result, by Node/OpenSSL error code. */
 const reasonsByCode: Readonly<Record<string, string>> = {
@@ -74,7 +74,7 @@ export function rejectionEvent(error: Error, socket: TLSSocket): AuditEvent {
     typeof authorizationError === 'string' && authorizationError !== '' ? authorizationError : undefined;
   const reason =
     verifyCode !== undefined ? `TLS_${verifyCode}` : ((code && reasonsByCode[code]) ?? 'TLS_HANDSHAKE_FAILED');
-  const certificate = capturedPeers.get(socket);
+  const certificate = capturedPeerOf(socket);
   return {
     kind: 'tls',
     outcome: 'reject',
@@ -118,7 +118,7 @@ export function onTlsClientRejected(server: Server, onAudit?: AuditHook): () => 
   if (onAudit !== undefined && typeof onAudit !== 'function') {
     throw new InvalidOptionError('onTlsClientRejected.onAudit', 'must be a function (or omitted: configureAudit)');
   }
-  auditedServers.set(server, (auditedServers.get(server) ?? 0) + 1);
+  const unmarkAudited = markAudited(server);
   const listener = function auditTlsClientError(error: Error, socket: TLSSocket): void {
     try {
       // One event per refused connection, never rate-limited: each is a separate client the server turned away.
@@ -136,6 +136,6 @@ export function onTlsClientRejected(server: Server, onAudit?: AuditHook): () => 
     attached = false;
     server.off('tlsClientError', listener);
     server.off('connection', rememberPeerAddress);
-    auditedServers.set(server, (auditedServers.get(server) ?? 1) - 1);
+    unmarkAudited();
   };
 }
