@@ -238,7 +238,7 @@ function identified(peer: PeerIdentity, events: readonly AuditDraft[] = []): Res
 
 function rejected(
   kind: 'identity' | 'proxy',
-  reason: string,
+  reason: AuditEvent['reason'],
   extra: { peer?: PeerIdentity | undefined; detail?: Readonly<Record<string, unknown>> | undefined } = {},
   events: readonly AuditDraft[] = [],
 ): Resolution {

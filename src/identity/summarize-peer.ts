@@ -15,7 +15,7 @@ import type { PeerIdentity } from './peer-identity.js';
  * ```ts
  * import { summarizePeer } from 'koa-mtls';
  * app.use(async (ctx, next) => {
- *   if (ctx.state.peer) onAudit({ kind: 'authz', outcome: 'allow', reason: 'CUSTOM', peer: summarizePeer(ctx.state.peer) });
+ *   if (ctx.state.peer) onAudit({ kind: 'authz', outcome: 'allow', reason: 'POLICY_MATCH', peer: summarizePeer(ctx.state.peer) });
  *   await next();
  * });
  * ```

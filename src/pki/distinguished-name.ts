@@ -5,14 +5,22 @@
 import { KoaMtlsError } from '../errors.js';
 import { attributeTypeOid } from '../x509/attribute-types.js';
 
-/** One attribute of an RDN: `[type, value]`, where type is a short name (`CN`, `UID`, …) or a dotted OID. */
-export type DistinguishedNameAttribute = readonly [type: string, value: string];
+/**
+ * One attribute of an RDN given to the development PKI: `[type, value]`, where type is a short name (`CN`, `UID`, …)
+ * or a dotted OID. (A certificate's parsed attribute is `DistinguishedNameAttribute` in `koa-mtls`.)
+ *
+ * @example
+ * ```ts
+ * const attribute: DistinguishedNameAttributeInput = ['CN', 'svc'];
+ * ```
+ */
+export type DistinguishedNameAttributeInput = readonly [type: string, value: string];
 
 /**
  * A distinguished name: `'CN=svc+UID=42,O=Acme'` (RFC 4514 order) or
  * `[[['O', 'Acme']], [['CN', 'svc'], ['UID', '42']]]` (certificate order, one inner list per RDN).
  */
-export type DistinguishedNameInput = string | readonly (readonly DistinguishedNameAttribute[])[];
+export type DistinguishedNameInput = string | readonly (readonly DistinguishedNameAttributeInput[])[];
 
 type JsonRdn = Record<string, { utf8String: string }[]>;
 
@@ -47,10 +55,10 @@ function unescapeValue(value: string): string {
 }
 
 /** Parses an RFC 4514 string into RDNs in certificate order (the string lists the most specific RDN first). */
-function parseDistinguishedNameString(text: string): DistinguishedNameAttribute[][] {
+function parseDistinguishedNameString(text: string): DistinguishedNameAttributeInput[][] {
   if (text.trim() === '') throw invalid('a distinguished name must not be empty');
   const rdns = splitUnescaped(text, ',').map((rdn) =>
-    splitUnescaped(rdn, '+').map((attribute): DistinguishedNameAttribute => {
+    splitUnescaped(rdn, '+').map((attribute): DistinguishedNameAttributeInput => {
       const eq = attribute.indexOf('=');
       if (eq <= 0) throw invalid(`"${attribute.trim()}" is not TYPE=value in distinguished name "${text}"`);
       return [attribute.slice(0, eq).trim(), unescapeValue(attribute.slice(eq + 1).trim())];

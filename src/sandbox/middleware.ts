@@ -192,7 +192,7 @@ export function sandboxPath(options: SandboxPathOptions): Middleware<DefaultStat
 }
 
 /** The audit reason of a failed open: the refusal's reason, or what went wrong on the server's side. */
-function openFailure(err: KoaMtlsError): { readonly reason: string } {
+function openFailure(err: KoaMtlsError): Pick<AuditEvent, 'reason'> {
   if (err instanceof SandboxPathError) return { reason: err.reason };
   // Out of descriptors (EMFILE/ENFILE): a 503 the client may retry, named so an operator can raise the limit.
   if (err.code === 'ERR_SANDBOX_BUSY') return { reason: 'DESCRIPTORS_EXHAUSTED' };

@@ -8,14 +8,14 @@
 import { createHash } from 'node:crypto';
 import { Socket } from 'node:net';
 import type { Server, TLSSocket } from 'node:tls';
-import type { AuditEvent, AuditHook, PeerSummary } from '../audit/event.js';
+import type { AuditEvent, AuditHook, AuditReason, PeerSummary } from '../audit/event.js';
 import { auditHook } from '../audit/hook.js';
 import { InvalidOptionError } from '../errors.js';
 import { parseCertificate } from '../identity/parse-certificate.js';
 import { capturedPeerOf, markAudited } from './peer-capture.js';
 
 /** Reasons for handshake failures that carry no verification result, by Node/OpenSSL error code. */
-const reasonsByCode: Readonly<Record<string, string>> = {
+const reasonsByCode: Readonly<Record<string, `TLS_${string}`>> = {
   ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE: 'TLS_NO_CLIENT_CERTIFICATE',
   ERR_SSL_UNSUPPORTED_PROTOCOL: 'TLS_PROTOCOL_VERSION',
   ERR_SSL_WRONG_VERSION_NUMBER: 'TLS_PROTOCOL_VERSION',
@@ -72,8 +72,10 @@ export function rejectionEvent(error: Error, socket: TLSSocket): AuditEvent {
   const authorizationError: unknown = socket.authorizationError;
   const verifyCode =
     typeof authorizationError === 'string' && authorizationError !== '' ? authorizationError : undefined;
-  const reason =
-    verifyCode !== undefined ? `TLS_${verifyCode}` : ((code && reasonsByCode[code]) ?? 'TLS_HANDSHAKE_FAILED');
+  const reason: AuditReason =
+    verifyCode !== undefined
+      ? `TLS_${verifyCode}`
+      : ((code === undefined ? undefined : reasonsByCode[code]) ?? 'TLS_HANDSHAKE_FAILED');
   const certificate = capturedPeerOf(socket);
   return {
     kind: 'tls',

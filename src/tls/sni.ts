@@ -9,7 +9,7 @@
  * @module tls/sni
  */
 import { type SecureContext, TLSSocket } from 'node:tls';
-import { configError } from './config-error.js';
+import { configError } from '../errors.js';
 import { capturePeerOnSecure, isAudited } from './peer-capture.js';
 
 /** Node's `SNICallback` signature. */
