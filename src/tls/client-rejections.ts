@@ -12,6 +12,7 @@ import type { AuditEvent, AuditHook, AuditReason, PeerSummary } from '../audit/e
 import { auditHook } from '../audit/hook.js';
 import { InvalidOptionError } from '../errors.js';
 import { parseCertificate } from '../identity/parse-certificate.js';
+import { tlsClientAttributes } from '../identity/summarize-peer.js';
 import { capturedPeerOf, markAudited } from './peer-capture.js';
 
 /** Reasons for handshake failures that carry no verification result, by Node/OpenSSL error code. */
@@ -33,13 +34,7 @@ const parseLimits = { maxSubjectAltNames: 256 };
 function peerSummary(der: Buffer): PeerSummary {
   try {
     const parsed = parseCertificate(der, parseLimits);
-    return {
-      'tls.client.subject': parsed.subject.toString(),
-      'tls.client.issuer': parsed.issuer.toString(),
-      'tls.client.hash.sha256': parsed.fingerprint256.toUpperCase(),
-      'tls.client.not_before': new Date(parsed.notBefore).toISOString(),
-      'tls.client.not_after': new Date(parsed.notAfter).toISOString(),
-    };
+    return tlsClientAttributes(parsed);
   } catch {
     // A certificate the strict reader refuses is still identified by its hash
     return { 'tls.client.hash.sha256': createHash('sha256').update(der).digest('hex').toUpperCase() };
