@@ -70,6 +70,6 @@ export function routeMetadataOf(middleware: unknown, kind?: RouteMetadataKind): 
   const value: unknown = (middleware as unknown as Record<symbol, unknown>)[ROUTE_METADATA];
   if (typeof value !== 'object' || value === null) return undefined;
   const found = (value as { readonly kind?: unknown }).kind;
-  if (typeof found !== 'string' || !KINDS.has(found) || (kind !== undefined && found !== kind)) return undefined;
-  return value as RouteMetadata;
+  if (kind !== undefined) return found === kind ? (value as RouteMetadata) : undefined;
+  return typeof found === 'string' && KINDS.has(found) ? (value as RouteMetadata) : undefined;
 }
