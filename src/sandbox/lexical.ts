@@ -70,11 +70,6 @@ export interface SandboxPathRules {
 
 /**
  * The compiled, frozen form of {@link SandboxPathRules}.
- *
- * @example
- * ```ts
- * const compiled: CompiledPathOptions = compilePathOptions({ maxDepth: 4 }, 'options');
- * ```
  */
 export interface CompiledPathOptions {
   readonly maxLength: number;
@@ -126,11 +121,6 @@ export type SandboxPathResult = SandboxPathAccepted | SandboxPathRejected;
 
 /**
  * The option keys {@link compilePathOptions} accepts, for factories that embed them.
- *
- * @example
- * ```ts
- * assertOptionsObject(options, 'options', [...PATH_OPTION_KEYS, 'symlinks']);
- * ```
  */
 export const PATH_OPTION_KEYS = ['maxLength', 'maxDepth', 'maxSegmentBytes', 'allowDotfiles', 'charset'] as const;
 
@@ -161,11 +151,6 @@ const DEFAULTS: CompiledPathOptions = Object.freeze({
 
 /**
  * Validates and freezes lexical options (at startup). Throws {@link InvalidOptionError} naming the bad option.
- *
- * @example
- * ```ts
- * const compiled = compilePathOptions({ maxDepth: 4 }, 'options');
- * ```
  */
 export function compilePathOptions(
   options: Readonly<Record<string, unknown>> | undefined,
@@ -187,11 +172,6 @@ const reject = (reason: SandboxPathReason): SandboxPathRejected => Object.freeze
 
 /**
  * Checks one input against compiled options; the core of {@link validateSandboxPath}.
- *
- * @example
- * ```ts
- * checkPath('do..ts.txt', compilePathOptions(undefined, 'options')).ok; // true: dots inside a name are fine
- * ```
  */
 export function checkPath(input: unknown, options: CompiledPathOptions): SandboxPathResult {
   // Strings only: arrays (repeated query keys), objects (qs), Buffers and URLs bypassed Node's own checks (CVE-2023-32004).

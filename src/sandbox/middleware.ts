@@ -68,11 +68,6 @@ export interface SandboxPathOptions {
 
 /**
  * Route metadata a `describeRoutes(router)` can read from a {@link sandboxPath} middleware.
- *
- * @example
- * ```ts
- * const meta: SandboxRouteMetadata | undefined = getSandboxRouteMetadata(middleware); // { root, symlinks, allow, deny }
- * ```
  */
 export interface SandboxRouteMetadata {
   /** The sandbox's real root (operator-only). */
@@ -87,22 +82,12 @@ export interface SandboxRouteMetadata {
 
 /**
  * The non-enumerable property under which {@link sandboxPath} middleware carries its {@link SandboxRouteMetadata}.
- *
- * @example
- * ```ts
- * const meta = (middleware as { [SANDBOX_ROUTE_METADATA]?: SandboxRouteMetadata })[SANDBOX_ROUTE_METADATA];
- * ```
  */
 // A registered symbol: the CLI (ESM) must read metadata set by an app that loaded the CJS build, or another copy.
 export const SANDBOX_ROUTE_METADATA: unique symbol = Symbol.for('koa-mtls.sandboxPath');
 
 /**
  * Reads the sandbox metadata of a middleware, or `undefined` if it is not a {@link sandboxPath} middleware.
- *
- * @example
- * ```ts
- * for (const layer of router.stack) for (const mw of layer.stack) getSandboxRouteMetadata(mw)?.symlinks;
- * ```
  */
 export function getSandboxRouteMetadata(middleware: unknown): SandboxRouteMetadata | undefined {
   if (typeof middleware !== 'function') return undefined;

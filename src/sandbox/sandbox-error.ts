@@ -64,11 +64,6 @@ export class SandboxPathError extends KoaMtlsError {
 
 /**
  * Shorthand for a 404 refusal.
- *
- * @example
- * ```ts
- * throw notFound('SYMLINK_ESCAPE');
- * ```
  */
 export const notFound = (reason: SandboxDenyReason, cause?: unknown): SandboxPathError =>
   new SandboxPathError(404, reason, cause);
@@ -77,11 +72,6 @@ export const notFound = (reason: SandboxDenyReason, cause?: unknown): SandboxPat
  * Maps a failed filesystem call to what the request gets: a 404 {@link SandboxPathError} when the errno describes the
  * path, a 503 `ERR_SANDBOX_BUSY` when the process or the system is out of descriptors (retrying later can succeed),
  * and a 500 `ERR_SANDBOX_IO` for anything unexpected.
- *
- * @example
- * ```ts
- * try { openSync(path, flags); } catch (err) { throw refusal(err); }
- * ```
  */
 export function refusal(err: unknown): SandboxPathError | KoaMtlsError {
   const reason = errnoReason(errnoCode(err));

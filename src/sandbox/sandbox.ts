@@ -221,11 +221,6 @@ interface RootFacts {
 /**
  * The implementation behind {@link Sandbox}; `instanceof` tells middleware a sandbox is genuine. Not exported from
  * the package: create one with {@link createSandbox}.
- *
- * @example
- * ```ts
- * if (!(sandbox instanceof HeldSandbox)) throw new InvalidOptionError('options.sandbox', 'must come from createSandbox');
- * ```
  */
 export class HeldSandbox implements Sandbox {
   readonly root: string;
