@@ -72,7 +72,17 @@ export type KoaMtlsErrorCode =
   | 'ERR_SPIFFE_TIMEOUT'
   | 'ERR_SPIFFE_CLOSED';
 
-/** Options accepted by every {@link KoaMtlsError} constructor. */
+/**
+ * Options accepted by every {@link KoaMtlsError} constructor.
+ *
+ * @example
+ * ```ts
+ * import { KoaMtlsError, type KoaMtlsErrorOptions } from 'koa-mtls';
+ *
+ * const options: KoaMtlsErrorOptions = { status: 403, cause: new Error('peer on the deny list') };
+ * const error = new KoaMtlsError('ERR_MTLS_PEER_FORBIDDEN', 'Forbidden', options);
+ * ```
+ */
 export interface KoaMtlsErrorOptions {
   /** HTTP status a Koa app should answer with. Default 500. */
   readonly status?: number;

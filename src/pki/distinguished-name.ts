@@ -5,12 +5,32 @@
 import { KoaMtlsError } from '../errors.js';
 import { attributeTypeOid } from '../x509/attribute-types.js';
 
-/** One attribute of an RDN: `[type, value]`, where type is a short name (`CN`, `UID`, …) or a dotted OID. */
+/**
+ * One attribute of an RDN: `[type, value]`, where type is a short name (`CN`, `UID`, …) or a dotted OID.
+ *
+ * @example
+ * ```ts
+ * import { createCertificateAuthority, type DistinguishedNameAttribute } from 'koa-mtls/pki';
+ *
+ * const ca = await createCertificateAuthority();
+ * const uid: DistinguishedNameAttribute = ['UID', '42'];
+ * const client = await ca.issueClient({ subject: [[['O', 'Example']], [['CN', 'svc'], uid]] });
+ * ```
+ */
 export type DistinguishedNameAttribute = readonly [type: string, value: string];
 
 /**
  * A distinguished name: `'CN=svc+UID=42,O=Acme'` (RFC 4514 order) or
  * `[[['O', 'Acme']], [['CN', 'svc'], ['UID', '42']]]` (certificate order, one inner list per RDN).
+ *
+ * @example
+ * ```ts
+ * import { createCertificateAuthority, type DistinguishedNameInput } from 'koa-mtls/pki';
+ *
+ * const ca = await createCertificateAuthority();
+ * const subject: DistinguishedNameInput = 'CN=svc+UID=42,O=Example'; // RFC 4514: most specific RDN first
+ * const client = await ca.issueClient({ subject });
+ * ```
  */
 export type DistinguishedNameInput = string | readonly (readonly DistinguishedNameAttribute[])[];
 

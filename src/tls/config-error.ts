@@ -6,7 +6,16 @@
  */
 import { KoaMtlsError, type KoaMtlsErrorCode } from '../errors.js';
 
-/** An `ERR_MTLS_CONFIG_*` code. */
+/**
+ * An `ERR_MTLS_CONFIG_*` code.
+ *
+ * @example
+ * ```ts
+ * import type { KoaMtlsErrorCode, MtlsConfigErrorCode } from 'koa-mtls';
+ *
+ * const isConfigError = (code: KoaMtlsErrorCode): code is MtlsConfigErrorCode => code.startsWith('ERR_MTLS_CONFIG_');
+ * ```
+ */
 export type MtlsConfigErrorCode = Extract<KoaMtlsErrorCode, `ERR_MTLS_CONFIG_${string}`>;
 
 /** `<where>: <problem>. Fix: <fix>` — operators read these at startup, so every message says what to change. */
