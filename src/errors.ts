@@ -15,9 +15,15 @@
  * @example
  * ```ts
  * import { KoaMtlsError } from 'koa-mtls';
- * try { run(); } catch (err) {
- *   if (err instanceof KoaMtlsError && err.code === 'ERR_MTLS_PEER_REQUIRED') console.log(err.status); // 401
- * }
+ *
+ * app.use(async (ctx, next) => {
+ *   try {
+ *     await next();
+ *   } catch (err) {
+ *     if (err instanceof KoaMtlsError && err.code === 'ERR_MTLS_PEER_REQUIRED') log.info({ path: ctx.path }, 'no certificate');
+ *     throw err; // Koa answers err.status (401) with a generic body
+ *   }
+ * });
  * ```
  */
 export type KoaMtlsErrorCode =
@@ -124,8 +130,13 @@ export class KoaMtlsError extends Error {
  *
  * @example
  * ```ts
- * import { InvalidOptionError } from 'koa-mtls';
- * try { requirePeer({ sna: {} }); } catch (err) { if (err instanceof InvalidOptionError) console.error(err.path); }
+ * import { InvalidOptionError, requirePeer } from 'koa-mtls';
+ *
+ * try {
+ *   requirePeer(JSON.parse('{ "sna": {} }')); // a policy read from a file, with a typo
+ * } catch (err) {
+ *   if (err instanceof InvalidOptionError) console.error(err.path); // 'policy.sna'
+ * }
  * ```
  */
 export class InvalidOptionError extends TypeError {

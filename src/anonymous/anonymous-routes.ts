@@ -22,7 +22,13 @@ interface MatchingRouter {
  *
  * @example
  * ```ts
+ * import Router from '@koa/router';
+ * import { type AnonymousRoutes, allowAnonymous, peerCertificate } from 'koa-mtls';
+ *
+ * const publicRouter = new Router();
+ * publicRouter.get('/healthz', allowAnonymous(), (ctx) => { ctx.body = 'ok'; });
  * const anonymousRoutes: AnonymousRoutes = [publicRouter, app];
+ * app.use(peerCertificate({ anonymousRoutes }));
  * ```
  */
 export type AnonymousRoutes = AnonymousRoutesEntry | readonly AnonymousRoutesEntry[];

@@ -51,6 +51,8 @@ export interface PeerSummary {
  * @example
  * ```ts
  * import pino from 'pino';
+ * import type { AuditEvent } from 'koa-mtls';
+ *
  * const log = pino();
  * const onAudit = (event: AuditEvent) => log.info(event, `${event.kind} ${event.reason}`);
  * ```

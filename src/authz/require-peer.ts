@@ -28,7 +28,9 @@ import { createRevocationChecker, type RevocationOptions } from './revocation.js
  *
  * @example
  * ```ts
- * const options: RequirePeerOptions = { mode: 'report', onDecision: (d) => log.info(d, 'authz') };
+ * import type { RequirePeerOptions } from 'koa-mtls';
+ *
+ * const options: RequirePeerOptions = { mode: 'report', onDecision: (decision) => log.info(decision, 'authz') };
  * ```
  */
 export interface RequirePeerOptions {

@@ -12,6 +12,9 @@ import { assertOptionsObject, optionalBoolean, optionalInteger, ownValue } from 
  *
  * @example
  * ```ts
+ * import type { RevocationOptions } from 'koa-mtls';
+ *
+ * const revokedSerials = new Set<string>(); // kept current from the CA's CRL or OCSP responder
  * const revocation: RevocationOptions = {
  *   isRevoked: async (peer) => revokedSerials.has(peer.serialNumber),
  *   timeoutMs: 500,

@@ -335,6 +335,9 @@ function stripHeaders(ctx: Context, names: ReadonlySet<string>): string[] {
  *
  * @example Behind Envoy, trusted by its SPIFFE ID and address, re-verified against the mesh CA:
  * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import { peerCertificate } from 'koa-mtls';
+ *
  * app.use(peerCertificate({
  *   sources: ['xfcc'],
  *   trustedProxies: { addresses: ['10.0.0.0/8'], peer: (proxy) => proxy.spiffeId === 'spiffe://example.org/ns/ingress/sa/envoy' },

@@ -148,9 +148,13 @@ export type KeyUsage =
  *
  * @example
  * ```ts
- * router.get('/whoami', (ctx) => {
- *   const peer = ctx.state.peer;
- *   ctx.body = { spiffeId: peer?.spiffeId, subject: peer?.subject.toString(), dns: peer?.san.dns };
+ * import Router from '@koa/router';
+ * import { requirePeer } from 'koa-mtls';
+ *
+ * const router = new Router();
+ * router.get('/whoami', requirePeer({ anyPeer: true }), (ctx) => {
+ *   const peer = ctx.state.peer; // a PeerIdentity, never undefined after an enforcing requirePeer
+ *   ctx.body = { spiffeId: peer.spiffeId, subject: peer.subject.toString(), dns: peer.san.dns };
  * });
  * ```
  */

@@ -13,7 +13,9 @@ import type { PeerIdentity } from './peer-identity.js';
  *
  * @example
  * ```ts
- * import { summarizePeer } from 'koa-mtls';
+ * import { type AuditHook, summarizePeer } from 'koa-mtls';
+ *
+ * const onAudit: AuditHook = (event) => log.info(event);
  * app.use(async (ctx, next) => {
  *   if (ctx.state.peer) onAudit({ kind: 'authz', outcome: 'allow', reason: 'CUSTOM', peer: summarizePeer(ctx.state.peer) });
  *   await next();

@@ -101,7 +101,9 @@ function subscribeOnce(): void {
  *
  * @example
  * ```ts
- * const options: PermissionAuditOptions = { onAudit: (event) => log.warn(event, event.detail?.message) };
+ * import type { PermissionAuditOptions } from 'koa-mtls';
+ *
+ * const options: PermissionAuditOptions = { onAudit: (event) => log.warn(event, String(event.detail?.message)) };
  * ```
  */
 export interface PermissionAuditOptions {
@@ -125,8 +127,9 @@ export interface PermissionAuditOptions {
  *
  * @example
  * ```ts
- * import { permissionAudit, requirePeer } from 'koa-mtls';
- * app.use(requirePeer());
+ * import { peerCertificate, permissionAudit, requirePeer } from 'koa-mtls';
+ *
+ * app.use(peerCertificate()).use(requirePeer({ trustDomain: 'example.org' }));
  * app.use(permissionAudit({ onAudit: (event) => log.warn(event, String(event.detail?.message)) }));
  * // node --permission --allow-fs-read=/app server.js: a route calling spawn('sh') throws ERR_ACCESS_DENIED,
  * // and the log says "GET /debug by spiffe://example.org/ns/prod/sa/payments tried to spawn `sh`"

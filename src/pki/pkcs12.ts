@@ -30,7 +30,9 @@ export interface Pkcs12Options {
  *
  * @example
  * ```ts
+ * import { writeFileSync } from 'node:fs';
  * import { createCertificateAuthority, toPkcs12 } from 'koa-mtls/pki';
+ *
  * const ca = await createCertificateAuthority();
  * const client = await ca.issueClient({ keyAlgorithm: 'rsa-2048' });
  * writeFileSync('client.p12', toPkcs12(client, { password: 'changeit' }), { mode: 0o600 });

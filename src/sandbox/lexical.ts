@@ -15,8 +15,11 @@ import { assertOptionsObject, optionalBoolean, optionalChoice, optionalInteger }
  *
  * @example
  * ```ts
- * const result = validateSandboxPath(input);
- * if (!result.ok && result.reason === 'PATH_DOT_SEGMENT') metrics.increment('traversal_attempt');
+ * import { type SandboxPathReason, validateSandboxPath } from 'koa-mtls';
+ *
+ * const attempts = new Map<SandboxPathReason, number>();
+ * const result = validateSandboxPath('../etc/passwd');
+ * if (!result.ok) attempts.set(result.reason, (attempts.get(result.reason) ?? 0) + 1); // 'PATH_DOT_SEGMENT'
  * ```
  */
 export type SandboxPathReason =
@@ -49,7 +52,10 @@ export type SandboxPathReason =
  *
  * @example
  * ```ts
- * const options: SandboxPathRules = { allowDotfiles: false, charset: 'strict', maxDepth: 8 };
+ * import { type SandboxPathRules, validateSandboxPath } from 'koa-mtls';
+ *
+ * const rules: SandboxPathRules = { allowDotfiles: false, charset: 'strict', maxDepth: 8 };
+ * validateSandboxPath('a/b.txt', rules);
  * ```
  */
 export interface SandboxPathRules {
@@ -84,6 +90,8 @@ export interface CompiledPathOptions {
  *
  * @example
  * ```ts
+ * import { type SandboxPathAccepted, validateSandboxPath } from 'koa-mtls';
+ *
  * const accepted = validateSandboxPath('a/b.txt') as SandboxPathAccepted; // accepted.segments: ['a', 'b.txt']
  * ```
  */
@@ -100,6 +108,8 @@ export interface SandboxPathAccepted {
  *
  * @example
  * ```ts
+ * import { type SandboxPathRejected, validateSandboxPath } from 'koa-mtls';
+ *
  * const rejected = validateSandboxPath('a//b') as SandboxPathRejected; // rejected.reason: 'PATH_EMPTY_SEGMENT'
  * ```
  */
@@ -113,8 +123,11 @@ export interface SandboxPathRejected {
  *
  * @example
  * ```ts
- * const result: SandboxPathResult = validateSandboxPath(name);
- * if (result.ok) use(result.segments); else log(result.reason);
+ * import { type SandboxPathResult, validateSandboxPath } from 'koa-mtls';
+ *
+ * const result: SandboxPathResult = validateSandboxPath('reports/2024.pdf');
+ * if (result.ok) console.log(result.segments);
+ * else console.log(result.reason);
  * ```
  */
 export type SandboxPathResult = SandboxPathAccepted | SandboxPathRejected;

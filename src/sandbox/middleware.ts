@@ -20,8 +20,13 @@ import { SandboxPathError } from './sandbox-error.js';
  *
  * @example
  * ```ts
- * const { path, open } = ctx.state.sandboxed!;
- * ctx.body = (await open()).createReadStream();
+ * import type { RouterContext } from '@koa/router';
+ * import type { SandboxedState } from 'koa-mtls';
+ *
+ * const download = async (ctx: RouterContext<SandboxedState>) => {
+ *   const { open } = ctx.state.sandboxed;
+ *   ctx.body = (await open()).createReadStream();
+ * };
  * ```
  */
 export interface SandboxedRequestPath {
@@ -46,7 +51,10 @@ declare module 'koa' {
  *
  * @example
  * ```ts
- * const options: SandboxPathOptions = { sandbox, from: (ctx) => ctx.params.file, onAudit: (e) => log.info(e) };
+ * import { createSandbox, type SandboxPathOptions } from 'koa-mtls';
+ *
+ * const sandbox = await createSandbox('/srv/files');
+ * const options: SandboxPathOptions = { sandbox, from: (ctx) => ctx.query.file, onAudit: (event) => log.info(event) };
  * ```
  */
 export interface SandboxPathOptions {

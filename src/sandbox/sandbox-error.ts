@@ -13,7 +13,14 @@ import type { SandboxPathReason } from './lexical.js';
  *
  * @example
  * ```ts
- * onAudit: (e) => { if (e.reason === 'SYMLINK_ESCAPE') alert(e); }
+ * import { createSandbox, sandboxPath } from 'koa-mtls';
+ *
+ * const sandbox = await createSandbox('/srv/files');
+ * const files = sandboxPath({
+ *   sandbox,
+ *   from: (ctx) => ctx.query.file,
+ *   onAudit: (event) => { if (event.reason === 'SYMLINK_ESCAPE') log.error(event, 'symlink escape attempt'); },
+ * });
  * ```
  */
 export type SandboxDenyReason =
@@ -32,7 +39,9 @@ export type SandboxDenyReason =
  *
  * @example
  * ```ts
- * const reason: SandboxReason = err instanceof SandboxPathError ? err.reason : 'NOT_FOUND';
+ * import { type SandboxReason, SandboxPathError } from 'koa-mtls';
+ *
+ * const reasonOf = (err: unknown): SandboxReason => (err instanceof SandboxPathError ? err.reason : 'NOT_FOUND');
  * ```
  */
 export type SandboxReason = SandboxPathReason | SandboxDenyReason;
@@ -43,7 +52,12 @@ export type SandboxReason = SandboxPathReason | SandboxDenyReason;
  *
  * @example
  * ```ts
- * try { await sandbox.open(name); } catch (err) {
+ * import { createSandbox, SandboxPathError } from 'koa-mtls';
+ *
+ * const sandbox = await createSandbox('/srv/files');
+ * try {
+ *   await sandbox.open('link-to-etc/passwd');
+ * } catch (err) {
  *   if (err instanceof SandboxPathError) console.log(err.status, err.code, err.reason); // 404 ERR_SANDBOX_NOT_FOUND SYMLINK_ESCAPE
  * }
  * ```

@@ -33,8 +33,9 @@ export type MtlsWarningCode =
  * @example
  * ```ts
  * import { mtlsOptions, type MtlsWarning } from 'koa-mtls';
+ *
  * const onWarning = (w: MtlsWarning) => log.warn({ code: w.code, file: w.file }, w.message);
- * mtlsOptions({ keyFile, certFile, caFile, onWarning });
+ * const options = mtlsOptions({ keyFile: 'tls.key', certFile: 'tls.crt', caFile: 'ca.crt', onWarning });
  * ```
  */
 export interface MtlsWarning {

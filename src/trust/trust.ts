@@ -345,12 +345,15 @@ function spiffeDomain(spiffeId: string | undefined): string | undefined {
  *
  * @example
  * ```ts
+ * import https from 'node:https';
+ * import { readFileSync } from 'node:fs';
  * import { createTrust, mtlsOptions, peerCertificate } from 'koa-mtls';
+ *
  * const trust = createTrust({
  *   ca: { file: '/etc/tls/corp-ca.crt' },
- *   trustDomains: { 'example.org': { file: '/run/spire/bundle.pem' }, 'partner.com': partnerBundlePem },
+ *   trustDomains: { 'example.org': { file: '/run/spire/bundle.pem' }, 'partner.com': readFileSync('partner-bundle.pem') },
  * });
- * const server = https.createServer(mtlsOptions({ keyFile, certFile, trust }), app.callback());
+ * const server = https.createServer(mtlsOptions({ keyFile: 'tls.key', certFile: 'tls.crt', trust }), app.callback());
  * app.use(peerCertificate({ trust }));
  * ```
  */
