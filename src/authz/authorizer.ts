@@ -50,11 +50,6 @@ const VERIFICATIONS: ReadonlySet<unknown> = new Set(['tls-handshake', 'app', 'pr
 /**
  * A peer is usable only when it has the shape of a `PeerIdentity`; anything else on `ctx.state.peer` (`{}`, a
  * string, a legacy `getPeerCertificate()` object) counts as no peer: `getPeerCertificate()` returns a truthy `{}` without a certificate.
- *
- * @example
- * ```ts
- * asPeer({}); // undefined: `{}` is not a peer
- * ```
  */
 export function asPeer(value: unknown): PeerIdentity | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
@@ -106,11 +101,6 @@ function afterPolicy(
 /**
  * How {@link decide} runs. The request context is a separate argument, so that a caller can pass one constant options
  * object and a decision allocates nothing.
- *
- * @example
- * ```ts
- * const options: DecideOptions = { trace: [], checkRevocation: false, now: Date.parse('2030-01-01') };
- * ```
  */
 export interface DecideOptions {
   /** Collects every evaluated condition (for `explain`); the memoized verdict is not used. */
@@ -124,11 +114,6 @@ export interface DecideOptions {
 /**
  * Decides for one peer. Synchronous unless a `check` or the revocation hook is involved. A `check` that throws
  * rejects with a 500 `KoaMtlsError` (never an allow).
- *
- * @example
- * ```ts
- * const outcome = await decide(authorizer, peer, ctx, { checkRevocation: false });
- * ```
  */
 export function decide(
   authorizer: Authorizer,
