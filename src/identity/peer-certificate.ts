@@ -88,7 +88,11 @@ export interface PeerCertificateOptions {
   readonly requestId?: RequestIdResolver;
   /** The clock for the per-request validity check, in epoch milliseconds. Default `Date.now`. */
   readonly now?: () => number;
-  /** Parsed certificates (and verified forwarded chains) kept across connections, LRU. 0 disables. Default 1000. */
+  /**
+   * Parsed certificates, verified peers and verified forwarded chains kept across connections, each an LRU of this
+   * size; 0 disables. Size it to the distinct clients you expect: a known certificate on a new connection costs a
+   * lookup, a first-seen one a chain read and verification. Default 1000.
+   */
   readonly cacheSize?: number;
   /** A certificate with more subject alternative names than this is never a peer. Default 256 (max 10 000). */
   readonly maxSubjectAltNames?: number;
