@@ -212,8 +212,29 @@ interface SandboxMicro {
   }[];
 }
 
-function microTable(micro: { authz: AuthzMicro; sandbox: SandboxMicro }): string {
+interface MiddlewareCost {
+  readonly results: readonly {
+    readonly variant: string;
+    readonly addedNanosPerRequest: { readonly median: number; readonly min: number; readonly max: number };
+    readonly impliedKeepAliveRatio?: { readonly median: number; readonly worst: number };
+  }[];
+}
+
+interface Micro {
+  readonly authz: AuthzMicro;
+  readonly sandbox: SandboxMicro;
+  readonly middleware: MiddlewareCost;
+}
+
+function microTable(micro: Micro): string {
   const rows = ['| micro benchmark | per second | ratio |', '| --- | --- | --- |'];
+  for (const r of micro.middleware.results) {
+    const added = r.addedNanosPerRequest;
+    const implied = r.impliedKeepAliveRatio;
+    rows.push(
+      `| keep-alive request in-process, ${r.variant}: added ns per request ${added.median} (${added.min}–${added.max}) | ${Math.round(1e9 / Math.max(1, added.median)).toLocaleString('en')} | ${implied === undefined ? '' : `implied keep-alive ratio ${implied.median} (worst ${implied.worst})`} |`,
+    );
+  }
   for (const r of micro.authz.results)
     rows.push(`| requirePeer, 100 rules: ${r.case} | ${r.decisionsPerSecond.toLocaleString('en')} | |`);
   rows.push(
@@ -370,12 +391,22 @@ try {
     }
     parts.push(memoryTable(memory));
   }
-  let micro: { authz: AuthzMicro; sandbox: SandboxMicro } | undefined;
+  let micro: Micro | undefined;
   if (runs('micro')) {
-    console.log('bench: micro (policy decisions, sandbox opens)');
+    console.log('bench: micro (policy decisions, sandbox opens, middleware cost)');
+    // The bare keep-alive request's server CPU time of this run turns the added nanoseconds into a ratio.
+    const bareCpu = results
+      .find((r) => r.comparison.section === 'keep-alive')
+      ?.variants.find((v) => v.variant === 'bare')?.cpuMicrosPerRequest?.median;
     micro = {
       authz: await runJson<AuthzMicro>('../authz-decisions.ts', []),
       sandbox: await runJson<SandboxMicro>('../sandbox-open.ts', quick ? ['--quick'] : []),
+      middleware: await runJson<MiddlewareCost>(
+        '../middleware-cost.ts',
+        bareCpu === undefined
+          ? ['--rounds', quick ? '5' : '15']
+          : ['--rounds', quick ? '5' : '15', '--bare-us', String(bareCpu)],
+      ),
     };
     parts.push(microTable(micro));
   }
