@@ -24,17 +24,16 @@ import { peerCertificate } from '../../src/identity/index.js';
 import { mtlsOptions, onTlsClientRejected } from '../../src/tls/index.js';
 import { runToEnd } from '../helpers/built-package.js';
 import { capturedIo } from '../helpers/captured-io.js';
-import { externalTools } from '../helpers/external-tools.js';
+import { externalTools, MOUNT_NAMESPACES } from '../helpers/external-tools.js';
 
 const POLICY_DIR = '/etc/chromium/policies/managed';
 
 describe.skipIf(
-  !externalTools('real browser (Chromium with an imported PKCS#12 bundle)', [
-    'chromium',
-    'pk12util',
-    'certutil',
-    'unshare',
-  ]) || !existsSync(POLICY_DIR),
+  !externalTools(
+    'real browser (Chromium with an imported PKCS#12 bundle)',
+    ['chromium', 'pk12util', 'certutil', 'unshare'],
+    MOUNT_NAMESPACES,
+  ) || !existsSync(POLICY_DIR),
 )('headless Chromium with the certs PKCS#12 bundle', () => {
   const work = mkdtempSync(join(tmpdir(), 'koa-mtls-browser-'));
   const policies = join(work, 'policies');
