@@ -3,15 +3,13 @@
  * credentials `setpriv` changed. `access(2)` answers for the real UID without capabilities or ptrace rules; these
  * cases are where it and `open(2)` disagree.
  */
-import { execFile } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ContainerAuditReport, PostureCheck } from '../../src/posture/index.js';
 import { externalTools } from '../helpers/external-tools.js';
+import { runProgram } from '../helpers/processes.js';
 
-const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const available = externalTools('posture kernel tests', ['setpriv'], {
   what: 'root (setpriv changes credentials)',
@@ -34,7 +32,8 @@ async function doctorAs(setprivArgs: readonly string[]): Promise<ContainerAuditR
     '--fail-on',
     'none',
   ];
-  const { stdout } = await run('setpriv', args, { cwd: repo, timeout: 60_000, maxBuffer: 4 << 20 });
+  const { code, stdout, stderr } = await runProgram('setpriv', args, { cwd: repo, timeoutMs: 60_000 });
+  if (code !== 0) throw new Error(`koa-mtls doctor under setpriv exited ${code}: ${stderr}`);
   return (JSON.parse(stdout) as { report: ContainerAuditReport }).report;
 }
 

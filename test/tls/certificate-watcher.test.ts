@@ -18,7 +18,8 @@ import {
 } from '../../src/tls/certificate-watcher.js';
 import { onTlsClientRejected } from '../../src/tls/client-rejections.js';
 import { type MtlsOptionsInput, mtlsOptions } from '../../src/tls/mtls-options.js';
-import { close, listen, temporaryDirectory, tlsRequest, waitFor } from './fixtures.js';
+import { close, listen } from '../helpers/listen.js';
+import { temporaryDirectory, tlsRequest, waitFor } from './fixtures.js';
 
 let rootA: CertificateAuthority;
 let rootB: CertificateAuthority;
