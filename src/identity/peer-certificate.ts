@@ -5,33 +5,17 @@
  * @module identity
  */
 import type { Context, Middleware, Next } from 'koa';
-import {
-  type AnonymousRouteMatcher,
-  type AnonymousRoutes,
-  compileAnonymousRoutes,
-} from '../anonymous/anonymous-routes.js';
+import type { AnonymousRoutes } from '../anonymous/anonymous-routes.js';
 import { type AnonymousVerdict, anonymousVerdict } from '../anonymous/gate.js';
-import { type AuditEvent, type AuditHook, type RequestIdResolver, requestIdFromHeader } from '../audit/event.js';
+import type { AuditHook, RequestIdResolver } from '../audit/event.js';
 import { auditHook } from '../audit/hook.js';
-import { InvalidOptionError, KoaMtlsError } from '../errors.js';
-import {
-  assertOptionsObject,
-  isPlainObject,
-  optionalFunction,
-  optionalInteger,
-  ownValue,
-} from '../options/validate.js';
-import { withinWindow } from '../trust/path.js';
-import { type Trust, trustState } from '../trust/trust.js';
-import { CertificateReader } from './certificate-reader.js';
-import { validityProblem } from './create-identity.js';
+import { KoaMtlsError } from '../errors.js';
+import type { Trust } from '../trust/trust.js';
+import { type CompiledPeerCertificateOptions, compilePeerCertificateOptions } from './peer-certificate-options.js';
 import type { PeerIdentity } from './peer-identity.js';
-import { createClaimedIdentity } from './proxy/claimed-identity.js';
-import { compileVerification, ForwardedPeers, type ForwardedVerificationOptions } from './proxy/forwarded-peers.js';
-import { type CompiledHeaderSource, compileSources, type PeerCertificateSource } from './proxy/sources.js';
-import { type CompiledTrustedProxies, compileTrustedProxies } from './proxy/trusted-proxies.js';
-import { SocketPeers } from './socket-peer.js';
-import { summarizePeer } from './summarize-peer.js';
+import { type AuditDraft, identifiedEvent, PeerResolution, PeerResolver } from './peer-resolver.js';
+import type { ForwardedVerificationOptions } from './proxy/forwarded-peers.js';
+import type { PeerCertificateSource } from './proxy/sources.js';
 
 declare module 'koa' {
   interface DefaultState {
@@ -106,169 +90,6 @@ export interface PeerCertificateOptions {
   readonly anonymousRoutes?: AnonymousRoutes;
 }
 
-const optionKeys = [
-  'trust',
-  'onAudit',
-  'requestId',
-  'now',
-  'cacheSize',
-  'maxSubjectAltNames',
-  'sources',
-  'trustedProxies',
-  'verify',
-  'maxHeaderBytes',
-  'anonymousRoutes',
-] as const;
-
-interface CompiledProxies {
-  readonly headers: ReadonlySet<string>;
-  /** Per source, the headers of every other source (removed from the requests of a proxy bound to it). */
-  readonly otherHeaders: ReadonlyMap<CompiledHeaderSource, ReadonlySet<string>>;
-  readonly trusted: CompiledTrustedProxies;
-  readonly forwarded: ForwardedPeers;
-}
-
-interface CompiledOptions {
-  readonly onAudit: AuditHook | undefined;
-  readonly requestId: RequestIdResolver;
-  readonly now: () => number;
-  readonly tls: boolean;
-  readonly socketPeers: SocketPeers;
-  readonly proxies: CompiledProxies | undefined;
-  readonly anonymousRoute: AnonymousRouteMatcher | undefined;
-}
-
-function compileProxies(
-  options: Record<string, unknown>,
-  headerSources: readonly CompiledHeaderSource[],
-  reader: CertificateReader,
-  cacheSize: number,
-): CompiledProxies | undefined {
-  const trustedProxies = ownValue(options, 'trustedProxies');
-  const verify = ownValue(options, 'verify');
-  if (headerSources.length === 0) {
-    // Options that would do nothing are a configuration mistake, not a no-op.
-    if (trustedProxies !== undefined || verify !== undefined) {
-      throw new InvalidOptionError(
-        'peerCertificate.sources',
-        'has no header source for trustedProxies/verify to apply to',
-      );
-    }
-    return undefined;
-  }
-  const path = 'peerCertificate.trustedProxies';
-  // A header source without a trust boundary lets any client forge its identity (CWE-290).
-  if (trustedProxies === undefined) throw new InvalidOptionError(path, 'is required with header sources');
-  const trusted = compileTrustedProxies(trustedProxies, path, headerSources);
-  // Proxies may forward certificates they never verified (optional_no_ca); the app re-verifies against its own anchors.
-  if (verify === undefined) throw new InvalidOptionError('peerCertificate.verify', 'is required with header sources');
-  return Object.freeze({
-    headers: new Set(headerSources.flatMap((source) => source.headers)),
-    otherHeaders: new Map(
-      headerSources.map((source) => [
-        source,
-        new Set(headerSources.filter((other) => other !== source).flatMap((other) => other.headers)),
-      ]),
-    ),
-    trusted,
-    forwarded: new ForwardedPeers(reader, compileVerification(verify, 'peerCertificate.verify'), cacheSize),
-  });
-}
-
-function compileOptions(options: unknown): CompiledOptions {
-  assertOptionsObject(options, 'peerCertificate', optionKeys);
-  const cacheSize = optionalInteger(options, 'cacheSize', 'peerCertificate', 0, 1_000_000) ?? 1000;
-  const maxSubjectAltNames = optionalInteger(options, 'maxSubjectAltNames', 'peerCertificate', 1, 10_000) ?? 256;
-  const maxHeaderBytes = optionalInteger(options, 'maxHeaderBytes', 'peerCertificate', 1024, 1_048_576) ?? 16_384;
-  const reader = new CertificateReader(cacheSize, maxSubjectAltNames);
-  const verify = ownValue(options, 'verify');
-  const maxChainLength = isPlainObject(verify)
-    ? (optionalInteger(verify, 'maxChainLength', 'peerCertificate.verify', 1, 8) ?? 4)
-    : 4;
-  const sources = compileSources(ownValue(options, 'sources'), 'peerCertificate.sources', {
-    maxHeaderBytes,
-    maxChainCertificates: maxChainLength,
-    cacheSize,
-  });
-  return Object.freeze({
-    onAudit: optionalFunction<AuditHook>(options, 'onAudit', 'peerCertificate'),
-    requestId: optionalFunction<RequestIdResolver>(options, 'requestId', 'peerCertificate') ?? requestIdFromHeader,
-    now: optionalFunction<() => number>(options, 'now', 'peerCertificate') ?? Date.now,
-    tls: sources.tls,
-    socketPeers: new SocketPeers(
-      reader,
-      ownValue(options, 'trust') === undefined
-        ? undefined
-        : trustState(ownValue(options, 'trust'), 'peerCertificate.trust'),
-      cacheSize,
-    ),
-    proxies: compileProxies(options, sources.headerSources, reader, cacheSize),
-    anonymousRoute:
-      ownValue(options, 'anonymousRoutes') === undefined
-        ? undefined
-        : compileAnonymousRoutes(ownValue(options, 'anonymousRoutes'), 'peerCertificate.anonymousRoutes'),
-  });
-}
-
-type AuditDraft = Omit<AuditEvent, 'requestId'>;
-
-/** The audit event of the optional mode's gate, when it decided something. */
-function anonymousEvent(verdict: AnonymousVerdict): AuditDraft | undefined {
-  if (verdict === 'anonymous') return { kind: 'identity', outcome: 'allow', reason: 'PEER_ANONYMOUS_ROUTE' };
-  if (verdict === 'deny') return { kind: 'identity', outcome: 'reject', reason: 'PEER_ANONYMOUS_DENIED' };
-  if (verdict === 'refused') return { kind: 'identity', outcome: 'reject', reason: 'PEER_CERTIFICATE_REFUSED' };
-  return undefined;
-}
-
-/** The result of resolving one request's peer; events are built only when an audit hook wants them. */
-interface Resolution {
-  readonly peer: PeerIdentity | undefined;
-  readonly events: () => readonly AuditDraft[];
-}
-
-function identified(peer: PeerIdentity, events: readonly AuditDraft[] = []): Resolution {
-  return {
-    peer,
-    events: () => [
-      ...events,
-      { kind: 'identity', outcome: 'allow', reason: 'PEER_IDENTIFIED', peer: summarizePeer(peer) },
-    ],
-  };
-}
-
-function rejected(
-  kind: 'identity' | 'proxy',
-  reason: string,
-  extra: { peer?: PeerIdentity | undefined; detail?: Readonly<Record<string, unknown>> | undefined } = {},
-  events: readonly AuditDraft[] = [],
-): Resolution {
-  const event = (): AuditDraft => ({
-    kind,
-    outcome: 'reject',
-    reason,
-    ...(extra.peer === undefined ? {} : { peer: summarizePeer(extra.peer) }),
-    ...(extra.detail === undefined || Object.keys(extra.detail).length === 0 ? {} : { detail: extra.detail }),
-  });
-  return { peer: undefined, events: () => [...events, event()] };
-}
-
-/** Removes forwarded-certificate headers so that no later code can read a forged one by mistake. */
-function stripHeaders(ctx: Context, names: ReadonlySet<string>): string[] {
-  const removed: string[] = [];
-  for (const name of names) {
-    if (ctx.req.headers[name] !== undefined) {
-      delete ctx.req.headers[name];
-      removed.push(name);
-    }
-  }
-  const raw = ctx.req.rawHeaders;
-  // rawHeaders is [name, value, name, value, …]; splice in place (HTTP/2 exposes it through a getter).
-  for (let i = raw.length - 2; i >= 0; i -= 2) {
-    if (names.has((raw[i] as string).toLowerCase())) raw.splice(i, 2);
-  }
-  return removed;
-}
-
 /**
  * Creates the middleware that identifies the peer of each request.
  *
@@ -320,116 +141,60 @@ function stripHeaders(ctx: Context, names: ReadonlySet<string>): string[] {
  * ```
  */
 export function peerCertificate(options: PeerCertificateOptions = {}): Middleware {
-  const compiled = compileOptions(options);
+  const compiled = compilePeerCertificateOptions(options);
+  const resolver = new PeerResolver(compiled);
 
-  function fromSocket(ctx: Context, before: readonly AuditDraft[]): Resolution {
-    if (!compiled.tls) return rejected('identity', 'PEER_NO_SOURCE', {}, before);
-    const now = compiled.now();
-    const connection = compiled.socketPeers.peerOf(ctx, now);
-    if (!connection.ok) {
-      const detail = {
-        ...connection.detail,
-        ...(connection.certificate === undefined ? {} : { fingerprint256: connection.certificate.fingerprint256 }),
-      };
-      return rejected('identity', connection.reason, { detail }, before);
-    }
-    const problem = validityProblem(connection.certificate, now);
-    if (problem !== undefined) return rejected('identity', problem, { peer: connection.identity }, before);
-    // An issuer or a CRL of the verified path can expire before the leaf does (RFC 5280 §6.1.3 (a)(2)).
-    if (!withinWindow(connection, now)) {
-      return rejected('identity', 'PEER_CHAIN_EXPIRED', { peer: connection.identity }, before);
-    }
-    return identified(connection.identity, before);
-  }
-
-  /** The proxy's own verified identity (the socket's peer), valid now along its whole verified path. */
-  function proxyIdentity(ctx: Context): PeerIdentity | undefined {
-    const now = compiled.now();
-    const connection = compiled.socketPeers.peerOf(ctx, now);
-    return connection.ok && validityProblem(connection.certificate, now) === undefined && withinWindow(connection, now)
-      ? connection.identity
-      : undefined;
-  }
-
-  function fromProxy(ctx: Context, proxies: CompiledProxies, source: CompiledHeaderSource): Resolution {
-    // The proxy sets one source; any other forwarded-certificate header came from its client.
-    const removed = stripHeaders(ctx, proxies.otherHeaders.get(source) ?? proxies.headers);
-    const before: AuditDraft[] =
-      removed.length === 0
-        ? []
-        : [{ kind: 'proxy', outcome: 'reject', reason: 'PROXY_UNEXPECTED_SOURCE', detail: { headers: removed } }];
-    const extraction = source.extract(ctx.req.headers);
-    if (extraction.kind === 'absent') {
-      // From a trusted proxy, the socket's certificate is the proxy's own: never the client's identity.
-      const detail = { problem: 'no forwarded-certificate header' };
-      return rejected('proxy', 'PROXY_CERTIFICATE_MISSING', { detail }, before);
-    }
-    if (extraction.kind === 'invalid') {
-      const detail = { source: source.source, problem: extraction.detail };
-      return rejected('proxy', extraction.reason, { detail }, before);
-    }
-    if (extraction.kind === 'claimed') {
-      try {
-        return identified(createClaimedIdentity(extraction.claims), before);
-      } catch {
-        // An unparsable claimed Subject is a malformed header: no peer, never a 500.
-        const detail = { source: source.source, problem: 'bad Subject' };
-        return rejected('proxy', 'PROXY_HEADER_MALFORMED', { detail }, before);
-      }
-    }
-    const outcome = proxies.forwarded.resolve(source.source, extraction.leaf, extraction.chain, compiled.now());
-    if (outcome.ok) return identified(outcome.identity, before);
-    const detail = { source: source.source, ...outcome.detail };
-    return rejected('proxy', outcome.reason, { peer: outcome.identity, detail }, before);
-  }
-
-  function resolve(ctx: Context): Resolution {
-    const proxies = compiled.proxies;
-    if (proxies === undefined) return fromSocket(ctx, []);
-    const trust = proxies.trusted.verdict(ctx.req.socket.remoteAddress, () => proxyIdentity(ctx));
-    if (trust.trusted) return fromProxy(ctx, proxies, trust.source);
-    const removed = stripHeaders(ctx, proxies.headers);
-    if (trust.ambiguous) {
-      // Proxies bound to different sources share this connection: no one source can be read (fail closed).
-      return rejected('proxy', 'PROXY_SOURCE_AMBIGUOUS', { detail: { ...trust.detail, headers: removed } });
-    }
-    // A forwarded-certificate header from anyone but a trusted proxy is a spoofing attempt (CWE-290).
-    const spoofing: AuditDraft[] =
-      removed.length === 0
-        ? []
-        : [
-            {
-              kind: 'proxy',
-              outcome: 'reject',
-              reason: 'PROXY_UNTRUSTED_SOURCE',
-              detail: { ...trust.detail, headers: removed },
-            },
-          ];
-    return fromSocket(ctx, spoofing);
-  }
-
-  return async function peerCertificateMiddleware(ctx: Context, next: Next): Promise<void> {
+  // The common case, kept synchronous and allocation-free: a known connection, a valid certificate, no hook.
+  return function peerCertificateMiddleware(ctx: Context, next: Next): Promise<void> {
     // Fail closed: whatever an earlier middleware put here is not this module's decision.
-    delete ctx.state.peer;
-    const { peer, events } = resolve(ctx);
-    if (peer !== undefined) ctx.state.peer = peer;
-    // Optional client certificates: default deny unless the route is declared anonymous (ours to decide, before routing).
-    const verdict = peer === undefined ? anonymousVerdict(ctx, compiled.anonymousRoute) : 'not-applicable';
+    if ('peer' in ctx.state) delete ctx.state.peer;
+    const resolved = resolver.resolve(ctx);
+    if (resolved instanceof PeerResolution) return settle(compiled, ctx, resolved, next);
+    ctx.state.peer = resolved;
     const hook = auditHook(compiled.onAudit);
     if (hook !== undefined) {
       const requestId = compiled.requestId(ctx);
-      const gate = anonymousEvent(verdict);
-      for (const event of gate === undefined ? events() : [...events(), gate]) {
-        hook(Object.freeze(requestId === undefined ? event : { ...event, requestId }));
-      }
+      const event = identifiedEvent(resolved);
+      hook(Object.freeze(requestId === undefined ? event : { ...event, requestId }));
     }
-    if (verdict === 'refused') {
-      // The connection is already destroyed; nothing may be written or run for it.
-      ctx.respond = false;
-      return;
-    }
-    if (verdict === 'deny')
-      throw new KoaMtlsError('ERR_MTLS_PEER_REQUIRED', 'Client certificate required', { status: 401 });
-    await next();
+    return next();
   };
+}
+
+/** The audit event of the optional mode's gate, when it decided something. */
+function anonymousEvent(verdict: AnonymousVerdict): AuditDraft | undefined {
+  if (verdict === 'anonymous') return { kind: 'identity', outcome: 'allow', reason: 'PEER_ANONYMOUS_ROUTE' };
+  if (verdict === 'deny') return { kind: 'identity', outcome: 'reject', reason: 'PEER_ANONYMOUS_DENIED' };
+  if (verdict === 'refused') return { kind: 'identity', outcome: 'reject', reason: 'PEER_CERTIFICATE_REFUSED' };
+  return undefined;
+}
+
+/** Every other case: report the resolution's events, then apply the optional mode's gate. */
+async function settle(
+  compiled: CompiledPeerCertificateOptions,
+  ctx: Context,
+  resolution: PeerResolution,
+  next: Next,
+): Promise<void> {
+  const peer = resolution.peer;
+  if (peer !== undefined) ctx.state.peer = peer;
+  // Optional client certificates: default deny unless the route is declared anonymous (ours to decide, before routing).
+  const verdict = peer === undefined ? anonymousVerdict(ctx, compiled.anonymousRoute) : 'not-applicable';
+  const hook = auditHook(compiled.onAudit);
+  if (hook !== undefined) {
+    const requestId = compiled.requestId(ctx);
+    const gate = anonymousEvent(verdict);
+    const events = resolution.events();
+    for (const event of gate === undefined ? events : [...events, gate]) {
+      hook(Object.freeze(requestId === undefined ? event : { ...event, requestId }));
+    }
+  }
+  if (verdict === 'refused') {
+    // The connection is already destroyed; nothing may be written or run for it.
+    ctx.respond = false;
+    return;
+  }
+  if (verdict === 'deny')
+    throw new KoaMtlsError('ERR_MTLS_PEER_REQUIRED', 'Client certificate required', { status: 401 });
+  await next();
 }

@@ -4,10 +4,16 @@
  *
  * Issuers come from a path verified by signatures, never from how Node links `getPeerCertificate(true)` (by names,
  * starting from what the client sent): with a trust, the path the trust engine verifies to a configured anchor;
- * without one, the sent certificates linked by signature. The result is cached per (leaf, sent chain, trust
- * generation), so a new connection from a known certificate costs hashing and a lookup.
+ * without one, the sent certificates linked by signature.
+ *
+ * A verified peer is cached per (trust generation, leaf fingerprint), identity included, so a new connection from a
+ * known certificate costs one `getPeerCertificate(false)` and a lookup, and policies find their memoized verdict for
+ * the same identity object. Keying by the leaf alone is sound: a verified path is a fact about signatures, anchors and
+ * CRLs (the generation), not about the connection; and only the holder of the leaf's key can present it, since TLS
+ * makes the client prove possession (CertificateVerify, RFC 8446 §4.4.3). Refusals are not cached across
+ * connections: the next connection may send the intermediate this one lacked.
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import type { Context } from 'koa';
 import { type PathProblem, signatureLinkedIssuers, type TrustCertificate, withinWindow } from '../trust/path.js';
@@ -86,51 +92,40 @@ type PathResult =
     }
   | { readonly ok: false; readonly reason: `PEER_${PathProblem}`; readonly problem: string };
 
-/** Reads connection peers, once per connection. */
+type VerifiedPeer = Extract<ConnectionPeer, { ok: true }>;
+
+/** Reads connection peers, once per connection, and verified peers once per certificate. */
 export class SocketPeers {
   readonly #reader: CertificateReader;
   readonly #trust: TrustState | undefined;
   readonly #connections = new WeakMap<object, { readonly generation: number; readonly peer: ConnectionPeer }>();
-  readonly #paths: BoundedCache<string, PathResult>;
-  readonly #certificates: BoundedCache<string, TrustCertificate | null>;
+  readonly #verified: BoundedCache<string, VerifiedPeer>;
 
   constructor(reader: CertificateReader, trust: TrustState | undefined, cacheSize: number) {
     this.#reader = reader;
     this.#trust = trust;
-    this.#paths = new BoundedCache(cacheSize);
-    this.#certificates = new BoundedCache(Math.max(cacheSize, 16));
+    this.#verified = new BoundedCache(cacheSize);
   }
 
   /** A sent certificate in both forms, or `null` when either parser refuses it (it then issues nothing). */
-  #certificate(der: Uint8Array, fingerprint: string): TrustCertificate | null {
-    const known = this.#certificates.get(fingerprint);
-    if (known !== undefined) return known;
+  #certificate(der: Uint8Array): TrustCertificate | null {
     const outcome = this.#reader.read(der);
-    let certificate: TrustCertificate | null = null;
+    if (!outcome.ok) return null;
     try {
-      if (outcome.ok) certificate = { x509: new X509Certificate(outcome.certificate.der), parsed: outcome.certificate };
+      return { x509: new X509Certificate(outcome.certificate.der), parsed: outcome.certificate };
     } catch {
       // OpenSSL and our parser must both read a certificate for it to count.
-      certificate = null;
+      return null;
     }
-    this.#certificates.set(fingerprint, certificate);
-    return certificate;
   }
 
   #path(certificate: ParsedCertificate, leaf: DetailedPeerCertificate, now: number): PathResult {
-    const generation = this.#trust?.generation ?? 0;
-    const sent = sentCertificates(leaf);
-    const prints = sent.map((der) => createHash('sha256').update(der).digest('hex'));
-    const key = `${generation}:${certificate.fingerprint256}:${prints.join(':')}`;
-    const cached = this.#paths.get(key);
-    if (cached !== undefined && (!cached.ok || withinWindow(cached, now))) return cached;
-    const leafCertificate = this.#certificate(certificate.der, certificate.fingerprint256);
-    const candidates = sent.flatMap((der, index) => this.#certificate(der, prints[index] as string) ?? []);
-    let result: PathResult;
-    if (leafCertificate === null) {
-      result = { ok: false, reason: 'PEER_CHAIN_UNTRUSTED', problem: 'leaf refused by OpenSSL' };
-    } else if (this.#trust === undefined) {
-      result = {
+    const leafCertificate = this.#certificate(certificate.der);
+    if (leafCertificate === null)
+      return { ok: false, reason: 'PEER_CHAIN_UNTRUSTED', problem: 'leaf refused by OpenSSL' };
+    const candidates = sentCertificates(leaf).flatMap((der) => this.#certificate(der) ?? []);
+    if (this.#trust === undefined) {
+      return {
         ok: true,
         issuerChain: Object.freeze(signatureLinkedIssuers(leafCertificate, candidates, MAX_CHAIN_DEPTH)),
         spiffeId: certificate.spiffeId,
@@ -138,46 +133,47 @@ export class SocketPeers {
         // The leaf's own notAfter is still checked per request; the window must not end before it.
         validUntil: Number.POSITIVE_INFINITY,
       };
-    } else {
-      const { outcome, spiffeVouched } = this.#trust.verify(leafCertificate, candidates, now, certificate.spiffeId);
-      result = outcome.ok
-        ? {
-            ok: true,
-            issuerChain: outcome.path.issuerChain,
-            spiffeId: spiffeVouched ? certificate.spiffeId : undefined,
-            validFrom: outcome.path.validFrom,
-            validUntil: outcome.path.validUntil,
-          }
-        : { ok: false, reason: `PEER_${outcome.problem}`, problem: outcome.detail };
     }
-    this.#paths.set(key, result);
-    return result;
+    const { outcome, spiffeVouched } = this.#trust.verify(leafCertificate, candidates, now, certificate.spiffeId);
+    return outcome.ok
+      ? {
+          ok: true,
+          issuerChain: outcome.path.issuerChain,
+          spiffeId: spiffeVouched ? certificate.spiffeId : undefined,
+          validFrom: outcome.path.validFrom,
+          validUntil: outcome.path.validUntil,
+        }
+      : { ok: false, reason: `PEER_${outcome.problem}`, problem: outcome.detail };
   }
 
-  #read(socket: TLSSocket, now: number): ConnectionPeer {
+  #read(socket: TLSSocket, generation: number, now: number): ConnectionPeer {
+    // getPeerCertificate(false) builds one certificate (~15 µs), (true) the whole name-linked chain (~240 µs): the
+    // leaf alone decides whether the chain is needed. Not getPeerX509Certificate(): it leaks ~3 KB of native memory
+    // per call on Node 20 (found by the soak).
+    const presented = socket.getPeerCertificate(false);
+    const raw = presented?.raw;
+    // getPeerCertificate() returns a truthy `{}` without a certificate; Deno/Bun have reported authorized === true
+    // without one: no raw bytes, no peer.
+    if (!Buffer.isBuffer(raw) || raw.length === 0) return { ok: false, reason: 'PEER_NO_CERTIFICATE' };
     // With rejectUnauthorized:false an unverified certificate is readable; never trust it.
     if (socket.authorized !== true) {
-      // getPeerCertificate() returns a truthy `{}` without a certificate, so look for its raw bytes; not
-      // getPeerX509Certificate(), which leaks native memory on every call on Node 20 (found by the soak).
-      const raw = socket.getPeerCertificate(false)?.raw;
-      const presented = Buffer.isBuffer(raw) && raw.length > 0;
-      return presented
-        ? { ok: false, reason: 'PEER_UNAUTHORIZED', detail: { authorizationError: String(socket.authorizationError) } }
-        : { ok: false, reason: 'PEER_NO_CERTIFICATE' };
+      return {
+        ok: false,
+        reason: 'PEER_UNAUTHORIZED',
+        detail: { authorizationError: String(socket.authorizationError) },
+      };
     }
-    const leaf = socket.getPeerCertificate(true) as DetailedPeerCertificate | null;
-    // Deno/Bun have reported authorized === true without a certificate: no raw bytes, no peer.
-    if (leaf === null || !Buffer.isBuffer(leaf.raw) || leaf.raw.length === 0) {
-      return { ok: false, reason: 'PEER_NO_CERTIFICATE' };
-    }
-    const outcome = this.#reader.read(leaf.raw);
+    const key = `${generation}:${presented.fingerprint256}`;
+    const known = this.#verified.get(key);
+    if (known !== undefined && withinWindow(known, now)) return known;
+    const outcome = this.#reader.read(raw);
     if (!outcome.ok) return { ok: false, reason: outcome.reason, detail: { parser: outcome.detail } };
     const certificate = outcome.certificate;
     const problem = staticUseProblem(certificate);
     if (problem !== undefined) return { ok: false, reason: problem, certificate };
-    const path = this.#path(certificate, leaf, now);
+    const path = this.#path(certificate, socket.getPeerCertificate(true), now);
     if (!path.ok) return { ok: false, reason: path.reason, detail: { problem: path.problem }, certificate };
-    return {
+    const verified: VerifiedPeer = {
       ok: true,
       certificate,
       identity: createIdentity(certificate, {
@@ -189,6 +185,8 @@ export class SocketPeers {
       validFrom: path.validFrom,
       validUntil: path.validUntil,
     };
+    this.#verified.set(key, verified);
+    return verified;
   }
 
   /** The peer of the request's connection at `now`; never throws on a bad certificate. */
@@ -201,7 +199,7 @@ export class SocketPeers {
     if (known !== undefined && known.generation === generation) return known.peer;
     let peer: ConnectionPeer;
     try {
-      peer = this.#read(connection.socket, now);
+      peer = this.#read(connection.socket, generation, now);
     } catch (error) {
       // A destroyed socket or a runtime quirk: fail closed, do not cache (the next request may see a live socket).
       return { ok: false, reason: 'PEER_NO_CERTIFICATE', detail: { error: (error as Error).message } };

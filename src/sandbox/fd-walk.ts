@@ -90,6 +90,8 @@ export interface WalkResult {
   readonly resolved: string;
   /** The real absolute path of the opened file (operator-only). */
   readonly realPath: string;
+  /** `fstat` of the opened file, taken before any truncation. */
+  readonly stats: Stats;
 }
 
 /** Go `os.Root` limit: at most 8 symlink hops per open. */
@@ -203,7 +205,7 @@ export async function walkOpen(
           continue;
         }
         if (leaf === null) continue restart;
-        return { handle: leaf.handle, resolved: parts.join('/'), realPath: leaf.realPath };
+        return { handle: leaf.handle, resolved: parts.join('/'), realPath: leaf.realPath, stats: leaf.stats };
       }
       // A link spelled `.` or `dir/..` left nothing to open: the root itself is not a regular file.
       throw notFound('NOT_REGULAR_FILE');
@@ -238,7 +240,7 @@ async function openLeaf(
   resolved: string,
   flags: SandboxOpenFlags,
   mode: number,
-): Promise<{ readonly handle: FileHandle; readonly realPath: string } | string | null> {
+): Promise<{ readonly handle: FileHandle; readonly realPath: string; readonly stats: Stats } | string | null> {
   const wanted = OPEN_FLAGS[flags];
   const creating = (wanted & O_CREAT) !== 0;
   const exclusive = (wanted & O_EXCL) !== 0;
@@ -282,7 +284,7 @@ async function openLeaf(
     const realPath = assertUnderRoot(root, handle.fd);
     // Every check passed: now, and only now, the file may change.
     if ((wanted & O_TRUNC) !== 0 && !created) await root.io.truncate(handle);
-    return { handle, realPath };
+    return { handle, realPath, stats: st };
   } catch (err) {
     if (created) await removeCreated(root.io, path, handle);
     await handle.close().catch(() => undefined);

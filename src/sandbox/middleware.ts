@@ -11,17 +11,18 @@ import { auditHook } from '../audit/hook.js';
 import { InvalidOptionError, KoaMtlsError } from '../errors.js';
 import { summarizePeer } from '../identity/summarize-peer.js';
 import { assertOptionsObject, optionalBoolean, optionalFunction, ownValue } from '../options/validate.js';
-import type { SandboxOpenFlags, SymlinkPolicy } from './fd-walk.js';
+import type { SandboxOpenFlags, SymlinkPolicy, WalkResult } from './fd-walk.js';
 import { HeldSandbox, type Sandbox, type SandboxMode } from './sandbox.js';
 import { SandboxPathError } from './sandbox-error.js';
+import { sendOpenedFile } from './send-file.js';
 
 /**
  * What a handler finds on `ctx.state.sandboxed` once {@link sandboxPath} accepted the request's path.
  *
  * @example
  * ```ts
- * const { path, open } = ctx.state.sandboxed!;
- * ctx.body = (await open()).createReadStream();
+ * const { path, send } = ctx.state.sandboxed!;
+ * await send(); // the file as the body, with its length, type and modification time
  * ```
  */
 export interface SandboxedRequestPath {
@@ -32,6 +33,13 @@ export interface SandboxedRequestPath {
    * the filesystem, after reporting it to `onAudit`. The caller closes the handle (a read stream does, at its end).
    */
   open(flags?: SandboxOpenFlags): Promise<FileHandle>;
+  /**
+   * Opens it read-only and makes it the response body: `Content-Length` and `Last-Modified` from the opened file,
+   * `Content-Type` from the requested name's extension unless already set, `X-Content-Type-Options: nosniff`. Small
+   * files (up to 64 KiB) are read in one call, larger ones streamed; the descriptor is closed either way. Refusals as
+   * in {@link SandboxedRequestPath.open}.
+   */
+  send(): Promise<void>;
 }
 
 declare module 'koa' {
@@ -153,9 +161,7 @@ export interface SandboxedState {
  * const files = await createSandbox('/srv/files', { allow: ['**\/*.pdf'] });
  * const router = new Router();
  * router.get('/files/:name', sandboxPath({ sandbox: files, from: (ctx) => ctx.params.name }), async (ctx) => {
- *   const handle = await ctx.state.sandboxed!.open();
- *   ctx.type = 'application/pdf';
- *   ctx.body = handle.createReadStream();
+ *   await ctx.state.sandboxed!.send();
  * });
  * ```
  */
@@ -200,25 +206,30 @@ export function sandboxPath(options: SandboxPathOptions): Middleware<DefaultStat
       }
       throw err;
     }
+    const openAudited = async (flags: SandboxOpenFlags): Promise<WalkResult> => {
+      let opened: WalkResult;
+      try {
+        opened = await sandbox.openDetailed(path, flags);
+      } catch (err) {
+        if (err instanceof KoaMtlsError) audit(ctx, { outcome: 'deny', ...openFailure(err), detail: { path, flags } });
+        throw err;
+      }
+      try {
+        audit(ctx, { outcome: 'allow', reason: 'OPENED', detail: { path, resolved: opened.resolved, flags } });
+      } catch (err) {
+        // A throwing hook fails the request; the descriptor must not leak with it.
+        await opened.handle.close();
+        throw err;
+      }
+      return opened;
+    };
     ctx.state.sandboxed = Object.freeze({
       path,
       async open(flags: SandboxOpenFlags = 'r'): Promise<FileHandle> {
-        let opened: Awaited<ReturnType<HeldSandbox['openDetailed']>>;
-        try {
-          opened = await sandbox.openDetailed(path, flags);
-        } catch (err) {
-          if (err instanceof KoaMtlsError)
-            audit(ctx, { outcome: 'deny', ...openFailure(err), detail: { path, flags } });
-          throw err;
-        }
-        try {
-          audit(ctx, { outcome: 'allow', reason: 'OPENED', detail: { path, resolved: opened.resolved, flags } });
-        } catch (err) {
-          // A throwing hook fails the request; the descriptor must not leak with it.
-          await opened.handle.close();
-          throw err;
-        }
-        return opened.handle;
+        return (await openAudited(flags)).handle;
+      },
+      async send(): Promise<void> {
+        await sendOpenedFile(ctx, await openAudited('r'), path, sandbox.walk);
       },
     });
     await next();

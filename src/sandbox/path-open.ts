@@ -77,8 +77,9 @@ export async function pathOpen(
   } catch (err) {
     throw refusal(err);
   }
+  let st: Stats;
   try {
-    const st = await handle.stat();
+    st = await handle.stat();
     if (!st.isFile()) throw notFound('NOT_REGULAR_FILE');
     if (root.noCrossDevice && st.dev !== root.dev) throw notFound('CROSS_DEVICE');
     if (root.singleLinkOnly && st.nlink > 1) throw notFound('MULTIPLE_LINKS');
@@ -88,5 +89,5 @@ export async function pathOpen(
     await handle.close().catch(() => undefined);
     throw err;
   }
-  return { handle, resolved, realPath: real };
+  return { handle, resolved, realPath: real, stats: st };
 }

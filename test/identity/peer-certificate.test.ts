@@ -196,7 +196,7 @@ describe('when a connection is kept alive', () => {
     for (let i = 0; i < 5; i += 1) expect((await get(port, withClient(), agent)).status).toBe(200);
     agent.destroy();
     expect(harness.peers.every((peer) => peer?.spiffeId === 'spiffe://example.org/ns/prod/sa/api')).toBe(true);
-    expect(counter.calls).toBe(1);
+    expect(counter).toEqual({ calls: 2, leaf: 1, chain: 1 });
     expect(new Set(harness.peers).size).toBe(1);
   });
 
@@ -231,16 +231,14 @@ describe('when a connection is kept alive', () => {
 });
 
 describe('when the same certificate comes back on new connections', () => {
-  it('parses it once (shared parsed fields) but memoizes per connection', async () => {
+  it('reads only the leaf again and returns the identity verified the first time', async () => {
     const harness = createApp();
     const { port, counter } = await httpsServer(harness);
     await get(port, withClient());
     await get(port, withClient());
     const [first, second] = harness.peers as [PeerIdentity, PeerIdentity];
-    expect(counter.calls).toBe(2);
-    expect(first).not.toBe(second);
-    expect(first.subject).toBe(second.subject);
-    expect(first.san).toBe(second.san);
+    expect(counter).toEqual({ calls: 3, leaf: 2, chain: 1 });
+    expect(first).toBe(second);
   });
 
   it('re-parses when the cache is disabled', async () => {
@@ -277,7 +275,7 @@ describe('when serving HTTP/2 (with allowHTTP1)', () => {
     for (const answer of answers) {
       expect(JSON.parse(answer.body)).toMatchObject({ subject: 'CN=svc+UID=42,O=Acme', source: 'tls' });
     }
-    expect(counter.calls).toBe(1);
+    expect(counter).toEqual({ calls: 2, leaf: 1, chain: 1 });
     expect(JSON.parse((await get(port, withClient())).body)).toMatchObject({ subject: 'CN=svc+UID=42,O=Acme' });
     const anonymous = await http2Session(port, { ca: root.root });
     expect(JSON.parse((await anonymous.get()).body)).toEqual({ peer: null });

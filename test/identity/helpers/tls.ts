@@ -8,14 +8,21 @@ import type { TLSSocket } from 'node:tls';
 import { httpsGet } from '../../helpers/https-client.js';
 
 /** Counts calls of the expensive peer-certificate getters, per server. */
-export function countPeerCertificateCalls(server: Server | http2.Http2SecureServer): { calls: number } {
-  const counter = { calls: 0 };
+/** Counts the server sockets' certificate reads: `leaf` (the leaf alone) and `chain` (`getPeerCertificate(true)`). */
+export function countPeerCertificateCalls(server: Server | http2.Http2SecureServer): {
+  calls: number;
+  leaf: number;
+  chain: number;
+} {
+  const counter = { calls: 0, leaf: 0, chain: 0 };
   server.on('secureConnection', (socket: TLSSocket) => {
     for (const method of ['getPeerCertificate', 'getPeerX509Certificate'] as const) {
       const original = socket[method].bind(socket) as (...args: unknown[]) => unknown;
       Object.defineProperty(socket, method, {
         value: (...args: unknown[]) => {
           counter.calls += 1;
+          if (args[0] === true) counter.chain += 1;
+          else counter.leaf += 1;
           return original(...args);
         },
       });
