@@ -13,7 +13,7 @@ import { createSandbox, type Sandbox, sandboxPath } from '../../src/sandbox/inde
 import { mtlsOptions, onTlsClientRejected, watchCertificates } from '../../src/tls/index.js';
 import { httpsRequest } from '../helpers/https-client.js';
 import { close, listen } from '../helpers/listen.js';
-import { temporaryDirectory } from '../tls/fixtures.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 let restore: (() => void) | undefined;
 afterEach(() => {

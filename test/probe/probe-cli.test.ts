@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import { openapiSecurity } from '../../src/routes/openapi-security.js';
 import { runCli } from '../helpers/captured-io.js';
 import { close, listen } from '../helpers/listen.js';
-import { temporaryDirectory, writeFile } from '../tls/fixtures.js';
+import { temporaryDirectory, writeFile } from '../helpers/temporary-directory.js';
 import { closeSandboxes, createApp as createFileServiceApp } from './fixtures/file-service-app.js';
 import { createApp as createVulnerableApp } from './fixtures/vulnerable-app.js';
 import { validateSarif } from './sarif-schema.js';

@@ -4,8 +4,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/captured-io.js';
+import { temporaryDirectory, writeFile } from '../helpers/temporary-directory.js';
 import { closeSandboxes } from '../routes/fixtures/service.js';
-import { temporaryDirectory, writeFile } from '../tls/fixtures.js';
 
 const service = 'test/routes/fixtures/service.ts';
 const work = temporaryDirectory('spec-diff');

@@ -8,7 +8,7 @@ import { serveFromWorkloadApi } from '../../examples/spiffe-workload-api.js';
 import type { AuditEvent } from '../../src/audit/event.js';
 import type { CertificateAuthority, IssuedCertificate } from '../../src/pki/index.js';
 import { close, listen } from '../helpers/listen.js';
-import { waitFor } from '../tls/fixtures.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { type FakeWorkloadApi, startFakeWorkloadApi } from './fake-workload-api.js';
 import { Agent, clientSvid, get, serverSvid, trustDomain, x509SvidMessage } from './spiffe-pki.js';
 

@@ -6,7 +6,7 @@ import { KoaMtlsError } from '../../src/errors.js';
 import type { CertificateAuthority, IssuedCertificate } from '../../src/pki/index.js';
 import { type SpiffeMtls, spiffeMtls } from '../../src/spiffe/index.js';
 import { close, listen } from '../helpers/listen.js';
-import { waitFor } from '../tls/fixtures.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { derOf, type FakeWorkloadApi, keyDerOf, startFakeWorkloadApi, svidEntry } from './fake-workload-api.js';
 import {
   Agent,

@@ -9,7 +9,7 @@ import { peerCertificate, requirePeer } from '../../src/index.js';
 import type { CertificateAuthority, IssuedCertificate } from '../../src/pki/index.js';
 import { spiffeMtls } from '../../src/spiffe/index.js';
 import { close, listen } from '../helpers/listen.js';
-import { waitFor } from '../tls/fixtures.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { startFakeWorkloadApi } from './fake-workload-api.js';
 import { clientSvid, createServer, get, serverSvid, trustDomain, x509SvidMessage } from './spiffe-pki.js';
 

@@ -1,26 +1,11 @@
 /**
- * Test PKI and helpers for the TLS tests: certificates made at test time with `src/pki`, files in a temporary
- * directory, and bounded real clients (Node `https`, `curl`, `openssl s_client`) against `127.0.0.1`.
+ * Clients for the TLS tests, bounded, against `127.0.0.1`: Node `https`, `openssl s_client`, a raw `tls.connect`
+ * session, and the OpenSSL configuration that lets a weak client certificate be sent at all.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { httpsRequest } from '../helpers/https-client.js';
 import { sClientGet } from '../helpers/openssl.js';
-
-/** A temporary directory removed by `dispose()`. */
-export function temporaryDirectory(prefix: string): { readonly path: string; dispose(): void } {
-  const path = mkdtempSync(join(tmpdir(), `koa-mtls-${prefix}-`));
-  return { path, dispose: () => rmSync(path, { recursive: true, force: true }) };
-}
-
-/** Writes `content` to `dir/name` with `mode` and returns the path. */
-export function writeFile(dir: string, name: string, content: string, mode = 0o600): string {
-  const path = join(dir, name);
-  writeFileSync(path, content, { mode });
-  return path;
-}
+import { writeFile } from '../helpers/temporary-directory.js';
 
 /** The outcome of one client attempt: the HTTP status (0 when the connection failed) and the error, if any. */
 export interface ClientOutcome {
@@ -74,15 +59,6 @@ export async function opensslTranscript(
   extra: readonly string[] = [],
 ): Promise<string> {
   return (await sClientGet(port, { caFile, ...client, extra: ['-ign_eof', ...extra] })).stdout;
-}
-
-/** Waits until `predicate` holds, polling every 20 ms, at most `ms`. */
-export async function waitFor(predicate: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('waitFor: condition not met in time');
-    await new Promise((done) => setTimeout(done, 20));
-  }
 }
 
 /**

@@ -16,15 +16,9 @@ import { type MtlsOptionsInput, mtlsOptions } from '../../src/tls/mtls-options.j
 import { externalTools } from '../helpers/external-tools.js';
 import { close, listen } from '../helpers/listen.js';
 import { sClientArgs } from '../helpers/openssl.js';
-import {
-  nodeGet,
-  opensslGet,
-  opensslTranscript,
-  temporaryDirectory,
-  tlsRequest,
-  waitFor,
-  writeFile,
-} from './fixtures.js';
+import { temporaryDirectory, writeFile } from '../helpers/temporary-directory.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { nodeGet, opensslGet, opensslTranscript, tlsRequest } from './fixtures.js';
 
 const hasOpenssl = externalTools('the openssl checks', ['openssl']);
 const dir = temporaryDirectory('defaults');
