@@ -84,7 +84,7 @@ function unavailable(suite: string, title: string, line: string): false {
   if (isCi()) {
     describe(suite, () => {
       it(title, () => {
-        throw new Error(`CI is set, so what a suite needs fails instead of skipping when missing: ${line}`);
+        throw new Error(`CI is set, so a suite that cannot run fails instead of skipping: ${line}`);
       });
     });
   } else {

@@ -36,7 +36,8 @@ export interface HttpsAnswer {
   readonly serverFingerprint256?: string;
 }
 
-function errorText(error: unknown): string {
+/** An error's `code` (`ECONNRESET`, `ERR_SSL_…`) when it has one, else its message. */
+export function errorText(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string') return code;
   return error instanceof Error ? error.message : String(error);

@@ -7,7 +7,6 @@ import type https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { httpsGet } from '../../helpers/https-client.js';
 
-/** Counts calls of the expensive peer-certificate getters, per server. */
 /** Counts the server sockets' certificate reads: `leaf` (the leaf alone) and `chain` (`getPeerCertificate(true)`). */
 export function countPeerCertificateCalls(server: Server | http2.Http2SecureServer): {
   calls: number;

@@ -4,7 +4,7 @@
  * Every attempt is bounded (5 s) and reports the HTTP status, or 0 with the error when the connection failed.
  */
 import { Agent, request as undiciRequest } from 'undici';
-import { httpsRequest } from '../../helpers/https-client.js';
+import { errorText, httpsRequest } from '../../helpers/https-client.js';
 import { sClientGet } from '../../helpers/openssl.js';
 import { runProgram } from '../../helpers/processes.js';
 import type { ClientIdentity, MatrixPki } from './matrix-pki.js';
@@ -92,14 +92,6 @@ function nodeTlsOptions({ pki, identity, tls12Only }: Attempt) {
   };
 }
 
-function errorCode(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as Error & { code?: unknown }).code;
-    return typeof code === 'string' ? code : error.message;
-  }
-  return String(error);
-}
-
 /** Node's `https.request` ({@link httpsRequest}: no agent, no connection reuse). */
 export const nodeHttpsClient: MatrixClient = async (attempt) => {
   const call = { port: attempt.port, ...nodeTlsOptions(attempt), timeoutMs: TIMEOUT_SECONDS * 1000 };
@@ -121,7 +113,7 @@ export const undiciClient: MatrixClient = async (attempt) => {
     return {
       status: 0,
       body: '',
-      error: errorCode(error instanceof Error && error.cause !== undefined ? error.cause : error),
+      error: errorText(error instanceof Error && error.cause !== undefined ? error.cause : error),
     };
   } finally {
     await agent.destroy();
