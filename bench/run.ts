@@ -60,8 +60,17 @@ const comparisons: readonly Comparison[] = [
     generator: 'keep-alive',
     path: '/file-1k.bin',
     baseline: 'file-readfile',
-    variants: ['file-sandbox-only', 'file-sandbox'],
-    targets: { 'file-sandbox': 0.9 },
+    variants: ['file-sandbox-only', 'file-sandbox-open-stream', 'file-sandbox'],
+    targets: { 'file-sandbox-only': 0.95 },
+  },
+  {
+    name: 'keep-alive 1 MiB file',
+    section: 'file',
+    generator: 'keep-alive',
+    path: '/file-1m.bin',
+    baseline: 'file-readfile',
+    variants: ['file-sandbox-only', 'file-sandbox-open-stream'],
+    targets: { 'file-sandbox-only': 0.98 },
   },
   {
     section: 'new-connection',
@@ -69,8 +78,8 @@ const comparisons: readonly Comparison[] = [
     generator: 'handshake',
     path: '/',
     baseline: 'bare',
-    variants: ['peer-authz-100'],
-    targets: { 'peer-authz-100': 0.95 },
+    variants: ['peer-authz-100', 'peer-trust-authz-100', 'peer-authz-100-first-seen'],
+    targets: { 'peer-authz-100': 0.95, 'peer-trust-authz-100': 0.95 },
     clients: Math.min(distinctClients, 1000),
   },
   ...(distinctClients >= 10_000
@@ -81,8 +90,8 @@ const comparisons: readonly Comparison[] = [
           generator: 'handshake' as const,
           path: '/',
           baseline: 'bare',
-          variants: ['peer-authz-100'],
-          targets: { 'peer-authz-100': 0.95 },
+          variants: ['peer-authz-100', 'peer-authz-100-cache-10k'],
+          targets: { 'peer-authz-100-cache-10k': 0.95 },
           clients: 10_000,
         },
       ]
@@ -332,6 +341,7 @@ const loadAtStart = loadavg()
 const work = mkdtempSync(join(tmpdir(), 'koa-mtls-bench-'));
 try {
   writeFileSync(join(work, 'file-1k.bin'), Buffer.alloc(1024, 7));
+  writeFileSync(join(work, 'file-1m.bin'), Buffer.alloc(1024 * 1024, 7));
   const fixturesPath = join(work, 'fixtures.json');
   const needsFixtures = ['keep-alive', 'file', 'new-connection', 'memory', 'curves'].some(runs);
   // Keep-alive runs need one client certificate; only the many-client sections need them all.

@@ -33,9 +33,7 @@ export function createFileRouter(sandbox: Sandbox, onAudit?: AuditHook): Router 
   const guard = requirePeer({ trustDomain: 'example.org' }, audit);
   const file = sandboxPath({ sandbox, from: (ctx) => ctx.params.name, ...audit });
   router.get('/files/:name', guard, file, async (ctx) => {
-    const handle = await ctx.state.sandboxed?.open();
-    ctx.type = 'application/octet-stream';
-    ctx.body = handle?.createReadStream();
+    await ctx.state.sandboxed?.send();
   });
   router.put('/files/:name', guard, file, async (ctx) => {
     if (Number(ctx.get('content-length') || Number.NaN) > maxUploadBytes) ctx.throw(413);

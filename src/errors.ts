@@ -129,3 +129,30 @@ export class InvalidOptionError extends TypeError {
     this.path = path;
   }
 }
+
+/**
+ * An `ERR_MTLS_CONFIG_*` code: a server configuration `mtlsOptions` or a certificate rotation refused.
+ *
+ * @example
+ * ```ts
+ * import { KoaMtlsError, type MtlsConfigErrorCode } from 'koa-mtls';
+ * const refused = (err: unknown): err is KoaMtlsError & { code: MtlsConfigErrorCode } =>
+ *   err instanceof KoaMtlsError && err.code.startsWith('ERR_MTLS_CONFIG_');
+ * ```
+ */
+export type MtlsConfigErrorCode = Extract<KoaMtlsErrorCode, `ERR_MTLS_CONFIG_${string}`>;
+
+/**
+ * The one shape of a refused configuration (startup or rotation): a {@link KoaMtlsError} whose message is
+ * `<where>: <problem>. Fix: <fix>` — operators read these at startup, so every message names what is wrong (a file
+ * path or an option) and what to change.
+ */
+export function configError(
+  code: KoaMtlsErrorCode,
+  where: string,
+  problem: string,
+  fix: string,
+  cause?: unknown,
+): KoaMtlsError {
+  return new KoaMtlsError(code, `${where}: ${problem}. Fix: ${fix}`, cause === undefined ? {} : { cause });
+}

@@ -18,7 +18,7 @@ export interface BenchFixtures {
   readonly client: KeyPair;
   /** Distinct client certificates for the new-connection benchmark, all allowed by the policy. */
   readonly clients: readonly KeyPair[];
-  /** Directory holding `file-1k.bin` (1 KiB) for the file-serving variants. */
+  /** Directory holding `file-1k.bin` (1 KiB) and `file-1m.bin` (1 MiB) for the file-serving variants. */
   readonly fileRoot: string;
 }
 

@@ -23,7 +23,16 @@ export function bundle(entry: string): { file: string; dispose(): void } {
   const file = join(directory, 'entry.mjs');
   execFileSync(
     join(root, 'node_modules/.bin/esbuild'),
-    [join(root, entry), '--bundle', '--platform=node', '--format=esm', `--outfile=${file}`, '--log-level=warning'],
+    [
+      join(root, entry),
+      '--bundle',
+      '--platform=node',
+      '--format=esm',
+      // CommonJS dependencies (Koa) call require() inside an ESM bundle.
+      "--banner:js=import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+      `--outfile=${file}`,
+      '--log-level=warning',
+    ],
     { stdio: 'inherit' },
   );
   return { file, dispose: () => rmSync(directory, { recursive: true, force: true }) };

@@ -2,7 +2,7 @@
  * A benchmark server process: one variant on 127.0.0.1, ephemeral port, printed as `{"port":N}` on stdout; `GET /__cpu`
  * reports its CPU time and request count.
  *
- * Usage: tsx bench/harness/server.ts <variant> <fixtures.json>
+ * Usage: tsx bench/harness/server.ts <variant> <fixtures.json> [exit after N requests]
  */
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -10,7 +10,9 @@ import { mtlsOptions } from '../../src/tls/index.js';
 import { readFixtures } from './fixtures.js';
 import { variantByName } from './variants.js';
 
-const [variant, fixturesPath] = process.argv.slice(2);
+const [variant, fixturesPath, exitAfterText] = process.argv.slice(2);
+// For instruction counts (bench/request-instructions.ts): the process ends after this many requests.
+const exitAfter = exitAfterText === undefined ? Number.POSITIVE_INFINITY : Number(exitAfterText);
 const fixtures = readFixtures(fixturesPath as string);
 const factory = variantByName(variant as string);
 if (factory === undefined) throw new Error(`unknown variant ${variant}`);
@@ -34,6 +36,7 @@ const server = createServer(options, (request, response) => {
     return;
   }
   served++;
+  if (served >= exitAfter) response.on('finish', () => process.exit(0));
   void handler(request, response);
 });
 server.keepAliveTimeout = 60_000;

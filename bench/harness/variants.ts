@@ -12,6 +12,7 @@ import koaConnect from 'koa-connect';
 import { requirePeer } from '../../src/authz/index.js';
 import { peerCertificate } from '../../src/identity/index.js';
 import { createSandbox, sandboxPath } from '../../src/sandbox/index.js';
+import { createTrust } from '../../src/trust/index.js';
 import type { BenchFixtures } from './fixtures.js';
 import { hundredRulePolicy, scaledPolicy } from './policy.js';
 
@@ -62,20 +63,27 @@ function createRequireFromHere(): NodeJS.Require {
   return module.createRequire(import.meta.url);
 }
 
-/** Serves `/<name>` from the fixtures' file root through `sandboxPath`, after `guards`, reading it like `fs.readFile`. */
+/** Serves `/<name>` from the fixtures' file root through `sandboxPath`, after `guards`, with `send()`. */
 async function sandboxedFileApp(fixtures: BenchFixtures, ...guards: Koa.Middleware[]): Promise<Koa> {
   const sandbox = await createSandbox(fixtures.fileRoot);
   const app = new Koa();
   for (const guard of guards) app.use(guard);
   app.use(sandboxPath({ sandbox, from: (ctx) => ctx.path.slice(1) }));
   app.use(async (ctx) => {
+    await ctx.state.sandboxed?.send();
+  });
+  return app;
+}
+
+/** The same through `open()` and a default read stream, as a handler would write it by hand. */
+async function sandboxedStreamApp(fixtures: BenchFixtures): Promise<Koa> {
+  const sandbox = await createSandbox(fixtures.fileRoot);
+  const app = new Koa();
+  app.use(sandboxPath({ sandbox, from: (ctx) => ctx.path.slice(1) }));
+  app.use(async (ctx) => {
     const handle = await ctx.state.sandboxed?.open();
-    try {
-      ctx.type = 'application/octet-stream';
-      ctx.body = await handle?.readFile();
-    } finally {
-      await handle?.close();
-    }
+    ctx.type = 'application/octet-stream';
+    ctx.body = handle?.createReadStream();
   });
   return app;
 }
@@ -85,16 +93,23 @@ export const variants: Readonly<Record<string, (fixtures: BenchFixtures) => Koa 
   bare: () => jsonApp(),
   peer: () => jsonApp(peerCertificate()),
   'peer-authz-100': () => jsonApp(peerCertificate(), requirePeer(hundredRulePolicy())),
+  // A new connection from a certificate seen before costs a cache lookup; these two bound the cache's effect.
+  'peer-authz-100-cache-10k': () => jsonApp(peerCertificate({ cacheSize: 10_000 }), requirePeer(hundredRulePolicy())),
+  'peer-authz-100-first-seen': () => jsonApp(peerCertificate({ cacheSize: 0 }), requirePeer(hundredRulePolicy())),
+  'peer-trust-authz-100': (fixtures) =>
+    jsonApp(peerCertificate({ trust: createTrust({ ca: fixtures.ca }) }), requirePeer(hundredRulePolicy())),
   'peer-authz-100-stats': () => jsonApp(memoryStats, peerCertificate(), requirePeer(hundredRulePolicy())),
   'file-sandbox': (fixtures) => sandboxedFileApp(fixtures, peerCertificate(), requirePeer(hundredRulePolicy())),
   'file-sandbox-only': (fixtures) => sandboxedFileApp(fixtures),
+  'file-sandbox-open-stream': (fixtures) => sandboxedStreamApp(fixtures),
   'peer-getpeercertificate': () => jsonApp(getPeerCertificateCheck),
   'peer-client-certificate-auth': () => jsonApp(...clientCertificateAuthMiddleware()),
   'file-readfile': (fixtures) => {
     const app = new Koa();
     app.use(async (ctx) => {
       ctx.type = 'application/octet-stream';
-      ctx.body = await readFile(join(fixtures.fileRoot, 'file-1k.bin'));
+      // Naive: the request path joined to the root, no guard at all (what the sandbox is compared against).
+      ctx.body = await readFile(join(fixtures.fileRoot, ctx.path.slice(1)));
     });
     return app;
   },

@@ -6,9 +6,7 @@
  * @module anonymous
  */
 import type { Context, Middleware, Next } from 'koa';
-
-// A registered symbol: the CLI (ESM) must see markers set by an app that loaded the CJS build, or another copy.
-const ANONYMOUS_ROUTE: unique symbol = Symbol.for('koa-mtls.anonymous');
+import { attachRouteMetadata } from '../routes/route-metadata.js';
 
 /**
  * Declares a route callable by clients without a certificate, on a server built with
@@ -35,13 +33,5 @@ export function allowAnonymous(): Middleware {
   async function allowAnonymousMiddleware(_ctx: Context, next: Next): Promise<void> {
     await next();
   }
-  Object.defineProperty(allowAnonymousMiddleware, ANONYMOUS_ROUTE, { value: true, enumerable: false });
-  return allowAnonymousMiddleware;
-}
-
-/** Whether a middleware is an {@link allowAnonymous} marker. */
-export function isAnonymousMarker(middleware: unknown): boolean {
-  return (
-    typeof middleware === 'function' && (middleware as unknown as Record<symbol, unknown>)[ANONYMOUS_ROUTE] === true
-  );
+  return attachRouteMetadata(allowAnonymousMiddleware, { kind: 'allowAnonymous' });
 }

@@ -4,7 +4,7 @@
  * parameters, case and trailing-slash rules are exactly the ones the router will apply.
  */
 import { InvalidOptionError } from '../errors.js';
-import { isAnonymousMarker } from './allow-anonymous.js';
+import { routeMetadataOf } from '../routes/route-metadata.js';
 
 interface RouteLayer {
   readonly methods: readonly string[];
@@ -75,7 +75,8 @@ export function compileAnonymousRoutes(value: unknown, path: string): AnonymousR
         // Router-level use() layers have no methods: shared middleware, not a route to declare.
         if (layer.methods.length === 0) continue;
         // Every route that would run must be declared: one undeclared layer in the chain denies (fail closed).
-        if (!layer.stack.some(isAnonymousMarker)) return false;
+        if (!layer.stack.some((middleware) => routeMetadataOf(middleware, 'allowAnonymous') !== undefined))
+          return false;
         routes += 1;
       }
     }

@@ -4,7 +4,7 @@
  * `allowAnonymous()`; a client whose presented certificate failed verification is refused outright.
  */
 import type { Context } from 'koa';
-import { connectionOf } from '../identity/socket-peer.js';
+import { tlsSocketOf } from '../identity/socket-peer.js';
 import type { AnonymousRouteMatcher } from './anonymous-routes.js';
 import { acceptsAnonymousClients, refuseUnverified } from './optional-mode.js';
 
@@ -22,9 +22,9 @@ interface Http2Request {
 
 /** Decides for a request that has no peer. */
 export function anonymousVerdict(ctx: Context, anonymousRoute: AnonymousRouteMatcher | undefined): AnonymousVerdict {
-  const connection = connectionOf(ctx);
-  if (connection === undefined || !acceptsAnonymousClients(connection.socket)) return 'not-applicable';
-  if (connection.socket.authorized === true) return 'not-applicable';
-  if (refuseUnverified(connection.socket, (ctx.req as Http2Request).stream?.session)) return 'refused';
+  const socket = tlsSocketOf(ctx);
+  if (socket === undefined || !acceptsAnonymousClients(socket)) return 'not-applicable';
+  if (socket.authorized === true) return 'not-applicable';
+  if (refuseUnverified(socket, (ctx.req as Http2Request).stream?.session)) return 'refused';
   return anonymousRoute?.(ctx.method, ctx.path, ctx.host) === true ? 'anonymous' : 'deny';
 }

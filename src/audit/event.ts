@@ -6,6 +6,14 @@
  * @module audit
  */
 import type { Context } from 'koa';
+import type { AuthzReason } from '../authz/decision.js';
+import type { KoaMtlsErrorCode } from '../errors.js';
+import type { ForwardedProblem } from '../identity/proxy/forwarded-peers.js';
+import type { ExtractionProblem } from '../identity/proxy/sources.js';
+import type { ConnectionProblem } from '../identity/socket-peer.js';
+import type { PermissionAuditReason } from '../permission/violation-context.js';
+import type { PostureCheckId } from '../posture/types.js';
+import type { SandboxReason } from '../sandbox/sandbox-error.js';
 
 /** Which module produced an event. */
 export type AuditKind = 'tls' | 'identity' | 'authz' | 'proxy' | 'sandbox' | 'posture' | 'permission';
@@ -40,8 +48,8 @@ export interface AuditEvent {
   readonly kind: AuditKind;
   /** `allow`/`deny` for decisions, `reject` for refused input, `warn` for findings that deny nothing. */
   readonly outcome: 'allow' | 'deny' | 'reject' | 'warn';
-  /** A stable reason code, e.g. `PEER_UNAUTHORIZED`, `POLICY_NO_MATCH`, `PATH_DOT_SEGMENT`. */
-  readonly reason: string;
+  /** A stable reason code, e.g. `PEER_UNAUTHORIZED`, `POLICY_NO_MATCH`, `PATH_DOT_SEGMENT` (see {@link AuditReason}). */
+  readonly reason: AuditReason;
   /** The request id, when the request has one. */
   readonly requestId?: string;
   /** Who the peer was, when there was one. */
@@ -51,6 +59,60 @@ export interface AuditEvent {
   /** How many identical operational events were held back before this one (see `configureAudit`). */
   readonly suppressed?: number;
 }
+
+/**
+ * Every reason code an audit event can carry, collected from the modules that emit them (one group per
+ * {@link AuditKind}). A typo in an emitter fails to compile.
+ *
+ * @example
+ * ```ts
+ * const onAudit = (event: AuditEvent) => {
+ *   if (event.reason === 'PEER_CERTIFICATE_EXPIRED') metrics.increment('mtls.expired');
+ * };
+ * ```
+ */
+export type AuditReason =
+  | TlsAuditReason
+  | IdentityAuditReason
+  | AuthzReason
+  | SandboxAuditReason
+  | PostureCheckId
+  | PermissionAuditReason
+  | 'SPIFFE_WORKLOAD_API_UNAVAILABLE';
+
+/**
+ * `kind: 'tls'`: a rejected handshake is `TLS_` + OpenSSL's verify code (`TLS_CERT_HAS_EXPIRED`, open-ended) or a
+ * handshake reason; a rotation is applied or refused.
+ */
+type TlsAuditReason = `TLS_${string}` | 'TLS_CERTIFICATES_ROTATED' | 'TLS_ROTATION_REFUSED';
+
+/** `kind: 'identity'` and `kind: 'proxy'`: what `peerCertificate` decided about the request's peer. */
+type IdentityAuditReason =
+  | 'PEER_IDENTIFIED'
+  | 'PEER_ANONYMOUS_ROUTE'
+  | 'PEER_ANONYMOUS_DENIED'
+  | 'PEER_CERTIFICATE_REFUSED'
+  | 'PEER_NO_SOURCE'
+  | 'PEER_CHAIN_EXPIRED'
+  | ConnectionProblem
+  | ExtractionProblem
+  | ForwardedProblem
+  | 'PROXY_SOURCE_AMBIGUOUS'
+  | 'PROXY_UNEXPECTED_SOURCE'
+  | 'PROXY_UNTRUSTED_SOURCE';
+
+/**
+ * `kind: 'sandbox'`: a refusal's reason, a successful open, a startup finding, or a failure on the server's side
+ * (descriptors exhausted, else the error's code).
+ */
+type SandboxAuditReason =
+  | SandboxReason
+  | 'OPENED'
+  | 'DESCRIPTORS_EXHAUSTED'
+  | KoaMtlsErrorCode
+  | 'UNSAFE_PATH_MODE'
+  | 'MOUNTS_UNKNOWN'
+  | 'MOUNT_UNDER_ROOT';
 
 /** Receives every audit event. A hook that throws makes the request fail (500); it never turns a deny into an allow. */
 export type AuditHook = (event: AuditEvent) => void;

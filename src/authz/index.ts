@@ -5,7 +5,6 @@
  */
 export type { AuthzDecision, AuthzMode, AuthzReason } from './decision.js';
 export { type ExplainOptions, type Explanation, explain } from './explain.js';
-export { AUTHZ_METADATA, type AuthzMetadata, authzMetadataOf } from './metadata.js';
 export type { ExplainStep } from './nodes.js';
 export type { DistinguishedNameRule, Patterns, PeerCheck, PeerPolicy, SanRule } from './policy.js';
 export { type PeerState, type RequirePeerOptions, requirePeer } from './require-peer.js';

@@ -16,10 +16,10 @@ import {
   optionalFunction,
   ownValue,
 } from '../options/validate.js';
+import { attachRouteMetadata } from '../routes/route-metadata.js';
 import { type Authorizer, asPeer, type DecideOptions, decide, type Outcome } from './authorizer.js';
 import { compilePolicy } from './compile.js';
 import { type AuthzDecision, type AuthzMode, statusOfReason } from './decision.js';
-import { AUTHZ_METADATA, type AuthzMetadata } from './metadata.js';
 import type { PeerPolicy } from './policy.js';
 import { createRevocationChecker, type RevocationOptions } from './revocation.js';
 
@@ -235,13 +235,13 @@ export function requirePeer(policy: PeerPolicy, options: RequirePeerOptions = {}
     return proceed(ctx, peer, pending, next);
   }
 
-  const metadata: AuthzMetadata = Object.freeze({
+  attachRouteMetadata(requirePeerMiddleware, {
+    kind: 'requirePeer',
     description,
     mode,
     allowProxyClaimed: authorizer.allowProxyClaimed,
     revocation: authorizer.revocation !== undefined,
   });
-  Object.defineProperty(requirePeerMiddleware, AUTHZ_METADATA, { value: metadata, enumerable: false });
   authorizers.set(requirePeerMiddleware, authorizer);
   return requirePeerMiddleware;
 }

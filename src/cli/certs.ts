@@ -7,7 +7,6 @@
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { KoaMtlsError } from '../errors.js';
 import { toJsonName } from '../pki/distinguished-name.js';
 import {
@@ -21,7 +20,7 @@ import {
   toPkcs12,
 } from '../pki/index.js';
 import { x509 } from '../x509/runtime.js';
-import { type CommandIo, exitCodes, UsageError } from './command-io.js';
+import { type CommandIo, exitCodes, parseCommandArgs, UsageError } from './command-io.js';
 
 /** The client SAN `certs init` writes by default: a SPIFFE ID, so SPIFFE policies (and the README's quick start) match. */
 const DEFAULT_CLIENT_SAN = 'uri:spiffe://example.org/ns/dev/sa/client';
@@ -176,16 +175,11 @@ type FlagSpec = Record<string, { readonly type: 'string' | 'boolean'; readonly m
 type FlagValues = { readonly values: Readonly<Record<string, string | boolean | (string | boolean)[] | undefined>> };
 
 function parse(argv: readonly string[], options: FlagSpec): FlagValues {
-  try {
-    return parseArgs({
-      args: [...argv],
-      options: { ...options, help: { type: 'boolean' } },
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message.split('\n')[0] ?? 'invalid arguments');
-  }
+  return parseCommandArgs({
+    args: [...argv],
+    options: { ...options, help: { type: 'boolean' } },
+    allowPositionals: false,
+  });
 }
 
 async function exists(path: string): Promise<boolean> {

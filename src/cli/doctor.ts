@@ -8,7 +8,6 @@
  * @module cli/doctor
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors.js';
 import { leastPrivilegeLaunchLine } from '../permission/launch-line.js';
 import { auditContainer, failingChecks } from '../posture/audit-container.js';
@@ -20,7 +19,7 @@ import {
   formatCertificateDirectory,
   knownLayouts,
 } from './certificate-directory.js';
-import { type CommandIo, exitCodes } from './command-io.js';
+import { type CommandIo, exitCodes, parseCommandArgs, UsageError } from './command-io.js';
 
 const THRESHOLDS = ['critical', 'high', 'medium', 'low', 'none'] as const;
 
@@ -74,11 +73,8 @@ export async function runDoctor(argv: readonly string[], io: CommandIo): Promise
   try {
     values = parse(argv).values;
   } catch (error) {
-    // parseArgs (strict) rejects unknown flags, missing values and positionals
-    return usageError(
-      io,
-      error instanceof Error ? (error.message.split('\n')[0] ?? 'invalid arguments') : 'invalid arguments',
-    );
+    if (error instanceof UsageError) return usageError(io, error.message);
+    throw error;
   }
   if (values.help === true) {
     io.stdout(USAGE);
@@ -163,9 +159,8 @@ function printLaunchLine(values: ReturnType<typeof parse>['values'], io: Command
 }
 
 function parse(argv: readonly string[]) {
-  return parseArgs({
+  return parseCommandArgs({
     args: [...argv],
-    strict: true,
     allowPositionals: false,
     options: {
       'fail-on': { type: 'string' },

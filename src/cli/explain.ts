@@ -7,13 +7,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { explain } from '../authz/explain.js';
 import type { PeerPolicy } from '../authz/policy.js';
 import { InvalidOptionError } from '../errors.js';
 import { peerFromPem } from '../identity/peer-from-pem.js';
 import type { PeerIdentity } from '../identity/peer-identity.js';
-import { type CommandIo, exitCodes, UsageError } from './command-io.js';
+import { type CommandIo, exitCodes, parseCommandArgs, UsageError } from './command-io.js';
 
 const USAGE = `Usage: koa-mtls explain --cert <peer.pem> --policy <policy.json> [options]
 
@@ -62,23 +61,17 @@ function describePeer(peer: PeerIdentity): string {
  * Runs `koa-mtls explain` with the arguments after the command name, and returns the exit code.
  */
 export async function runExplain(argv: readonly string[], io: CommandIo): Promise<number> {
-  let values: { cert?: string; policy?: string; now?: string; json?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        cert: { type: 'string' },
-        policy: { type: 'string' },
-        now: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? (error.message.split('\n')[0] ?? 'invalid arguments') : 'invalid');
-  }
+  const { values } = parseCommandArgs({
+    args: [...argv],
+    allowPositionals: false,
+    options: {
+      cert: { type: 'string' },
+      policy: { type: 'string' },
+      now: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   if (values.help === true) {
     io.stdout(USAGE);
     return exitCodes.ok;

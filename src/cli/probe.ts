@@ -8,7 +8,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors.js';
 import { createSender, isLoopbackOrigin, parseOrigin } from '../probe/client.js';
 import { createDetector, printable } from '../probe/evidence.js';
@@ -24,7 +23,7 @@ import { buildPlan, type ProbePlan } from '../probe/plan.js';
 import { formatJson, formatSarif, formatTable } from '../probe/report.js';
 import { runProbe } from '../probe/run.js';
 import { describeRoutes } from '../routes/describe-routes.js';
-import { type CommandIo, exitCodes, UsageError } from './command-io.js';
+import { type CommandIo, exitCodes, parseCommandArgs, UsageError } from './command-io.js';
 import { loadRoutes } from './routes.js';
 
 const USAGE = `Usage: koa-mtls probe <https-origin> --cert <file> --key <file> --ca <file> [options]
@@ -68,9 +67,8 @@ const FAIL_LEVELS: Readonly<Record<string, readonly FindingLevel[]>> = {
 };
 
 function parse(argv: readonly string[]) {
-  return parseArgs({
+  return parseCommandArgs({
     args: [...argv],
-    strict: true,
     allowPositionals: true,
     options: {
       cert: { type: 'string' },
@@ -166,13 +164,7 @@ function formatPlan(plan: ProbePlan, origin: URL): string {
  * ```
  */
 export async function runProbeCommand(argv: readonly string[], io: CommandIo): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    // parseArgs (strict) rejects unknown flags and missing values
-    throw new UsageError(error instanceof Error ? (error.message.split('\n')[0] ?? 'invalid arguments') : 'invalid');
-  }
+  const parsed = parse(argv);
   const { values, positionals } = parsed;
   if (values.help === true) {
     io.stdout(USAGE);

@@ -12,14 +12,13 @@ import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors.js';
 import { documentOperations, OpenApiInputError, readOpenApi } from '../probe/openapi-document.js';
 import { diffSecurity, formatSpecDiff } from '../probe/spec-diff.js';
 import { describeRoutes, type RouteDescription } from '../routes/describe-routes.js';
 import { formatRoutes } from '../routes/format-routes.js';
 import { openapiSecurity } from '../routes/openapi-security.js';
-import { type CommandIo, exitCodes, UsageError } from './command-io.js';
+import { type CommandIo, exitCodes, parseCommandArgs, UsageError } from './command-io.js';
 
 const USAGE = `Usage: koa-mtls routes <module> [options]
 
@@ -179,9 +178,8 @@ async function readDocument(cwd: string, file: string): Promise<Record<string, u
 }
 
 function parse(argv: readonly string[]) {
-  return parseArgs({
+  return parseCommandArgs({
     args: [...argv],
-    strict: true,
     allowPositionals: true,
     tokens: true,
     options: {
@@ -249,13 +247,7 @@ async function diffAgainstSpec(
  * ```
  */
 export async function runRoutes(argv: readonly string[], io: CommandIo): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    // parseArgs (strict) rejects unknown flags and missing values
-    throw new UsageError(error instanceof Error ? (error.message.split('\n')[0] ?? 'invalid arguments') : 'invalid');
-  }
+  const parsed = parse(argv);
   const { values, positionals } = parsed;
   if (values.help === true) {
     io.stdout(USAGE);

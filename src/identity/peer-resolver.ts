@@ -45,7 +45,7 @@ function identified(peer: PeerIdentity, before: readonly AuditDraft[]): PeerIden
 
 function rejected(
   kind: 'identity' | 'proxy',
-  reason: string,
+  reason: AuditEvent['reason'],
   extra: { peer?: PeerIdentity | undefined; detail?: Readonly<Record<string, unknown>> | undefined } = {},
   before: readonly AuditDraft[] = NO_EVENTS,
 ): PeerResolution {

@@ -50,21 +50,31 @@ export type ConnectionPeer =
       readonly certificate?: ParsedCertificate;
     };
 
+const NOT_TLS: ConnectionPeer = Object.freeze({ ok: false, reason: 'PEER_NOT_TLS' });
+
 /** An issuer walk never goes deeper than this (a cycle guard on top of the identity set). */
 const MAX_CHAIN_DEPTH = 16;
 
-interface Http2Request {
-  readonly stream?: { readonly session?: { readonly socket?: unknown } };
+interface Http2Session {
+  readonly socket?: unknown;
 }
 
-/** The TLS socket and a stable per-connection key (the HTTP/2 session, whose `socket` is a fresh proxy per stream). */
-export function connectionOf(ctx: Context): { key: object; socket: TLSSocket } | undefined {
-  const session = (ctx.req as Http2Request).stream?.session;
+interface Http2Request {
+  readonly stream?: { readonly session?: Http2Session };
+}
+
+/** The HTTP/2 session of a request, the stable per-connection key there (its `socket` is a fresh proxy per stream). */
+export function sessionOf(ctx: Context): Http2Session | undefined {
+  return (ctx.req as Http2Request).stream?.session;
+}
+
+/** The request's TLS socket (through the HTTP/2 session when there is one), or `undefined` for plain TCP. */
+export function tlsSocketOf(ctx: Context, session: Http2Session | undefined = sessionOf(ctx)): TLSSocket | undefined {
   const socket = (session?.socket ?? ctx.req.socket) as Partial<TLSSocket> | undefined;
   if (socket === undefined || socket === null) return undefined;
   // A plain TCP socket has no peer certificate API; it is not an mTLS connection.
   if (socket.encrypted !== true || typeof socket.getPeerCertificate !== 'function') return undefined;
-  return { key: (session as object | undefined) ?? (socket as object), socket: socket as TLSSocket };
+  return socket as TLSSocket;
 }
 
 /** The DER of every certificate Node linked above the leaf (what the client sent, and store copies), deduplicated. */
@@ -191,20 +201,22 @@ export class SocketPeers {
 
   /** The peer of the request's connection at `now`; never throws on a bad certificate. */
   peerOf(ctx: Context, now: number): ConnectionPeer {
-    const connection = connectionOf(ctx);
-    if (connection === undefined) return { ok: false, reason: 'PEER_NOT_TLS' };
+    const session = sessionOf(ctx);
+    const socket = tlsSocketOf(ctx, session);
+    if (socket === undefined) return NOT_TLS;
+    const key = session ?? socket;
     const generation = this.#trust?.generation ?? 0;
-    const known = this.#connections.get(connection.key);
+    const known = this.#connections.get(key);
     // A trust change (rotation, CRL update) re-decides live connections too: their path may no longer hold.
     if (known !== undefined && known.generation === generation) return known.peer;
     let peer: ConnectionPeer;
     try {
-      peer = this.#read(connection.socket, generation, now);
+      peer = this.#read(socket, generation, now);
     } catch (error) {
       // A destroyed socket or a runtime quirk: fail closed, do not cache (the next request may see a live socket).
       return { ok: false, reason: 'PEER_NO_CERTIFICATE', detail: { error: (error as Error).message } };
     }
-    this.#connections.set(connection.key, { generation, peer });
+    this.#connections.set(key, { generation, peer });
     return peer;
   }
 }

@@ -35,8 +35,19 @@ export const PERMISSION_CHANNELS: readonly string[] = [
   'node:permission-model:openssl-store',
 ];
 
+/** The audit reason of a refused operation, by the action Node's permission model names. */
+export type PermissionAuditReason =
+  | 'PERMISSION_FS_READ'
+  | 'PERMISSION_FS_WRITE'
+  | 'PERMISSION_CHILD_PROCESS'
+  | 'PERMISSION_WORKER'
+  | 'PERMISSION_ADDON'
+  | 'PERMISSION_WASI'
+  | 'PERMISSION_INSPECTOR'
+  | 'PERMISSION_OTHER';
+
 /** Node's permission names and what an operator reads. */
-const ACTIONS: Readonly<Record<string, { readonly reason: string; readonly verb: string }>> = {
+const ACTIONS: Readonly<Record<string, { readonly reason: PermissionAuditReason; readonly verb: string }>> = {
   FileSystemRead: { reason: 'PERMISSION_FS_READ', verb: 'read' },
   FileSystemWrite: { reason: 'PERMISSION_FS_WRITE', verb: 'write' },
   ChildProcess: { reason: 'PERMISSION_CHILD_PROCESS', verb: 'spawn' },

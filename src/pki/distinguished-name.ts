@@ -3,16 +3,26 @@
  * multi-valued RDN) or an explicit RDN list in certificate (ASN.1) order.
  */
 import { KoaMtlsError } from '../errors.js';
+import { MalformedHeaderError } from '../identity/proxy/certificate-encodings.js';
+import { parseRfc4514 } from '../identity/proxy/dn-string.js';
 import { attributeTypeOid } from '../x509/attribute-types.js';
 
-/** One attribute of an RDN: `[type, value]`, where type is a short name (`CN`, `UID`, …) or a dotted OID. */
-export type DistinguishedNameAttribute = readonly [type: string, value: string];
+/**
+ * One attribute of an RDN given to the development PKI: `[type, value]`, where type is a short name (`CN`, `UID`, …)
+ * or a dotted OID. (A certificate's parsed attribute is `DistinguishedNameAttribute` in `koa-mtls`.)
+ *
+ * @example
+ * ```ts
+ * const attribute: DistinguishedNameAttributeInput = ['CN', 'svc'];
+ * ```
+ */
+export type DistinguishedNameAttributeInput = readonly [type: string, value: string];
 
 /**
  * A distinguished name: `'CN=svc+UID=42,O=Acme'` (RFC 4514 order) or
  * `[[['O', 'Acme']], [['CN', 'svc'], ['UID', '42']]]` (certificate order, one inner list per RDN).
  */
-export type DistinguishedNameInput = string | readonly (readonly DistinguishedNameAttribute[])[];
+export type DistinguishedNameInput = string | readonly (readonly DistinguishedNameAttributeInput[])[];
 
 type JsonRdn = Record<string, { utf8String: string }[]>;
 
@@ -20,43 +30,25 @@ function invalid(message: string): KoaMtlsError {
   return new KoaMtlsError('ERR_PKI_INVALID_INPUT', message);
 }
 
-/** Splits on `separator` where it is not escaped by a backslash (RFC 4514 §2.4). */
-function splitUnescaped(text: string, separator: string): string[] {
-  const parts: string[] = [];
-  let current = '';
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i] as string;
-    if (char === '\\' && i + 1 < text.length) {
-      current += char + (text[i + 1] as string);
-      i++;
-    } else if (char === separator) {
-      parts.push(current);
-      current = '';
-    } else {
-      current += char;
-    }
-  }
-  parts.push(current);
-  return parts;
-}
-
-function unescapeValue(value: string): string {
-  return value.replace(/\\([0-9a-fA-F]{2}|.)/g, (_, escaped: string) =>
-    escaped.length === 2 ? String.fromCharCode(Number.parseInt(escaped, 16)) : escaped,
-  );
-}
-
-/** Parses an RFC 4514 string into RDNs in certificate order (the string lists the most specific RDN first). */
-function parseDistinguishedNameString(text: string): DistinguishedNameAttribute[][] {
+/**
+ * Parses an RFC 4514 string into RDNs in certificate order (the string lists the most specific RDN first), with the
+ * one RFC 4514 parser; spaces around separators are allowed, as people type them (`CN=svc, O=Acme`).
+ */
+function parseDistinguishedNameString(text: string): DistinguishedNameAttributeInput[][] {
   if (text.trim() === '') throw invalid('a distinguished name must not be empty');
-  const rdns = splitUnescaped(text, ',').map((rdn) =>
-    splitUnescaped(rdn, '+').map((attribute): DistinguishedNameAttribute => {
-      const eq = attribute.indexOf('=');
-      if (eq <= 0) throw invalid(`"${attribute.trim()}" is not TYPE=value in distinguished name "${text}"`);
-      return [attribute.slice(0, eq).trim(), unescapeValue(attribute.slice(eq + 1).trim())];
+  let rdns: ReturnType<typeof parseRfc4514>;
+  try {
+    rdns = parseRfc4514(text, { spaces: 'around-separators' });
+  } catch (error) {
+    if (!(error instanceof MalformedHeaderError)) throw error;
+    throw invalid(`distinguished name "${text}" is not RFC 4514: ${error.message}`);
+  }
+  return rdns.map((rdn) =>
+    rdn.map((attribute): DistinguishedNameAttributeInput => {
+      if (attribute.hex) throw invalid(`"#" hex values are not supported in distinguished name "${text}"`);
+      return [attribute.oid, attribute.value];
     }),
   );
-  return rdns.reverse();
 }
 
 /**

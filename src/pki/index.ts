@@ -16,6 +16,6 @@ export {
   type RevokedCertificate,
   type SubjectAltNameInput,
 } from './certificate-authority.js';
-export type { DistinguishedNameAttribute, DistinguishedNameInput } from './distinguished-name.js';
+export type { DistinguishedNameAttributeInput, DistinguishedNameInput } from './distinguished-name.js';
 export { type KeyAlgorithm, keyAlgorithms, type SignatureHash } from './keys.js';
 export { type Pkcs12Options, toPkcs12 } from './pkcs12.js';

@@ -5,14 +5,12 @@
  * @module routes/describe-routes
  */
 import { METHODS } from 'node:http';
-import { isAnonymousMarker } from '../anonymous/allow-anonymous.js';
 import type { AuthzMode } from '../authz/decision.js';
-import { type AuthzMetadata, authzMetadataOf } from '../authz/metadata.js';
 import { InvalidOptionError } from '../errors.js';
 import type { SymlinkPolicy } from '../sandbox/fd-walk.js';
-import { getSandboxRouteMetadata } from '../sandbox/middleware.js';
 import type { SandboxMode } from '../sandbox/sandbox.js';
 import { type PatternPart, patternVariants, samplePaths } from './path-pattern.js';
+import { type RequirePeerMetadata, routeMetadataOf } from './route-metadata.js';
 
 /**
  * Where a guard was attached: `app.use(…)` before the router, `router.use(…)` (or a nested router's `use`), or the
@@ -221,7 +219,7 @@ function overlaps(use: LayerLike, route: LayerLike): boolean {
   return variants !== undefined && samplePaths(variants).some((sample) => route.match(sample));
 }
 
-function policyOf(authz: AuthzMetadata, scope: GuardScope): RoutePolicy {
+function policyOf(authz: RequirePeerMetadata, scope: GuardScope): RoutePolicy {
   return Object.freeze({
     policy: authz.description,
     mode: authz.mode,
@@ -255,29 +253,19 @@ function describeLayer(
   let firstEnforcing = -1;
   let firstSandbox = -1;
   for (const { middleware, scope } of chain) {
-    const authz = authzMetadataOf(middleware);
-    if (authz !== undefined) {
-      if (authz.mode === 'enforce' && firstEnforcing < 0) firstEnforcing = policies.length + sandboxes.length;
-      policies.push(policyOf(authz, scope));
-    }
-    const sandbox = getSandboxRouteMetadata(middleware);
-    if (sandbox !== undefined) {
+    const metadata = routeMetadataOf(middleware);
+    if (metadata?.kind === 'requirePeer') {
+      if (metadata.mode === 'enforce' && firstEnforcing < 0) firstEnforcing = policies.length + sandboxes.length;
+      policies.push(policyOf(metadata, scope));
+    } else if (metadata?.kind === 'sandboxPath') {
       if (firstSandbox < 0) firstSandbox = policies.length + sandboxes.length;
-      sandboxes.push(
-        Object.freeze({
-          root: sandbox.root,
-          symlinks: sandbox.symlinks,
-          mode: sandbox.mode,
-          allow: sandbox.allow,
-          deny: sandbox.deny,
-          scope,
-        }),
-      );
+      const { root, symlinks, mode, allow, deny } = metadata;
+      sandboxes.push(Object.freeze({ root, symlinks, mode, allow, deny, scope }));
     }
   }
   const guarded = firstEnforcing >= 0;
   // Only the route's own list counts: peerCertificate looks for the marker there, never in router-level use().
-  const anonymous = layer.stack.some(isAnonymousMarker);
+  const anonymous = layer.stack.some((middleware) => routeMetadataOf(middleware, 'allowAnonymous') !== undefined);
   const flags: RouteFlag[] = [];
   if (anonymous) flags.push('anonymous');
   if (policies.length === 0) {
@@ -287,7 +275,7 @@ function describeLayer(
   if (guarded && firstSandbox >= 0 && firstSandbox < firstEnforcing) flags.push('sandbox-before-policy');
   const partialPolicies = partial.flatMap((use) =>
     use.stack.flatMap((middleware) => {
-      const authz = authzMetadataOf(middleware);
+      const authz = routeMetadataOf(middleware, 'requirePeer');
       return authz === undefined ? [] : [policyOf(authz, 'router')];
     }),
   );

@@ -13,12 +13,9 @@ export {
   validateSandboxPath,
 } from './lexical.js';
 export {
-  getSandboxRouteMetadata,
-  SANDBOX_ROUTE_METADATA,
   type SandboxedRequestPath,
   type SandboxedState,
   type SandboxPathOptions,
-  type SandboxRouteMetadata,
   sandboxPath,
 } from './middleware.js';
 export {

@@ -11,8 +11,9 @@ import { auditHook } from '../audit/hook.js';
 import { InvalidOptionError, KoaMtlsError } from '../errors.js';
 import { summarizePeer } from '../identity/summarize-peer.js';
 import { assertOptionsObject, optionalBoolean, optionalFunction, ownValue } from '../options/validate.js';
-import type { SandboxOpenFlags, SymlinkPolicy, WalkResult } from './fd-walk.js';
-import { HeldSandbox, type Sandbox, type SandboxMode } from './sandbox.js';
+import { attachRouteMetadata } from '../routes/route-metadata.js';
+import type { SandboxOpenFlags, WalkResult } from './fd-walk.js';
+import { HeldSandbox, type Sandbox } from './sandbox.js';
 import { SandboxPathError } from './sandbox-error.js';
 import { sendOpenedFile } from './send-file.js';
 
@@ -72,50 +73,6 @@ export interface SandboxPathOptions {
   readonly onAudit?: AuditHook;
   /** How to find the request id for audit events. Default: the `x-request-id` header. */
   readonly requestId?: RequestIdResolver;
-}
-
-/**
- * Route metadata a `describeRoutes(router)` can read from a {@link sandboxPath} middleware.
- *
- * @example
- * ```ts
- * const meta: SandboxRouteMetadata | undefined = getSandboxRouteMetadata(middleware); // { root, symlinks, allow, deny }
- * ```
- */
-export interface SandboxRouteMetadata {
-  /** The sandbox's real root (operator-only). */
-  readonly root: string;
-  readonly symlinks: SymlinkPolicy;
-  /** `'fd-walk'`, or `'unsafe-path'` for a sandbox created with `unsafePathMode` where the walk was unavailable. */
-  readonly mode: SandboxMode;
-  /** Allow globs (`null`: none) and deny globs, as configured. */
-  readonly allow: readonly string[] | null;
-  readonly deny: readonly string[];
-}
-
-/**
- * The non-enumerable property under which {@link sandboxPath} middleware carries its {@link SandboxRouteMetadata}.
- *
- * @example
- * ```ts
- * const meta = (middleware as { [SANDBOX_ROUTE_METADATA]?: SandboxRouteMetadata })[SANDBOX_ROUTE_METADATA];
- * ```
- */
-// A registered symbol: the CLI (ESM) must read metadata set by an app that loaded the CJS build, or another copy.
-export const SANDBOX_ROUTE_METADATA: unique symbol = Symbol.for('koa-mtls.sandboxPath');
-
-/**
- * Reads the sandbox metadata of a middleware, or `undefined` if it is not a {@link sandboxPath} middleware.
- *
- * @example
- * ```ts
- * for (const layer of router.stack) for (const mw of layer.stack) getSandboxRouteMetadata(mw)?.symlinks;
- * ```
- */
-export function getSandboxRouteMetadata(middleware: unknown): SandboxRouteMetadata | undefined {
-  if (typeof middleware !== 'function') return undefined;
-  const value: unknown = (middleware as unknown as Record<symbol, unknown>)[SANDBOX_ROUTE_METADATA];
-  return value === undefined ? undefined : (value as SandboxRouteMetadata);
 }
 
 const MAX_AUDIT_INPUT = 200;
@@ -235,19 +192,18 @@ export function sandboxPath(options: SandboxPathOptions): Middleware<DefaultStat
     await next();
   };
 
-  const metadata: SandboxRouteMetadata = Object.freeze({
+  return attachRouteMetadata(middleware, {
+    kind: 'sandboxPath',
     root: sandbox.root,
     symlinks: sandbox.symlinks,
     mode: sandbox.mode,
     allow: sandbox.globs.allow === null ? null : Object.freeze(sandbox.globs.allow.map((m) => m.pattern)),
     deny: Object.freeze(sandbox.globs.deny.map((m) => m.pattern)),
   });
-  Object.defineProperty(middleware, SANDBOX_ROUTE_METADATA, { value: metadata, enumerable: false });
-  return middleware;
 }
 
 /** The audit reason of a failed open: the refusal's reason, or what went wrong on the server's side. */
-function openFailure(err: KoaMtlsError): { readonly reason: string } {
+function openFailure(err: KoaMtlsError): Pick<AuditEvent, 'reason'> {
   if (err instanceof SandboxPathError) return { reason: err.reason };
   // Out of descriptors (EMFILE/ENFILE): a 503 the client may retry, named so an operator can raise the limit.
   if (err.code === 'ERR_SANDBOX_BUSY') return { reason: 'DESCRIPTORS_EXHAUSTED' };

@@ -6,11 +6,11 @@
  * @module tls/certificate-checks
  */
 import { createHash, type KeyObject, X509Certificate } from 'node:crypto';
+import { configError } from '../errors.js';
 import { type ParsedCertificate, parseCertificate } from '../identity/parse-certificate.js';
 import { signatureVerdict, verifySignature, weakKeyReason } from '../trust/algorithms.js';
 import { type ParsedCrl, parseCrl } from '../trust/crl.js';
 import { type PemSource, pemBlocks } from '../trust/pem.js';
-import { configError } from './config-error.js';
 import type { MtlsWarning } from './warnings.js';
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';

@@ -7,15 +7,15 @@
  *
  * @module tls/certificate-watcher
  */
-import { createHash } from 'node:crypto';
-import { type FSWatcher, readFileSync, watch } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Server } from 'node:tls';
 import type { AuditHook } from '../audit/event.js';
 import { InvalidOptionError, KoaMtlsError } from '../errors.js';
 import { assertOptionsObject, optionalBoolean, optionalFunction, optionalInteger } from '../options/validate.js';
+import type { Trust } from '../trust/trust.js';
 import { type CertificateRotation, createContextRotation, type ReloadResult } from './context-rotation.js';
-import { buildMtlsOptions, compileMtlsInput, type MtlsOptionsInput } from './mtls-options.js';
+import { createRetryTimer, pollContents, watchDirectoriesOf } from './file-watch.js';
+import { buildMtlsOptions, type CompiledMtlsInput, compileMtlsInput, type MtlsOptionsInput } from './mtls-options.js';
 
 export type { CertificateRotation, ReloadResult } from './context-rotation.js';
 
@@ -69,6 +69,88 @@ function defaultOnError(error: Error): void {
   });
 }
 
+/** The watcher's options, checked once, with their defaults. */
+interface WatcherSettings {
+  readonly debounceMs: number;
+  readonly pollIntervalMs: number;
+  readonly retryMs: number;
+  readonly closeIdleConnections: boolean;
+  readonly watch: boolean;
+  readonly onRotated: ((rotation: CertificateRotation) => void) | undefined;
+  readonly onError: (error: Error) => void;
+  readonly onAudit: AuditHook | undefined;
+}
+
+/** Validates `options` (throws {@link InvalidOptionError} at startup) and applies the defaults. */
+export function watcherSettings(options: CertificateWatcherOptions): WatcherSettings {
+  assertOptionsObject(options, PATH, KNOWN_KEYS);
+  return {
+    debounceMs: optionalInteger(options, 'debounceMs', PATH, 0, 60_000) ?? 300,
+    pollIntervalMs: optionalInteger(options, 'pollIntervalMs', PATH, 100, 3_600_000) ?? 30_000,
+    retryMs: optionalInteger(options, 'retryMs', PATH, 10, 3_600_000) ?? 1000,
+    closeIdleConnections: optionalBoolean(options, 'closeIdleConnections', PATH) ?? true,
+    watch: optionalBoolean(options, 'watch', PATH) ?? true,
+    onRotated: optionalFunction<(rotation: CertificateRotation) => void>(options, 'onRotated', PATH),
+    onError: optionalFunction<(error: Error) => void>(options, 'onError', PATH) ?? defaultOnError,
+    onAudit: optionalFunction<AuditHook>(options, 'onAudit', PATH),
+  };
+}
+
+/**
+ * The absolute paths of every file the compiled input reads (key, certificate, CA, CRL, the trust's own files).
+ * Throws {@link InvalidOptionError} when there is nothing to follow: inline PEM never changes.
+ */
+export function watchedFiles(compiled: CompiledMtlsInput): readonly string[] {
+  const files = [
+    ...[compiled.key, compiled.cert, compiled.ca, compiled.crl].flatMap((spec) =>
+      spec?.kind === 'file' ? [resolve(spec.path)] : [],
+    ),
+    ...(compiled.trust?.files ?? []).map((file) => resolve(file)),
+  ];
+  if (files.length === 0 && compiled.trust === undefined) {
+    throw new InvalidOptionError(
+      'watchCertificates.input',
+      'must name at least one file (keyFile, certFile, caFile, crlFile) or a trust',
+    );
+  }
+  return files;
+}
+
+/** A trust the watcher reloads with the files, and follows when it changes elsewhere. */
+interface TrustFollower {
+  /** Re-reads the trust's own files; its change event is not reported back to `onExternalChange`. */
+  reloadFiles(): void;
+  /** Stops following. */
+  close(): void;
+}
+
+/**
+ * Follows `trust`: a change made elsewhere (`update()`, a SPIFFE bundle push) calls `onExternalChange`, so it rotates
+ * the server's context like a file change; the watcher's own `reloadFiles()` does not. A refused bundle keeps the old
+ * trust (and so the old context).
+ */
+export function followTrust(
+  trust: Pick<Trust, 'files' | 'reload' | 'onChange'> | undefined,
+  onExternalChange: () => void,
+): TrustFollower {
+  let reloading = false;
+  const unsubscribe = trust?.onChange(() => {
+    if (!reloading) onExternalChange();
+  });
+  return {
+    reloadFiles() {
+      if (trust === undefined || trust.files.length === 0) return;
+      reloading = true;
+      try {
+        trust.reload();
+      } finally {
+        reloading = false;
+      }
+    },
+    close: () => unsubscribe?.(),
+  };
+}
+
 /**
  * Watches the certificate files of `input` and rotates `server`'s secure context when they change.
  *
@@ -104,120 +186,42 @@ export function watchCertificates(
   if (typeof server?.setSecureContext !== 'function') {
     throw new InvalidOptionError('watchCertificates.server', 'must be a TLS server (https, http2 secure or tls)');
   }
-  assertOptionsObject(options, PATH, KNOWN_KEYS);
-  const debounceMs = optionalInteger(options, 'debounceMs', PATH, 0, 60_000) ?? 300;
-  const pollIntervalMs = optionalInteger(options, 'pollIntervalMs', PATH, 100, 3_600_000) ?? 30_000;
-  const retryMs = optionalInteger(options, 'retryMs', PATH, 10, 3_600_000) ?? 1000;
-  const closeIdle = optionalBoolean(options, 'closeIdleConnections', PATH) ?? true;
-  const watchDirectories = optionalBoolean(options, 'watch', PATH) ?? true;
-  const onRotated = optionalFunction<(rotation: CertificateRotation) => void>(options, 'onRotated', PATH);
-  const onError = optionalFunction<(error: Error) => void>(options, 'onError', PATH) ?? defaultOnError;
-  const onAudit = optionalFunction<AuditHook>(options, 'onAudit', PATH);
-
+  const settings = watcherSettings(options);
   const compiled = compileMtlsInput(input);
-  const trust = compiled.trust;
-  const trustFiles = (trust?.files ?? []).map((file) => resolve(file));
-  const files = [
-    ...[compiled.key, compiled.cert, compiled.ca, compiled.crl].flatMap((spec) =>
-      spec?.kind === 'file' ? [resolve(spec.path)] : [],
-    ),
-    ...trustFiles,
-  ];
-  // Inline PEM never changes: a watcher without files (and without a trust to follow) would watch nothing
-  if (files.length === 0 && trust === undefined) {
-    throw new InvalidOptionError(
-      'watchCertificates.input',
-      'must name at least one file (keyFile, certFile, caFile, crlFile) or a trust',
-    );
-  }
+  const files = watchedFiles(compiled);
 
-  /** A cheap fingerprint of the raw files: the poll compares it; unreadable files count as a change. */
-  const filesDigest = (): string => {
-    const hash = createHash('sha256');
-    for (const file of files) {
-      try {
-        hash.update(readFileSync(file));
-      } catch (error) {
-        hash.update(`unreadable:${file}:${error instanceof Error && 'code' in error ? String(error.code) : ''}`);
-      }
-    }
-    return hash.digest('hex');
-  };
-
-  let seenFiles = filesDigest();
-  const rotation = createContextRotation(server, buildMtlsOptions(compiled), {
-    closeIdleConnections: closeIdle,
-    onRotated,
-    onError,
-    onAudit,
-  });
-
-  let reloadingTrust = false;
-  let failures = 0;
+  // Throws, like mtlsOptions, when the files are invalid now: nothing is watched or polled yet
+  const rotation = createContextRotation(server, buildMtlsOptions(compiled), settings);
+  const poll = pollContents(files, settings.pollIntervalMs, () => timer.schedule(settings.debounceMs));
   let closed = false;
-  let timer: NodeJS.Timeout | undefined;
-
   const reload = (): ReloadResult => {
     if (closed) throw new Error('watchCertificates: reload() after close()');
-    seenFiles = filesDigest();
+    poll.markSeen();
     return rotation.rotate(() => {
       // The trust re-reads its own files first; a refused bundle keeps the old trust (and the old context)
-      reloadingTrust = true;
-      try {
-        if (trustFiles.length > 0) trust?.reload();
-      } finally {
-        reloadingTrust = false;
-      }
+      trust.reloadFiles();
       return buildMtlsOptions(compiled);
     });
   };
-
-  const schedule = (delay: number): void => {
-    if (closed) return;
-    if (timer !== undefined) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = undefined;
-      const result = reload();
-      failures = result.status === 'failed' ? failures + 1 : 0;
-      // Retry with backoff: spiffe-helper's second write is probably still in flight
-      if (failures > 0) schedule(Math.min(retryMs * 2 ** (failures - 1), pollIntervalMs));
-    }, delay);
-    timer.unref();
-  };
-
-  // A trust changed elsewhere (update(), a SPIFFE bundle push) rotates the server's context like a file change
-  const unsubscribe = trust?.onChange(() => {
-    if (!closed && !reloadingTrust) reload();
+  // Retry with backoff: spiffe-helper's second write is probably still in flight
+  const timer = createRetryTimer(
+    { firstMs: settings.retryMs, maxMs: settings.pollIntervalMs },
+    () => reload().status !== 'failed',
+  );
+  const trust = followTrust(compiled.trust, () => {
+    if (!closed) reload();
   });
-
-  const watchers: FSWatcher[] = [];
-  if (watchDirectories) {
-    for (const directory of new Set(files.map((file) => dirname(file)))) {
-      try {
-        const watcher = watch(directory, { persistent: false }, () => schedule(debounceMs));
-        // A vanished directory is not fatal: the poll still runs
-        watcher.on('error', () => watcher.close());
-        watchers.push(watcher);
-      } catch {
-        // Some filesystems cannot be watched: polling covers them
-      }
-    }
-  }
-  const poll = setInterval(() => {
-    if (filesDigest() !== seenFiles) schedule(debounceMs);
-  }, pollIntervalMs);
-  poll.unref();
+  const unwatch = settings.watch ? watchDirectoriesOf(files, () => timer.schedule(settings.debounceMs)) : undefined;
 
   return Object.freeze({
     reload,
     close(): void {
       if (closed) return;
       closed = true;
-      unsubscribe?.();
-      clearInterval(poll);
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
-      for (const watcher of watchers) watcher.close();
+      trust.close();
+      poll.close();
+      timer.close();
+      unwatch?.();
     },
     status() {
       const { fingerprint256, notAfter } = rotation.current();

@@ -8,14 +8,15 @@
 import { createHash } from 'node:crypto';
 import { Socket } from 'node:net';
 import type { Server, TLSSocket } from 'node:tls';
-import type { AuditEvent, AuditHook, PeerSummary } from '../audit/event.js';
+import type { AuditEvent, AuditHook, AuditReason, PeerSummary } from '../audit/event.js';
 import { auditHook } from '../audit/hook.js';
 import { InvalidOptionError } from '../errors.js';
 import { parseCertificate } from '../identity/parse-certificate.js';
-import { auditedServers, capturedPeers } from './sni.js';
+import { tlsClientAttributes } from '../identity/summarize-peer.js';
+import { capturedPeerOf, markAudited } from './peer-capture.js';
 
 /** Reasons for handshake failures that carry no verification result, by Node/OpenSSL error code. */
-const reasonsByCode: Readonly<Record<string, string>> = {
+const reasonsByCode: Readonly<Record<string, `TLS_${string}`>> = {
   ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE: 'TLS_NO_CLIENT_CERTIFICATE',
   ERR_SSL_UNSUPPORTED_PROTOCOL: 'TLS_PROTOCOL_VERSION',
   ERR_SSL_WRONG_VERSION_NUMBER: 'TLS_PROTOCOL_VERSION',
@@ -33,13 +34,7 @@ const parseLimits = { maxSubjectAltNames: 256 };
 function peerSummary(der: Buffer): PeerSummary {
   try {
     const parsed = parseCertificate(der, parseLimits);
-    return {
-      'tls.client.subject': parsed.subject.toString(),
-      'tls.client.issuer': parsed.issuer.toString(),
-      'tls.client.hash.sha256': parsed.fingerprint256.toUpperCase(),
-      'tls.client.not_before': new Date(parsed.notBefore).toISOString(),
-      'tls.client.not_after': new Date(parsed.notAfter).toISOString(),
-    };
+    return tlsClientAttributes(parsed);
   } catch {
     // A certificate the strict reader refuses is still identified by its hash
     return { 'tls.client.hash.sha256': createHash('sha256').update(der).digest('hex').toUpperCase() };
@@ -72,9 +67,11 @@ export function rejectionEvent(error: Error, socket: TLSSocket): AuditEvent {
   const authorizationError: unknown = socket.authorizationError;
   const verifyCode =
     typeof authorizationError === 'string' && authorizationError !== '' ? authorizationError : undefined;
-  const reason =
-    verifyCode !== undefined ? `TLS_${verifyCode}` : ((code && reasonsByCode[code]) ?? 'TLS_HANDSHAKE_FAILED');
-  const certificate = capturedPeers.get(socket);
+  const reason: AuditReason =
+    verifyCode !== undefined
+      ? `TLS_${verifyCode}`
+      : ((code === undefined ? undefined : reasonsByCode[code]) ?? 'TLS_HANDSHAKE_FAILED');
+  const certificate = capturedPeerOf(socket);
   return {
     kind: 'tls',
     outcome: 'reject',
@@ -118,7 +115,7 @@ export function onTlsClientRejected(server: Server, onAudit?: AuditHook): () => 
   if (onAudit !== undefined && typeof onAudit !== 'function') {
     throw new InvalidOptionError('onTlsClientRejected.onAudit', 'must be a function (or omitted: configureAudit)');
   }
-  auditedServers.set(server, (auditedServers.get(server) ?? 0) + 1);
+  const unmarkAudited = markAudited(server);
   const listener = function auditTlsClientError(error: Error, socket: TLSSocket): void {
     try {
       // One event per refused connection, never rate-limited: each is a separate client the server turned away.
@@ -136,6 +133,6 @@ export function onTlsClientRejected(server: Server, onAudit?: AuditHook): () => 
     attached = false;
     server.off('tlsClientError', listener);
     server.off('connection', rememberPeerAddress);
-    auditedServers.set(server, (auditedServers.get(server) ?? 1) - 1);
+    unmarkAudited();
   };
 }

@@ -4,6 +4,7 @@
  * @module tls
  */
 
+export type { MtlsConfigErrorCode } from '../errors.js';
 export type { PemInput } from '../trust/pem.js';
 export {
   type CertificateRotation,
@@ -13,7 +14,6 @@ export {
   watchCertificates,
 } from './certificate-watcher.js';
 export { onTlsClientRejected } from './client-rejections.js';
-export type { MtlsConfigErrorCode } from './config-error.js';
 export { type MtlsOptionsInput, type MtlsServerOptions, mtlsOptions } from './mtls-options.js';
 export type { MtlsProfile } from './profile.js';
 export type { MtlsWarning, MtlsWarningCode, MtlsWarningHook } from './warnings.js';

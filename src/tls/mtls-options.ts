@@ -9,7 +9,7 @@ import { constants, createPrivateKey, type KeyObject } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { optionalModeSniCallback } from '../anonymous/optional-mode.js';
-import { InvalidOptionError } from '../errors.js';
+import { configError, InvalidOptionError } from '../errors.js';
 import {
   assertOptionsObject,
   optionalBoolean,
@@ -30,7 +30,6 @@ import {
   type LoadedCertificate,
   loadCertificates,
 } from './certificate-checks.js';
-import { configError } from './config-error.js';
 import { type MtlsProfile, STRICT_CIPHERS, strictGroups } from './profile.js';
 import { type StrictSniCallback, strictSniCallback } from './sni.js';
 import {

@@ -1,26 +1,22 @@
 /**
  * The `SNICallback` every `mtlsOptions` result carries. Node verifies a client against the SNI context's own trust
- * store, and a context added with `server.addContext()` without `ca` falls back to the public root store (notes
- * §3.8). This callback keeps every name on the strict default context and refuses the handshake when the server
- * has `addContext()` entries. It also remembers the peer certificate of sockets on audited servers, because Node
+ * store, and a context added with `server.addContext()` without `ca` falls back to the public root store (Node's
+ * `tls.createSecureContext()` loads its bundled Mozilla roots when `ca` is omitted). This callback keeps every name
+ * on the strict default context and refuses the handshake when the server has `addContext()` entries. On servers
+ * audited by `onTlsClientRejected` it also has the peer certificate captured (`peer-capture.ts`), because Node
  * destroys a rejected socket before `tlsClientError` can read it.
  *
  * @module tls/sni
  */
 import { type SecureContext, TLSSocket } from 'node:tls';
-import { configError } from './config-error.js';
+import { configError } from '../errors.js';
+import { capturePeerOnSecure, isAudited } from './peer-capture.js';
 
 /** Node's `SNICallback` signature. */
 export type StrictSniCallback = (
   servername: string,
   callback: (error: Error | null, context?: SecureContext) => void,
 ) => void;
-
-/** Servers whose rejections are audited, with how many hooks are attached (set by `onTlsClientRejected`). */
-export const auditedServers = new WeakMap<object, number>();
-
-/** The peer certificate (DER) of each socket on an audited server, captured before Node can destroy the socket. */
-export const capturedPeers = new WeakMap<TLSSocket, Buffer>();
 
 function serverOf(socket: TLSSocket): { readonly _contexts?: unknown } | undefined {
   const server: unknown = (socket as unknown as { server?: unknown }).server;
@@ -43,13 +39,7 @@ export const strictSniCallback: StrictSniCallback = function strictSniCallback(t
     );
     return;
   }
-  if (socket !== undefined && server !== undefined && (auditedServers.get(server) ?? 0) > 0) {
-    // Runs before Node's own 'secure' listener, which destroys a rejected socket (and its certificate with it)
-    socket.prependOnceListener('secure', () => {
-      // Not getPeerX509Certificate(): on Node 20 it leaks ~3 KB of native memory per call (found by the soak).
-      const { raw } = socket.getPeerCertificate(false);
-      if (raw !== undefined && raw.length > 0) capturedPeers.set(socket, raw);
-    });
-  }
+  // Before Node's own 'secure' listener, which destroys a rejected socket (and its certificate with it)
+  if (socket !== undefined && server !== undefined && isAudited(server)) capturePeerOnSecure(socket);
   callback(null);
 };

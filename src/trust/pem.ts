@@ -5,7 +5,7 @@
  * @module trust/pem
  */
 import { readFileSync, statSync } from 'node:fs';
-import { configError } from '../tls/config-error.js';
+import { configError } from '../errors.js';
 
 /** PEM content as a caller may pass it. */
 export type PemInput = string | Uint8Array | readonly (string | Uint8Array)[];

@@ -141,7 +141,7 @@ const TYPES_PKI = [
   'CertificateAuthorityOptions',
   'CertificateOptions',
   'CrlOptions',
-  'DistinguishedNameAttribute',
+  'DistinguishedNameAttributeInput',
   'DistinguishedNameInput',
   'ExtendedKeyUsageName',
   'IssuedCertificate',

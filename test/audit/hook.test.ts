@@ -58,10 +58,10 @@ describe('configureAudit', () => {
     const global: AuditEvent[] = [];
     const local: AuditEvent[] = [];
     const undo = configureAudit({ onAudit: (event) => global.push(event) });
-    emitOperationalAudit((event) => local.push(event), { kind: 'posture', outcome: 'warn', reason: 'A' });
+    emitOperationalAudit((event) => local.push(event), { kind: 'posture', outcome: 'warn', reason: 'RUNS_AS_ROOT' });
     undo();
-    emitOperationalAudit(undefined, { kind: 'posture', outcome: 'warn', reason: 'B' });
-    expect(local.map((event) => event.reason)).toEqual(['A']);
+    emitOperationalAudit(undefined, { kind: 'posture', outcome: 'warn', reason: 'SECCOMP_OFF' });
+    expect(local.map((event) => event.reason)).toEqual(['RUNS_AS_ROOT']);
     expect(global).toEqual([]);
   });
 });

@@ -2,10 +2,10 @@ import type { Middleware } from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/audit/event.js';
 import type { AuthzDecision } from '../../src/authz/decision.js';
-import { AUTHZ_METADATA, authzMetadataOf } from '../../src/authz/metadata.js';
 import type { PeerPolicy } from '../../src/authz/policy.js';
 import { type RequirePeerOptions, requirePeer } from '../../src/authz/require-peer.js';
 import { KoaMtlsError } from '../../src/errors.js';
+import { ROUTE_METADATA, routeMetadataOf } from '../../src/routes/route-metadata.js';
 import { type Harness, type HarnessOptions, serve } from './koa-harness.js';
 import { makePeer } from './peer-fixture.js';
 
@@ -273,15 +273,16 @@ describe("mode: 'report' (dry run)", () => {
 describe('route metadata', () => {
   it('attaches a non-enumerable description for describeRoutes', () => {
     const guard = requirePeer({ san: { dns: ['API.example.com', '*.svc.example.com'] } }, { mode: 'report' });
-    expect(authzMetadataOf(guard)).toEqual({
+    expect(routeMetadataOf(guard)).toEqual({
+      kind: 'requirePeer',
       description: 'san.dns in [api.example.com, *.svc.example.com]',
       mode: 'report',
       allowProxyClaimed: false,
       revocation: false,
     });
     expect(Object.keys(guard)).toEqual([]);
-    expect(Object.getOwnPropertyDescriptor(guard, AUTHZ_METADATA)?.enumerable).toBe(false);
+    expect(Object.getOwnPropertyDescriptor(guard, ROUTE_METADATA)?.enumerable).toBe(false);
     expect(guard.name).toBe('requirePeerMiddleware');
-    expect(authzMetadataOf(() => undefined)).toBeUndefined();
+    expect(routeMetadataOf(() => undefined)).toBeUndefined();
   });
 });

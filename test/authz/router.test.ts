@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:http';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authzMetadataOf } from '../../src/authz/metadata.js';
 import { requirePeer } from '../../src/authz/require-peer.js';
+import { routeMetadataOf } from '../../src/routes/route-metadata.js';
 import { close, listen } from '../helpers/listen.js';
 import { makePeer } from './peer-fixture.js';
 
@@ -59,7 +59,8 @@ describe('per-route policies with @koa/router', () => {
   it('lets a route table find the policy guarding each route (for describeRoutes)', () => {
     const guarded = router.stack.map((layer) => ({
       path: layer.path,
-      policy: layer.stack.map(authzMetadataOf).find((metadata) => metadata !== undefined)?.description,
+      policy: layer.stack.map((mw) => routeMetadataOf(mw, 'requirePeer')).find((metadata) => metadata !== undefined)
+        ?.description,
     }));
     expect(guarded).toEqual([
       { path: '/payments', policy: 'spiffe in [spiffe://example.org/ns/payments/sa/*]' },

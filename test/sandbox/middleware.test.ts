@@ -5,12 +5,8 @@ import Koa from 'koa';
 import { afterAll, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
 import type { AuditEvent } from '../../src/audit/event.js';
 import { InvalidOptionError } from '../../src/errors.js';
-import {
-  getSandboxRouteMetadata,
-  SANDBOX_ROUTE_METADATA,
-  type SandboxedRequestPath,
-  sandboxPath,
-} from '../../src/sandbox/middleware.js';
+import { ROUTE_METADATA, routeMetadataOf } from '../../src/routes/route-metadata.js';
+import { type SandboxedRequestPath, sandboxPath } from '../../src/sandbox/middleware.js';
 import { createSandbox, type Sandbox } from '../../src/sandbox/sandbox.js';
 import { close, listen } from '../helpers/listen.js';
 import { type Fixture, insideContent, loadTraversalPayloads, makeFixture, openFdCount } from './fixture.js';
@@ -351,15 +347,16 @@ describe('sandboxPath()', () => {
     expect(mw.name).toBe('sandboxedPath');
     expect(Object.keys(mw)).toEqual([]);
     expect(JSON.stringify(mw)).toBeUndefined();
-    expect(getSandboxRouteMetadata(mw)).toEqual({
+    expect(routeMetadataOf(mw)).toEqual({
+      kind: 'sandboxPath',
       root: fixture.root,
       symlinks: 'none',
       mode: 'fd-walk',
       allow: ['*.txt'],
       deny: ['secret*'],
     });
-    expect(Object.getOwnPropertyDescriptor(mw, SANDBOX_ROUTE_METADATA)?.enumerable).toBe(false);
-    expect(getSandboxRouteMetadata(() => undefined)).toBeUndefined();
+    expect(Object.getOwnPropertyDescriptor(mw, ROUTE_METADATA)?.enumerable).toBe(false);
+    expect(routeMetadataOf(() => undefined)).toBeUndefined();
     await guarded.close();
   });
 

@@ -227,7 +227,7 @@ describe('when an option is malformed', () => {
   });
 });
 
-/** [case, input, code, message fragments] — one row per refusal in issue 3 §2. */
+/** [case, input, code, message fragments] — one row per `ERR_MTLS_CONFIG_*` refusal (docs/tls.md). */
 const refusals: readonly (readonly [string, () => MtlsOptionsInput, string, readonly string[]])[] = [
   [
     'no ca',
