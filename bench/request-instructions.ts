@@ -35,8 +35,8 @@ const cases: readonly Case[] = [
     connection: 'keep-alive',
     baseline: 'bare',
     variants: ['peer', 'peer-authz-100'],
-    low: 1000,
-    high: 3000,
+    low: 500,
+    high: 1500,
   },
   {
     section: 'file',
@@ -45,8 +45,8 @@ const cases: readonly Case[] = [
     connection: 'keep-alive',
     baseline: 'file-readfile',
     variants: ['file-sandbox-only', 'file-sandbox-open-stream'],
-    low: 1000,
-    high: 3000,
+    low: 500,
+    high: 1500,
   },
   {
     section: 'file',
@@ -55,8 +55,8 @@ const cases: readonly Case[] = [
     connection: 'keep-alive',
     baseline: 'file-readfile',
     variants: ['file-sandbox-only', 'file-sandbox-open-stream'],
-    low: 100,
-    high: 300,
+    low: 50,
+    high: 150,
   },
   {
     section: 'new-connection',
@@ -65,8 +65,8 @@ const cases: readonly Case[] = [
     connection: 'new',
     baseline: 'bare',
     variants: ['peer-authz-100', 'peer-trust-authz-100', 'peer-authz-100-first-seen'],
-    low: 400,
-    high: 1200,
+    low: 200,
+    high: 600,
   },
 ];
 
@@ -121,8 +121,21 @@ async function serverInstructions(
       if (stdout.includes('\n')) break;
     }
     const port = (JSON.parse(stdout.split('\n')[0] as string) as { port: number }).port;
-    const agent = item.connection === 'keep-alive' ? new Agent({ keepAlive: true, maxSockets: 1 }) : false;
-    for (let i = 0; i < requests; i++) await get(fixtures, port, item.path, agent, i);
+    let agent = item.connection === 'keep-alive' ? new Agent({ keepAlive: true, maxSockets: 1 }) : false;
+    for (let i = 0; i < requests; i++) {
+      try {
+        await get(fixtures, port, item.path, agent, i);
+      } catch (error) {
+        // A reset under valgrind's slowness (seen rarely on keep-alive): once more on a fresh connection. The lost
+        // request was not counted as served unless its response was written, so the total stays exact or +1.
+        console.error(`request-instructions: ${variant} request ${i}: ${(error as Error).message}, retried`);
+        if (agent !== false) {
+          agent.destroy();
+          agent = new Agent({ keepAlive: true, maxSockets: 1 });
+        }
+        await get(fixtures, port, item.path, agent, i);
+      }
+    }
     if (agent !== false) agent.destroy();
     const [code] = (await exited) as [number | null];
     if (code !== 0) throw new Error(`server under callgrind exited with ${code}`);

@@ -15,9 +15,15 @@
  * @example
  * ```ts
  * import { KoaMtlsError } from 'koa-mtls';
- * try { run(); } catch (err) {
- *   if (err instanceof KoaMtlsError && err.code === 'ERR_MTLS_PEER_REQUIRED') console.log(err.status); // 401
- * }
+ *
+ * app.use(async (ctx, next) => {
+ *   try {
+ *     await next();
+ *   } catch (err) {
+ *     if (err instanceof KoaMtlsError && err.code === 'ERR_MTLS_PEER_REQUIRED') log.info({ path: ctx.path }, 'no certificate');
+ *     throw err; // Koa answers err.status (401) with a generic body
+ *   }
+ * });
  * ```
  */
 export type KoaMtlsErrorCode =
@@ -72,7 +78,17 @@ export type KoaMtlsErrorCode =
   | 'ERR_SPIFFE_TIMEOUT'
   | 'ERR_SPIFFE_CLOSED';
 
-/** Options accepted by every {@link KoaMtlsError} constructor. */
+/**
+ * Options accepted by every {@link KoaMtlsError} constructor.
+ *
+ * @example
+ * ```ts
+ * import { KoaMtlsError, type KoaMtlsErrorOptions } from 'koa-mtls';
+ *
+ * const options: KoaMtlsErrorOptions = { status: 403, cause: new Error('peer on the deny list') };
+ * const error = new KoaMtlsError('ERR_MTLS_PEER_FORBIDDEN', 'Forbidden', options);
+ * ```
+ */
 export interface KoaMtlsErrorOptions {
   /** HTTP status a Koa app should answer with. Default 500. */
   readonly status?: number;
@@ -114,8 +130,13 @@ export class KoaMtlsError extends Error {
  *
  * @example
  * ```ts
- * import { InvalidOptionError } from 'koa-mtls';
- * try { requirePeer({ sna: {} }); } catch (err) { if (err instanceof InvalidOptionError) console.error(err.path); }
+ * import { InvalidOptionError, requirePeer } from 'koa-mtls';
+ *
+ * try {
+ *   requirePeer(JSON.parse('{ "sna": {} }')); // a policy read from a file, with a typo
+ * } catch (err) {
+ *   if (err instanceof InvalidOptionError) console.error(err.path); // 'policy.sna'
+ * }
  * ```
  */
 export class InvalidOptionError extends TypeError {

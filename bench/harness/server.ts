@@ -36,7 +36,8 @@ const server = createServer(options, (request, response) => {
     return;
   }
   served++;
-  if (served >= exitAfter) response.on('finish', () => process.exit(0));
+  // After the last response the client closes the connection; exiting earlier could reset it mid-read.
+  if (served >= exitAfter) request.socket.once('close', () => process.exit(0));
   void handler(request, response);
 });
 server.keepAliveTimeout = 60_000;

@@ -22,12 +22,31 @@ interface MatchingRouter {
  *
  * @example
  * ```ts
+ * import Router from '@koa/router';
+ * import { type AnonymousRoutes, allowAnonymous, peerCertificate } from 'koa-mtls';
+ *
+ * const publicRouter = new Router();
+ * publicRouter.get('/healthz', allowAnonymous(), (ctx) => { ctx.body = 'ok'; });
  * const anonymousRoutes: AnonymousRoutes = [publicRouter, app];
+ * app.use(peerCertificate({ anonymousRoutes }));
  * ```
  */
 export type AnonymousRoutes = AnonymousRoutesEntry | readonly AnonymousRoutesEntry[];
 
-/** One entry of {@link AnonymousRoutes}. */
+/**
+ * One entry of {@link AnonymousRoutes}.
+ *
+ * @example
+ * ```ts
+ * import Router from '@koa/router';
+ * import { type AnonymousRoutesEntry, allowAnonymous, peerCertificate } from 'koa-mtls';
+ *
+ * const health = new Router();
+ * health.get('/healthz', allowAnonymous(), (ctx) => { ctx.body = 'ok'; });
+ * const entry: AnonymousRoutesEntry = health;
+ * app.use(peerCertificate({ anonymousRoutes: [entry] }));
+ * ```
+ */
 export type AnonymousRoutesEntry =
   | { match(path: string, method: string): unknown; readonly stack: readonly unknown[] }
   | { readonly middleware: readonly unknown[] };

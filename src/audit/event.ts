@@ -15,12 +15,32 @@ import type { PermissionAuditReason } from '../permission/violation-context.js';
 import type { PostureCheckId } from '../posture/types.js';
 import type { SandboxReason } from '../sandbox/sandbox-error.js';
 
-/** Which module produced an event. */
+/**
+ * Which module produced an event.
+ *
+ * @example
+ * ```ts
+ * import type { AuditEvent, AuditKind } from 'koa-mtls';
+ *
+ * const eventsByKind = new Map<AuditKind, number>();
+ * const onAudit = (event: AuditEvent) => eventsByKind.set(event.kind, (eventsByKind.get(event.kind) ?? 0) + 1);
+ * ```
+ */
 export type AuditKind = 'tls' | 'identity' | 'authz' | 'proxy' | 'sandbox' | 'posture' | 'permission';
 
 /**
  * What the peer was, in OpenTelemetry semantic-convention names where they exist (`tls.client.*`), plus
  * `koa_mtls.*` names where they do not.
+ *
+ * @example
+ * ```ts
+ * import type { AuditEvent, PeerSummary } from 'koa-mtls';
+ *
+ * const onAudit = (event: AuditEvent) => {
+ *   const peer: PeerSummary = event.peer ?? {};
+ *   log.info({ spiffeId: peer['koa_mtls.spiffe_id'], sha256: peer['tls.client.hash.sha256'] }, event.reason);
+ * };
+ * ```
  */
 export interface PeerSummary {
   readonly 'tls.client.subject'?: string;
@@ -39,6 +59,8 @@ export interface PeerSummary {
  * @example
  * ```ts
  * import pino from 'pino';
+ * import type { AuditEvent } from 'koa-mtls';
+ *
  * const log = pino();
  * const onAudit = (event: AuditEvent) => log.info(event, `${event.kind} ${event.reason}`);
  * ```
@@ -63,13 +85,6 @@ export interface AuditEvent {
 /**
  * Every reason code an audit event can carry, collected from the modules that emit them (one group per
  * {@link AuditKind}). A typo in an emitter fails to compile.
- *
- * @example
- * ```ts
- * const onAudit = (event: AuditEvent) => {
- *   if (event.reason === 'PEER_CERTIFICATE_EXPIRED') metrics.increment('mtls.expired');
- * };
- * ```
  */
 export type AuditReason =
   | TlsAuditReason
@@ -114,10 +129,32 @@ type SandboxAuditReason =
   | 'MOUNTS_UNKNOWN'
   | 'MOUNT_UNDER_ROOT';
 
-/** Receives every audit event. A hook that throws makes the request fail (500); it never turns a deny into an allow. */
+/**
+ * Receives every audit event. A hook that throws makes the request fail (500); it never turns a deny into an allow.
+ *
+ * @example
+ * ```ts
+ * import { type AuditHook, requirePeer } from 'koa-mtls';
+ *
+ * const onAudit: AuditHook = (event) => {
+ *   if (event.outcome === 'deny') log.warn(event, event.reason);
+ * };
+ * const anyPeer = requirePeer({ anyPeer: true }, { onAudit });
+ * ```
+ */
 export type AuditHook = (event: AuditEvent) => void;
 
-/** How a middleware finds the current request's id. Default: the `x-request-id` header, if present. */
+/**
+ * How a middleware finds the current request's id. Default: the `x-request-id` header, if present.
+ *
+ * @example
+ * ```ts
+ * import { type RequestIdResolver, requirePeer } from 'koa-mtls';
+ *
+ * const requestId: RequestIdResolver = (ctx) => ctx.get('x-correlation-id') || undefined;
+ * const anyPeer = requirePeer({ anyPeer: true }, { requestId });
+ * ```
+ */
 export type RequestIdResolver = (ctx: Context) => string | undefined;
 
 /** The default {@link RequestIdResolver}: the first `x-request-id` header, capped at 200 characters. */

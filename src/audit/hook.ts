@@ -14,7 +14,17 @@
 import { assertOptionsObject, optionalFunction, optionalInteger } from '../options/validate.js';
 import type { AuditEvent, AuditHook } from './event.js';
 
-/** Options of {@link configureAudit}. */
+/**
+ * Options of {@link configureAudit}.
+ *
+ * @example
+ * ```ts
+ * import { type AuditConfiguration, configureAudit } from 'koa-mtls';
+ *
+ * const audit: AuditConfiguration = { onAudit: (event) => log.info(event), repeatWindowMs: 300_000 };
+ * configureAudit(audit);
+ * ```
+ */
 export interface AuditConfiguration {
   /** Receives every audit event of every koa-mtls module that has no `onAudit` of its own. */
   readonly onAudit?: AuditHook;

@@ -3,6 +3,7 @@
  * validity period), then the compiled policy, then revocation.
  */
 import type { Context } from 'koa';
+import { validityPeriodOf } from '../identity/create-identity.js';
 import type { PeerIdentity } from '../identity/peer-identity.js';
 import type { CompiledPolicy } from './compile.js';
 import type { AuthzReason } from './decision.js';
@@ -50,14 +51,11 @@ const VERIFICATIONS: ReadonlySet<unknown> = new Set(['tls-handshake', 'app', 'pr
 /**
  * A peer is usable only when it has the shape of a `PeerIdentity`; anything else on `ctx.state.peer` (`{}`, a
  * string, a legacy `getPeerCertificate()` object) counts as no peer: `getPeerCertificate()` returns a truthy `{}` without a certificate.
- *
- * @example
- * ```ts
- * asPeer({}); // undefined: `{}` is not a peer
- * ```
  */
 export function asPeer(value: unknown): PeerIdentity | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
+  // Built by this package's identity factory: shaped by construction, and no getter runs.
+  if (validityPeriodOf(value) !== undefined) return value as PeerIdentity;
   const peer = value as Partial<PeerIdentity>;
   const shaped =
     VERIFICATIONS.has(peer.verifiedBy) &&
@@ -77,8 +75,9 @@ function preCheck(authorizer: Authorizer, peer: PeerIdentity | undefined, now: n
   // A proxy's unverified claim is not an identity unless the route says so: a header is not a handshake.
   if (peer.verifiedBy === 'proxy-claimed' && !authorizer.allowProxyClaimed) return PROXY_CLAIMED;
   // Keep-alive and HTTP/2 connections outlive `notAfter`; the handshake checked validity only once (RFC 5280 §6.1.3: validity at the time of use).
-  if (!(now <= peer.notAfter.getTime())) return EXPIRED;
-  if (!(now >= peer.notBefore.getTime())) return NOT_YET_VALID;
+  const period = validityPeriodOf(peer);
+  if (!(now <= (period?.notAfter ?? peer.notAfter.getTime()))) return EXPIRED;
+  if (!(now >= (period?.notBefore ?? peer.notBefore.getTime()))) return NOT_YET_VALID;
   return undefined;
 }
 
@@ -106,11 +105,6 @@ function afterPolicy(
 /**
  * How {@link decide} runs. The request context is a separate argument, so that a caller can pass one constant options
  * object and a decision allocates nothing.
- *
- * @example
- * ```ts
- * const options: DecideOptions = { trace: [], checkRevocation: false, now: Date.parse('2030-01-01') };
- * ```
  */
 export interface DecideOptions {
   /** Collects every evaluated condition (for `explain`); the memoized verdict is not used. */
@@ -124,11 +118,6 @@ export interface DecideOptions {
 /**
  * Decides for one peer. Synchronous unless a `check` or the revocation hook is involved. A `check` that throws
  * rejects with a 500 `KoaMtlsError` (never an allow).
- *
- * @example
- * ```ts
- * const outcome = await decide(authorizer, peer, ctx, { checkRevocation: false });
- * ```
  */
 export function decide(
   authorizer: Authorizer,

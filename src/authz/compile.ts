@@ -296,11 +296,6 @@ function compileRule(rule: unknown, path: string, options: CompileOptions, ances
 
 /**
  * Compiles and lints a policy. Throws only {@link InvalidOptionError}.
- *
- * @example
- * ```ts
- * const compiled = compilePolicy({ san: { dns: '*.example.com' } }, { allowBareWildcards: false, allowCommonNameOnly: false });
- * ```
  */
 export function compilePolicy(policy: unknown, options: CompileOptions, path = 'policy'): CompiledPolicy {
   const root = compileRule(policy, path, options, new Set());

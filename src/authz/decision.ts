@@ -9,7 +9,10 @@ import type { AuditEvent } from '../audit/event.js';
  *
  * @example
  * ```ts
- * requirePeer(policy, { mode: 'report' }); // evaluate and report, deny nothing
+ * import { type AuthzMode, requirePeer } from 'koa-mtls';
+ *
+ * const mode: AuthzMode = 'report'; // evaluate and report, deny nothing
+ * const dryRun = requirePeer({ trustDomain: 'example.org' }, { mode });
  * ```
  */
 export type AuthzMode = 'enforce' | 'report';
@@ -31,7 +34,11 @@ export type AuthzMode = 'enforce' | 'report';
  *
  * @example
  * ```ts
- * const onDecision = (d: AuthzDecision) => { if (d.reason === 'PEER_REVOKED') alert(d.peer); };
+ * import type { AuthzDecision } from 'koa-mtls';
+ *
+ * const onDecision = (decision: AuthzDecision) => {
+ *   if (decision.reason === 'PEER_REVOKED') log.error(decision.peer, 'a revoked certificate was used');
+ * };
  * ```
  */
 export type AuthzReason =
@@ -53,6 +60,8 @@ export type AuthzReason =
  *
  * @example
  * ```ts
+ * import type { AuthzDecision } from 'koa-mtls';
+ *
  * const onDecision = (decision: AuthzDecision) => {
  *   if (!decision.allowed) log.warn({ rule: decision.rule, reason: decision.reason, peer: decision.peer }, 'authz');
  * };
@@ -75,11 +84,6 @@ export interface AuthzDecision extends AuditEvent {
 
 /**
  * The status each reason answers with; `undefined` means allowed.
- *
- * @example
- * ```ts
- * statusOfReason.POLICY_NO_MATCH; // 403
- * ```
  */
 export const statusOfReason: Readonly<Record<AuthzReason, 401 | 403 | 500 | undefined>> = Object.freeze({
   POLICY_MATCH: undefined,

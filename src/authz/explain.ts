@@ -16,7 +16,10 @@ import { authorizerOf, createAuthorizer } from './require-peer.js';
  *
  * @example
  * ```ts
- * await explain(policy, peer, { ctx, now: new Date('2030-01-01T00:00:00Z') });
+ * import { type ExplainOptions, explain, type PeerIdentity } from 'koa-mtls';
+ *
+ * const options: ExplainOptions = { now: new Date('2030-01-01T00:00:00Z') }; // is it still allowed in 2030?
+ * const later = async (peer: PeerIdentity) => explain({ trustDomain: 'example.org' }, peer, options);
  * ```
  */
 export interface ExplainOptions {
@@ -34,7 +37,12 @@ export interface ExplainOptions {
  *
  * @example
  * ```ts
- * const { allowed, rule, steps } = await explain(policy, peer);
+ * import { type Explanation, explain, type PeerIdentity } from 'koa-mtls';
+ *
+ * const why = async (peer: PeerIdentity): Promise<string> => {
+ *   const { allowed, rule }: Explanation = await explain({ spiffe: 'spiffe://example.org/ns/prod/sa/*' }, peer);
+ *   return `${allowed ? 'allowed' : 'denied'} by ${rule}`;
+ * };
  * ```
  */
 export interface Explanation {
@@ -54,8 +62,12 @@ export interface Explanation {
  *
  * @example
  * ```ts
- * const why = await explain({ san: { dns: '*.example.com' } }, peer);
- * if (!why.allowed) console.table(why.steps);
+ * import { explain, type PeerIdentity } from 'koa-mtls';
+ *
+ * const debug = async (peer: PeerIdentity) => {
+ *   const why = await explain({ san: { dns: '*.example.com' } }, peer);
+ *   if (!why.allowed) console.table(why.steps);
+ * };
  * ```
  */
 export async function explain(

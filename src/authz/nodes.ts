@@ -29,7 +29,13 @@ export interface Verdict {
  *
  * @example
  * ```ts
- * { rule: 'policy.san.dns', matched: false, detail: 'san.dns in [*.example.com]: no entry matched; peer has san.dns ["a.b.example.com"]' }
+ * import type { ExplainStep } from 'koa-mtls';
+ *
+ * const step: ExplainStep = {
+ *   rule: 'policy.san.dns',
+ *   matched: false,
+ *   detail: 'san.dns in [*.example.com]: no entry matched; peer has san.dns ["a.b.example.com"]',
+ * };
  * ```
  */
 export interface ExplainStep {

@@ -13,6 +13,8 @@ import type { PeerIdentity } from '../identity/peer-identity.js';
  *
  * @example
  * ```ts
+ * import type { Patterns } from 'koa-mtls';
+ *
  * const one: Patterns = '*.example.com';
  * const many: Patterns = ['a.example.com', 'b.example.com'];
  * ```
@@ -28,6 +30,8 @@ export type Patterns = string | readonly string[];
  *
  * @example
  * ```ts
+ * import type { DistinguishedNameRule } from 'koa-mtls';
+ *
  * const subject: DistinguishedNameRule = { O: 'Acme', OU: ['payments', 'billing'], CN: 'svc-*' };
  * ```
  */
@@ -38,6 +42,8 @@ export type DistinguishedNameRule = Readonly<Record<string, Patterns>>;
  *
  * @example
  * ```ts
+ * import type { SanRule } from 'koa-mtls';
+ *
  * const san: SanRule = { dns: ['api.example.com', '*.svc.example.com'], ip: '10.0.0.0/8' };
  * ```
  */
@@ -63,7 +69,10 @@ export interface SanRule {
  *
  * @example
  * ```ts
- * const check: PeerCheck = async (peer, ctx) => tenants.allows(peer.spiffeId, ctx.params.tenant);
+ * import type { PeerCheck } from 'koa-mtls';
+ *
+ * const tenants = new Map([['spiffe://example.org/ns/acme/sa/api', 'acme']]);
+ * const ownTenant: PeerCheck = (peer, ctx) => tenants.get(peer.spiffeId ?? '') === ctx.params.tenant;
  * ```
  */
 export type PeerCheck = (peer: PeerIdentity, ctx: Context) => boolean | Promise<boolean>;
@@ -73,10 +82,12 @@ export type PeerCheck = (peer: PeerIdentity, ctx: Context) => boolean | Promise<
  *
  * @example
  * ```ts
+ * import type { PeerPolicy } from 'koa-mtls';
+ *
  * const policy: PeerPolicy = {
  *   anyOf: [
  *     { spiffe: 'spiffe://example.org/ns/payments/sa/*' },
- *     { san: { dns: '*.internal.example.com' }, issuerFingerprint256: 'AB:CD:…' },
+ *     { san: { dns: '*.internal.example.com' }, issuerFingerprint256: 'ab12…' },
  *   ],
  * };
  * ```

@@ -28,7 +28,9 @@ import { createRevocationChecker, type RevocationOptions } from './revocation.js
  *
  * @example
  * ```ts
- * const options: RequirePeerOptions = { mode: 'report', onDecision: (d) => log.info(d, 'authz') };
+ * import type { RequirePeerOptions } from 'koa-mtls';
+ *
+ * const options: RequirePeerOptions = { mode: 'report', onDecision: (decision) => log.info(decision, 'authz') };
  * ```
  */
 export interface RequirePeerOptions {
@@ -68,11 +70,6 @@ const REQUEST_DECISION: DecideOptions = Object.freeze({ checkRevocation: true })
 
 /**
  * The compiled authorizer behind a `requirePeer` middleware (for `explain`).
- *
- * @example
- * ```ts
- * authorizerOf(requirePeer({ anyPeer: true }))?.compiled.description; // 'any verified peer'
- * ```
  */
 export function authorizerOf(middleware: unknown): Authorizer | undefined {
   return typeof middleware === 'function' ? authorizers.get(middleware) : undefined;
@@ -80,11 +77,6 @@ export function authorizerOf(middleware: unknown): Authorizer | undefined {
 
 /**
  * Validates `requirePeer`-style options and compiles the policy; shared with `explain`.
- *
- * @example
- * ```ts
- * const authorizer = createAuthorizer({ trustDomain: 'example.org' }, {}, 'options');
- * ```
  */
 export function createAuthorizer(policy: unknown, options: Record<string, unknown>, path: string): Authorizer {
   const revocationValue = ownValue(options, 'revocation');

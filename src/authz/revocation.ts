@@ -12,6 +12,9 @@ import { assertOptionsObject, optionalBoolean, optionalInteger, ownValue } from 
  *
  * @example
  * ```ts
+ * import type { RevocationOptions } from 'koa-mtls';
+ *
+ * const revokedSerials = new Set<string>(); // kept current from the CA's CRL or OCSP responder
  * const revocation: RevocationOptions = {
  *   isRevoked: async (peer) => revokedSerials.has(peer.serialNumber),
  *   timeoutMs: 500,
@@ -44,12 +47,6 @@ const TIMED_OUT = Symbol('timed out');
 
 /**
  * Validates revocation options and builds the checker, once, at startup.
- *
- * @example
- * ```ts
- * const checker = createRevocationChecker({ isRevoked: () => false }, 'options.revocation');
- * await checker.check(peer); // 'good'
- * ```
  */
 export function createRevocationChecker(value: unknown, path: string): RevocationChecker {
   assertOptionsObject(value, path, ['isRevoked', 'timeoutMs', 'cacheTtlMs', 'cacheSize', 'failOpen']);

@@ -58,15 +58,6 @@ function usageError(io: CommandIo, message: string): number {
 
 /**
  * Runs `koa-mtls doctor` with the arguments that follow the command name, and returns the exit code.
- *
- * @example
- * ```ts
- * const code = await runDoctor(['--json', '--fail-on', 'critical'], {
- *   stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t),
- *   isTTY: process.stdout.isTTY === true, env: process.env, cwd: process.cwd(),
- * });
- * process.exitCode = code;
- * ```
  */
 export async function runDoctor(argv: readonly string[], io: CommandIo): Promise<number> {
   let values: ReturnType<typeof parse>['values'];

@@ -154,14 +154,6 @@ function formatPlan(plan: ProbePlan, origin: URL): string {
 
 /**
  * Runs `koa-mtls probe` with the arguments that follow the command name, and returns the exit code.
- *
- * @example
- * ```ts
- * const code = await runProbeCommand(['https://localhost:8443', '--app', 'dist/app.js', '--cert', 'c.pem', '--key', 'k.pem', '--ca', 'ca.pem'], {
- *   stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t),
- *   isTTY: process.stdout.isTTY === true, env: process.env, cwd: process.cwd(),
- * });
- * ```
  */
 export async function runProbeCommand(argv: readonly string[], io: CommandIo): Promise<number> {
   const parsed = parse(argv);

@@ -237,14 +237,6 @@ async function diffAgainstSpec(
 
 /**
  * Runs `koa-mtls routes` with the arguments that follow the command name, and returns the exit code.
- *
- * @example
- * ```ts
- * const code = await runRoutes(['dist/app.js', '--fail-on-unguarded'], {
- *   stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t),
- *   isTTY: process.stdout.isTTY === true, env: process.env, cwd: process.cwd(),
- * });
- * ```
  */
 export async function runRoutes(argv: readonly string[], io: CommandIo): Promise<number> {
   const parsed = parse(argv);

@@ -8,11 +8,6 @@
 
 /**
  * What a failed filesystem call means for the path it was given.
- *
- * @example
- * ```ts
- * const reason: FsErrorReason | undefined = errnoReason('ENOENT'); // 'NOT_FOUND'
- * ```
  */
 export type FsErrorReason =
   | 'NOT_FOUND'
@@ -49,12 +44,6 @@ const REASONS: ReadonlyMap<string, FsErrorReason> = new Map<string, FsErrorReaso
 
 /**
  * The reason for an errno code, or `undefined` for an unexpected one (a server-side failure).
- *
- * @example
- * ```ts
- * errnoReason('EXDEV'); // 'CROSS_DEVICE'
- * errnoReason('EIO'); // undefined
- * ```
  */
 export function errnoReason(code: string | undefined): FsErrorReason | undefined {
   return code === undefined ? undefined : REASONS.get(code);
@@ -62,11 +51,6 @@ export function errnoReason(code: string | undefined): FsErrorReason | undefined
 
 /**
  * The errno code of a thrown Node.js system error, or `undefined`.
- *
- * @example
- * ```ts
- * errnoCode(Object.assign(new Error('x'), { code: 'ENOENT' })); // 'ENOENT'
- * ```
  */
 export function errnoCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;

@@ -28,13 +28,6 @@ const HOST_TREES: ReadonlyMap<string, string> = new Map([
 /**
  * Why `path` must not be a served root, or `undefined` when it may be. `path` is normalised first (`//etc/`, `/etc/.`
  * are `/etc`); pass both the configured spelling and the resolved path where they can differ (`/var/run` → `/run`).
- *
- * @example
- * ```ts
- * hostPathExposure('/etc'); // "the host's configuration (shadow, keys)"
- * hostPathExposure('/etc/tls'); // undefined: a service's own secret volume
- * hostPathExposure('/proc/1/root'); // 'procfs (other processes, /proc/<pid>/root)'
- * ```
  */
 export function hostPathExposure(path: string): string | undefined {
   const normalized = posix.normalize(path);

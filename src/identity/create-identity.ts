@@ -24,6 +24,23 @@ function toPem(der: Uint8Array): string {
   return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
 }
 
+/** A validity period in epoch milliseconds. */
+export interface ValidityPeriod {
+  readonly notBefore: number;
+  readonly notAfter: number;
+}
+
+/**
+ * The validity period of every identity built here. The per-request checks read these numbers: the identity's own
+ * `notBefore`/`notAfter` getters allocate a fresh `Date` per read.
+ */
+const validityPeriods = new WeakMap<object, ValidityPeriod>();
+
+/** The validity period of an identity built by {@link createIdentity}, or `undefined` for any other object. */
+export function validityPeriodOf(value: object): ValidityPeriod | undefined {
+  return validityPeriods.get(value);
+}
+
 /**
  * Builds the immutable identity. `der`, `notBefore` and `notAfter` are getters returning fresh copies, because a
  * `Uint8Array` or `Date` cannot be frozen and the parsed certificate is shared through the cache.
@@ -51,7 +68,9 @@ export function createIdentity(parsed: ParsedCertificate, provenance: Provenance
     notBefore: { enumerable: true, get: () => new Date(parsed.notBefore) },
     notAfter: { enumerable: true, get: () => new Date(parsed.notAfter) },
   });
-  return Object.freeze(identity) as unknown as PeerIdentity;
+  Object.freeze(identity);
+  validityPeriods.set(identity, parsed);
+  return identity as unknown as PeerIdentity;
 }
 
 /** Why a readable certificate cannot be a peer: the codes the audit hook receives. */

@@ -317,12 +317,6 @@ function parseExtensions(wrapper: DerNode | undefined, limits: ParseLimits): Ext
 /**
  * Parses a DER certificate. Throws {@link DerError} (or `TooManySubjectAltNamesError`) on anything it cannot read
  * exactly; never returns a partial result.
- *
- * @example
- * ```ts
- * const parsed = parseCertificate(new X509Certificate(pem).raw, { maxSubjectAltNames: 256 });
- * parsed.subject.toString(); // 'CN=svc+UID=42,O=Acme'
- * ```
  */
 export function parseCertificate(input: Uint8Array, limits: ParseLimits): ParsedCertificate {
   if (input.length > MAX_CERTIFICATE_BYTES) throw new DerError('certificate too large');

@@ -27,6 +27,17 @@ declare module 'koa' {
 /**
  * A proxy that may forward a client certificate in a header, and the one header source it sets. When both
  * `addresses` and `peer` are given, both must hold.
+ *
+ * @example
+ * ```ts
+ * import type { TrustedProxies } from 'koa-mtls';
+ *
+ * // Two proxies, each allowed to set only its own header:
+ * const trustedProxies: TrustedProxies[] = [
+ *   { addresses: ['10.0.0.0/8'], source: 'xfcc' },
+ *   { addresses: ['192.0.2.10'], source: 'nginx' },
+ * ];
+ * ```
  */
 export interface TrustedProxies {
   /**
@@ -50,6 +61,18 @@ export interface TrustedProxies {
 /**
  * Options of {@link peerCertificate}. Every field is optional, except that header sources need `trustedProxies`
  * and `verify`.
+ *
+ * @example
+ * ```ts
+ * import { createTrust, type PeerCertificateOptions, peerCertificate } from 'koa-mtls';
+ *
+ * const options: PeerCertificateOptions = {
+ *   trust: createTrust({ ca: { file: '/etc/tls/ca.crt' } }),
+ *   onAudit: (event) => log.info(event),
+ *   cacheSize: 5000,
+ * };
+ * app.use(peerCertificate(options));
+ * ```
  */
 export interface PeerCertificateOptions {
   /**
@@ -133,6 +156,9 @@ export interface PeerCertificateOptions {
  *
  * @example Behind Envoy, trusted by its SPIFFE ID and address, re-verified against the mesh CA:
  * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import { peerCertificate } from 'koa-mtls';
+ *
  * app.use(peerCertificate({
  *   sources: ['xfcc'],
  *   trustedProxies: { addresses: ['10.0.0.0/8'], peer: (proxy) => proxy.spiffeId === 'spiffe://example.org/ns/ingress/sa/envoy' },

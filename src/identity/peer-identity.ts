@@ -4,7 +4,17 @@
  * @module identity
  */
 
-/** One attribute of a relative distinguished name. */
+/**
+ * One attribute of a relative distinguished name.
+ *
+ * @example
+ * ```ts
+ * import type { DistinguishedName, DistinguishedNameAttribute } from 'koa-mtls';
+ *
+ * const commonNames = (dn: DistinguishedName): string[] =>
+ *   dn.rdns.flat().filter((attribute: DistinguishedNameAttribute) => attribute.oid === '2.5.4.3').map((a) => a.value);
+ * ```
+ */
 export interface DistinguishedNameAttribute {
   /** Dotted OID of the attribute type, e.g. `2.5.4.3`. */
   readonly oid: string;
@@ -17,6 +27,14 @@ export interface DistinguishedNameAttribute {
 /**
  * An X.501 distinguished name as an ordered sequence of RDNs, in certificate (ASN.1) order: the least specific RDN
  * first. Multi-valued RDNs (`CN=svc+UID=42`) and repeated attributes (two CNs) are kept as they are.
+ *
+ * @example
+ * ```ts
+ * import type { DistinguishedName } from 'koa-mtls';
+ *
+ * const teamsOf = (subject: DistinguishedName): readonly string[] => subject.get('OU'); // every OU, in certificate order
+ * const printable = (subject: DistinguishedName): string => subject.toString(); // 'CN=api,OU=payments,O=Example'
+ * ```
  */
 export interface DistinguishedName {
   /** RDNs in certificate order; each RDN holds one or more attributes. */
@@ -27,7 +45,18 @@ export interface DistinguishedName {
   toString(): string;
 }
 
-/** An `otherName` SAN (RFC 5280 §4.2.1.6), e.g. a Microsoft UPN (`1.3.6.1.4.1.311.20.2.3`). */
+/**
+ * An `otherName` SAN (RFC 5280 §4.2.1.6), e.g. a Microsoft UPN (`1.3.6.1.4.1.311.20.2.3`).
+ *
+ * @example
+ * ```ts
+ * import type { OtherName, PeerIdentity } from 'koa-mtls';
+ *
+ * const UPN = '1.3.6.1.4.1.311.20.2.3';
+ * const upnsOf = (peer: PeerIdentity): string[] =>
+ *   peer.san.otherName.filter((name: OtherName) => name.oid === UPN).map((name) => name.value);
+ * ```
+ */
 export interface OtherName {
   /** Dotted OID of the type. */
   readonly oid: string;
@@ -35,7 +64,19 @@ export interface OtherName {
   readonly value: string;
 }
 
-/** Subject alternative names, by type; never derived by splitting a string (CVE-2021-44532). */
+/**
+ * Subject alternative names, by type; never derived by splitting a string (CVE-2021-44532).
+ *
+ * @example
+ * ```ts
+ * import type { PeerIdentity, SubjectAltNames } from 'koa-mtls';
+ *
+ * const names = (peer: PeerIdentity): string[] => {
+ *   const san: SubjectAltNames = peer.san;
+ *   return [...san.dns, ...san.uri, ...san.email, ...san.ip];
+ * };
+ * ```
+ */
 export interface SubjectAltNames {
   readonly dns: readonly string[];
   readonly uri: readonly string[];
@@ -48,17 +89,49 @@ export interface SubjectAltNames {
   readonly otherName: readonly OtherName[];
 }
 
-/** Where the certificate came from: the TLS socket, or a trusted proxy's header. */
+/**
+ * Where the certificate came from: the TLS socket, or a trusted proxy's header.
+ *
+ * @example
+ * ```ts
+ * import type { PeerIdentity, PeerSource } from 'koa-mtls';
+ *
+ * const forwarded = (peer: PeerIdentity): boolean => {
+ *   const source: PeerSource = peer.source;
+ *   return source !== 'tls'; // the certificate came in a trusted proxy's header
+ * };
+ * ```
+ */
 export type PeerSource = 'tls' | 'xfcc' | 'client-cert' | 'header';
 
 /**
  * Who verified the chain: the TLS handshake (`tls-handshake`), koa-mtls re-verifying a forwarded certificate
  * against the app's own trust anchors (`app`), or nobody (`proxy-claimed`: fields a proxy asserted without a
  * certificate, accepted only where a policy opts in).
+ *
+ * @example
+ * ```ts
+ * import type { PeerIdentity, PeerVerification } from 'koa-mtls';
+ *
+ * const verifiedChain = (peer: PeerIdentity): boolean => {
+ *   const verifiedBy: PeerVerification = peer.verifiedBy;
+ *   return verifiedBy !== 'proxy-claimed';
+ * };
+ * ```
  */
 export type PeerVerification = 'tls-handshake' | 'app' | 'proxy-claimed';
 
-/** RFC 5280 §4.2.1.3 key usage bits, by name. */
+/**
+ * RFC 5280 §4.2.1.3 key usage bits, by name.
+ *
+ * @example
+ * ```ts
+ * import type { KeyUsage, PeerIdentity } from 'koa-mtls';
+ *
+ * const signing: KeyUsage = 'digitalSignature';
+ * const canSign = (peer: PeerIdentity): boolean => peer.keyUsage.length === 0 || peer.keyUsage.includes(signing);
+ * ```
+ */
 export type KeyUsage =
   | 'digitalSignature'
   | 'nonRepudiation'
@@ -75,9 +148,13 @@ export type KeyUsage =
  *
  * @example
  * ```ts
- * router.get('/whoami', (ctx) => {
- *   const peer = ctx.state.peer;
- *   ctx.body = { spiffeId: peer?.spiffeId, subject: peer?.subject.toString(), dns: peer?.san.dns };
+ * import Router from '@koa/router';
+ * import { requirePeer } from 'koa-mtls';
+ *
+ * const router = new Router();
+ * router.get('/whoami', requirePeer({ anyPeer: true }), (ctx) => {
+ *   const peer = ctx.state.peer; // a PeerIdentity, never undefined after an enforcing requirePeer
+ *   ctx.body = { spiffeId: peer.spiffeId, subject: peer.subject.toString(), dns: peer.san.dns };
  * });
  * ```
  */

@@ -39,7 +39,9 @@ export function tlsClientAttributes(certificate: SummarizedCertificate): Record<
  *
  * @example
  * ```ts
- * import { summarizePeer } from 'koa-mtls';
+ * import { type AuditHook, summarizePeer } from 'koa-mtls';
+ *
+ * const onAudit: AuditHook = (event) => log.info(event);
  * app.use(async (ctx, next) => {
  *   if (ctx.state.peer) onAudit({ kind: 'authz', outcome: 'allow', reason: 'POLICY_MATCH', peer: summarizePeer(ctx.state.peer) });
  *   await next();

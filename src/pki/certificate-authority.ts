@@ -28,10 +28,32 @@ const extendedKeyUsageOids = {
   emailProtection: '1.3.6.1.5.5.7.3.4',
 } as const;
 
-/** An extended key usage the development PKI can write. */
+/**
+ * An extended key usage the development PKI can write.
+ *
+ * @example
+ * ```ts
+ * import { createCertificateAuthority, type ExtendedKeyUsageName } from 'koa-mtls/pki';
+ *
+ * const ca = await createCertificateAuthority();
+ * const both: ExtendedKeyUsageName[] = ['serverAuth', 'clientAuth'];
+ * const peer = await ca.issueServer({ extendedKeyUsage: both }); // one certificate for both ends
+ * ```
+ */
 export type ExtendedKeyUsageName = keyof typeof extendedKeyUsageOids;
 
-/** Subject alternative names by type. IPs may be IPv4 or IPv6; DNS names are written as given (use A-labels). */
+/**
+ * Subject alternative names by type. IPs may be IPv4 or IPv6; DNS names are written as given (use A-labels).
+ *
+ * @example
+ * ```ts
+ * import { createCertificateAuthority, type SubjectAltNameInput } from 'koa-mtls/pki';
+ *
+ * const ca = await createCertificateAuthority();
+ * const san: SubjectAltNameInput = { dns: ['api.internal'], ip: ['10.0.0.7', '::1'] };
+ * const server = await ca.issueServer({ san });
+ * ```
+ */
 export interface SubjectAltNameInput {
   readonly dns?: readonly string[];
   /** URIs, SPIFFE IDs included (`spiffe://example.org/ns/prod/sa/api`). */
@@ -42,7 +64,18 @@ export interface SubjectAltNameInput {
   readonly upn?: readonly string[];
 }
 
-/** What a certificate should contain. Every field is optional. */
+/**
+ * What a certificate should contain. Every field is optional.
+ *
+ * @example
+ * ```ts
+ * import { type CertificateOptions, createCertificateAuthority } from 'koa-mtls/pki';
+ *
+ * const ca = await createCertificateAuthority();
+ * const options: CertificateOptions = { subject: 'CN=billing,O=Example', san: { uri: ['spiffe://example.org/billing'] } };
+ * const client = await ca.issueClient(options);
+ * ```
+ */
 export interface CertificateOptions {
   /** Subject DN. Default: `CN=<first DNS SAN, or "koa-mtls client">`. */
   readonly subject?: DistinguishedNameInput;
@@ -65,7 +98,20 @@ export interface CertificateOptions {
   readonly isCA?: boolean;
 }
 
-/** A certificate with its private key, all PEM. */
+/**
+ * A certificate with its private key, all PEM.
+ *
+ * @example
+ * ```ts
+ * import { writeFileSync } from 'node:fs';
+ * import { createCertificateAuthority, type IssuedCertificate } from 'koa-mtls/pki';
+ *
+ * const ca = await createCertificateAuthority();
+ * const client: IssuedCertificate = await ca.issueClient();
+ * writeFileSync('client.crt', client.chain);
+ * writeFileSync('client.key', client.key, { mode: 0o600 });
+ * ```
+ */
 export interface IssuedCertificate {
   /** The certificate, PEM. */
   readonly certificate: string;
@@ -79,7 +125,18 @@ export interface IssuedCertificate {
   readonly fingerprint256: string;
 }
 
-/** One revoked certificate in a CRL. */
+/**
+ * One revoked certificate in a CRL.
+ *
+ * @example
+ * ```ts
+ * import { createCertificateAuthority, type RevokedCertificate } from 'koa-mtls/pki';
+ *
+ * const ca = await createCertificateAuthority();
+ * const revoked: RevokedCertificate = { serialNumber: (await ca.issueClient()).serialNumber, revocationDate: new Date() };
+ * const crl = await ca.createCrl({ revoked: [revoked] });
+ * ```
+ */
 export interface RevokedCertificate {
   /** Hex serial number (any case, no separators). */
   readonly serialNumber: string;
@@ -87,7 +144,19 @@ export interface RevokedCertificate {
   readonly revocationDate?: Date;
 }
 
-/** CRL contents. */
+/**
+ * CRL contents.
+ *
+ * @example
+ * ```ts
+ * import { type CrlOptions, createCertificateAuthority } from 'koa-mtls/pki';
+ *
+ * const ca = await createCertificateAuthority();
+ * const client = await ca.issueClient();
+ * const options: CrlOptions = { revoked: [{ serialNumber: client.serialNumber }] };
+ * const crl = await ca.createCrl(options); // PEM, for mtlsOptions({ crl })
+ * ```
+ */
 export interface CrlOptions {
   readonly revoked?: readonly RevokedCertificate[];
   /** Default: one hour ago. */
@@ -96,7 +165,17 @@ export interface CrlOptions {
   readonly nextUpdate?: Date;
 }
 
-/** Options of {@link createCertificateAuthority}. */
+/**
+ * Options of {@link createCertificateAuthority}.
+ *
+ * @example
+ * ```ts
+ * import { type CertificateAuthorityOptions, createCertificateAuthority } from 'koa-mtls/pki';
+ *
+ * const options: CertificateAuthorityOptions = { subject: 'CN=Test Root,O=Example', keyAlgorithm: 'ec-p384', validityDays: 1 };
+ * const root = await createCertificateAuthority(options);
+ * ```
+ */
 export interface CertificateAuthorityOptions {
   /** Default `CN=koa-mtls development root CA`. */
   readonly subject?: DistinguishedNameInput;

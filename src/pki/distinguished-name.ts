@@ -13,7 +13,11 @@ import { attributeTypeOid } from '../x509/attribute-types.js';
  *
  * @example
  * ```ts
- * const attribute: DistinguishedNameAttributeInput = ['CN', 'svc'];
+ * import { createCertificateAuthority, type DistinguishedNameAttributeInput } from 'koa-mtls/pki';
+ *
+ * const ca = await createCertificateAuthority();
+ * const uid: DistinguishedNameAttributeInput = ['UID', '42'];
+ * const client = await ca.issueClient({ subject: [[['O', 'Example']], [['CN', 'svc'], uid]] });
  * ```
  */
 export type DistinguishedNameAttributeInput = readonly [type: string, value: string];
@@ -21,6 +25,15 @@ export type DistinguishedNameAttributeInput = readonly [type: string, value: str
 /**
  * A distinguished name: `'CN=svc+UID=42,O=Acme'` (RFC 4514 order) or
  * `[[['O', 'Acme']], [['CN', 'svc'], ['UID', '42']]]` (certificate order, one inner list per RDN).
+ *
+ * @example
+ * ```ts
+ * import { createCertificateAuthority, type DistinguishedNameInput } from 'koa-mtls/pki';
+ *
+ * const ca = await createCertificateAuthority();
+ * const subject: DistinguishedNameInput = 'CN=svc+UID=42,O=Example'; // RFC 4514: most specific RDN first
+ * const client = await ca.issueClient({ subject });
+ * ```
  */
 export type DistinguishedNameInput = string | readonly (readonly DistinguishedNameAttributeInput[])[];
 

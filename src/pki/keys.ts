@@ -17,10 +17,30 @@ import {
   x509,
 } from '../x509/runtime.js';
 
-/** Key algorithms the development PKI can make. `rsa-1024` is deliberately weak, for negative tests. */
+/**
+ * Key algorithms the development PKI can make. `rsa-1024` is deliberately weak, for negative tests.
+ *
+ * @example
+ * ```ts
+ * import { createCertificateAuthority, type KeyAlgorithm, toPkcs12 } from 'koa-mtls/pki';
+ *
+ * const ca = await createCertificateAuthority();
+ * const keyAlgorithm: KeyAlgorithm = 'rsa-2048'; // PKCS#12 export needs an RSA key
+ * const bundle = toPkcs12(await ca.issueClient({ keyAlgorithm }), { password: 'changeit' });
+ * ```
+ */
 export type KeyAlgorithm = 'ec-p256' | 'ec-p384' | 'rsa-2048' | 'rsa-3072' | 'rsa-4096' | 'rsa-1024';
 
-/** Every {@link KeyAlgorithm}, for option validation. */
+/**
+ * Every {@link KeyAlgorithm}, for option validation.
+ *
+ * @example
+ * ```ts
+ * import { type KeyAlgorithm, keyAlgorithms } from 'koa-mtls/pki';
+ *
+ * const isKeyAlgorithm = (value: string): value is KeyAlgorithm => (keyAlgorithms as readonly string[]).includes(value);
+ * ```
+ */
 export const keyAlgorithms: readonly KeyAlgorithm[] = [
   'ec-p256',
   'ec-p384',
@@ -30,7 +50,18 @@ export const keyAlgorithms: readonly KeyAlgorithm[] = [
   'rsa-1024',
 ];
 
-/** Hash used for signatures. `SHA-1` exists only so tests can prove that weak signatures are refused. */
+/**
+ * Hash used for signatures. `SHA-1` exists only so tests can prove that weak signatures are refused.
+ *
+ * @example
+ * ```ts
+ * import { createCertificateAuthority, type SignatureHash } from 'koa-mtls/pki';
+ *
+ * const ca = await createCertificateAuthority();
+ * const weak: SignatureHash = 'SHA-1'; // for a negative test: the server must refuse this client
+ * const client = await ca.issueClient({ signatureHash: weak });
+ * ```
+ */
 export type SignatureHash = 'SHA-256' | 'SHA-384' | 'SHA-512' | 'SHA-1';
 
 type KeyParams = RsaHashedKeyGenParams | EcKeyGenParams;

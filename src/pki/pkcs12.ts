@@ -5,7 +5,18 @@ import forge from 'node-forge';
 import { KoaMtlsError } from '../errors.js';
 import type { IssuedCertificate } from './certificate-authority.js';
 
-/** Options of {@link toPkcs12}. */
+/**
+ * Options of {@link toPkcs12}.
+ *
+ * @example
+ * ```ts
+ * import { createCertificateAuthority, type Pkcs12Options, toPkcs12 } from 'koa-mtls/pki';
+ *
+ * const ca = await createCertificateAuthority();
+ * const options: Pkcs12Options = { password: 'changeit', friendlyName: 'dev client (koa-mtls)' };
+ * const bundle = toPkcs12(await ca.issueClient({ keyAlgorithm: 'rsa-2048' }), options);
+ * ```
+ */
 export interface Pkcs12Options {
   /** The import password. Browsers refuse an empty one. */
   readonly password: string;
@@ -19,7 +30,9 @@ export interface Pkcs12Options {
  *
  * @example
  * ```ts
+ * import { writeFileSync } from 'node:fs';
  * import { createCertificateAuthority, toPkcs12 } from 'koa-mtls/pki';
+ *
  * const ca = await createCertificateAuthority();
  * const client = await ca.issueClient({ keyAlgorithm: 'rsa-2048' });
  * writeFileSync('client.p12', toPkcs12(client, { password: 'changeit' }), { mode: 0o600 });

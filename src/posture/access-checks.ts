@@ -34,11 +34,6 @@ const SENSITIVE_FILES: readonly { readonly path: string; readonly severity: Post
 
 /**
  * A Kubernetes (or cloud identity) token is mounted.
- *
- * @example
- * ```ts
- * checkServiceAccountToken(readInputs('/')).status; // 'ok' outside Kubernetes
- * ```
  */
 export function checkServiceAccountToken(inputs: AuditInputs): Outcome {
   const evidence: string[] = [];
@@ -63,11 +58,6 @@ export function checkServiceAccountToken(inputs: AuditInputs): Outcome {
 
 /**
  * None of the usual traversal targets is readable.
- *
- * @example
- * ```ts
- * checkHostFilesReadable(readInputs('/')).evidence; // ['readable: /etc/shadow', …] as root
- * ```
  */
 export function checkHostFilesReadable(inputs: AuditInputs): Outcome {
   const self = inputs.view.readLink('/proc/self');
@@ -102,11 +92,6 @@ export function checkHostFilesReadable(inputs: AuditInputs): Outcome {
 
 /**
  * Each sandbox root is not a system or host path, and its parent is not readable.
- *
- * @example
- * ```ts
- * checkSandboxRoots(readInputs('/'), ['/srv/files']).severity;
- * ```
  */
 export function checkSandboxRoots(inputs: AuditInputs, sandboxRoots: readonly string[]): Outcome {
   const evidence: string[] = [];

@@ -108,12 +108,6 @@ function toCheck(id: PostureCheckId, outcome: Outcome): PostureCheck {
 /**
  * The checks of `report` that make `failOn` fail: findings at or above the threshold and, unless
  * `failOnUnknown` is false, unknown checks whose worst case reaches it.
- *
- * @example
- * ```ts
- * const failing = failingChecks(auditContainer(), 'high', true);
- * if (failing.length > 0) process.exitCode = 1;
- * ```
  */
 export function failingChecks(
   report: ContainerAuditReport,

@@ -86,11 +86,6 @@ const HIGH = new Set([
 
 /**
  * Parses a hexadecimal capability mask (`000001fffeffffff`), or `undefined` when it is not one.
- *
- * @example
- * ```ts
- * parseCapabilityMask('0000000000200000'); // 2097152n (SYS_ADMIN)
- * ```
  */
 export function parseCapabilityMask(hex: string | undefined): bigint | undefined {
   // a mask is at most 64 bits of hex; anything else is not a mask we understand
@@ -100,11 +95,6 @@ export function parseCapabilityMask(hex: string | undefined): bigint | undefined
 
 /**
  * The names of the capabilities set in `mask` (unknown bits as `CAP_<n>`).
- *
- * @example
- * ```ts
- * capabilityNames(0x3000n); // ['NET_ADMIN', 'NET_RAW']
- * ```
  */
 export function capabilityNames(mask: bigint): string[] {
   const names: string[] = [];
@@ -116,11 +106,6 @@ export function capabilityNames(mask: bigint): string[] {
 
 /**
  * The severity of holding one capability.
- *
- * @example
- * ```ts
- * capabilitySeverity('SYS_ADMIN'); // 'critical'
- * ```
  */
 export function capabilitySeverity(name: string): PostureSeverity {
   if (HARMLESS.has(name)) return 'info';
@@ -133,10 +118,5 @@ export function capabilitySeverity(name: string): PostureSeverity {
 
 /**
  * The number of capabilities the running kernel knows (`CAP_LAST_CAP` + 1), given the table above.
- *
- * @example
- * ```ts
- * KNOWN_CAPABILITY_COUNT; // 41
- * ```
  */
 export const KNOWN_CAPABILITY_COUNT = CAPABILITY_NAMES.length;

@@ -6,11 +6,6 @@ import type { PostureCheckId, PostureFix, PostureSeverity } from './types.js';
 
 /**
  * The fixed text of one check.
- *
- * @example
- * ```ts
- * const { title, worstCase } = CATALOG.SECCOMP_OFF; // 'No seccomp filter', 'medium'
- * ```
  */
 export interface CheckDescription {
   readonly title: string;
@@ -22,11 +17,6 @@ export interface CheckDescription {
 
 /**
  * Every check, in report order.
- *
- * @example
- * ```ts
- * CATALOG.RUNTIME_SOCKET.fix.kubernetes; // 'remove the hostPath volume for the runtime socket'
- * ```
  */
 export const CATALOG: Readonly<Record<PostureCheckId, CheckDescription>> = Object.freeze({
   RUNS_AS_ROOT: {

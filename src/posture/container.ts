@@ -107,11 +107,6 @@ const RUNTIME_ORDER = ['kubernetes', 'podman', 'cri-o', 'docker', 'containerd', 
  * (a runtime's cgroup path, the runtime's bind mounts, `container=` in PID 1's environment) is enough; weak signs
  * (a marker file, an overlay root, `/run/systemd/container`) need a second sign, alone they make the answer
  * `unknown`.
- *
- * @example
- * ```ts
- * detectContainer(readInputs('/')); // { status: 'yes', runtime: 'docker', evidence: ['/.dockerenv exists', …] }
- * ```
  */
 export function detectContainer(inputs: AuditInputs): ContainerDetection {
   const { signs, cgroupReadable } = collectSigns(inputs);

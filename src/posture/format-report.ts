@@ -7,11 +7,6 @@ import type { ContainerAuditReport, PostureCheck, PostureSeverity, PostureThresh
 
 /**
  * How to render.
- *
- * @example
- * ```ts
- * formatReport(report, { color: process.stdout.isTTY === true, failOn: 'high', failing: [] });
- * ```
  */
 export interface FormatOptions {
   /** Use ANSI colours. */
@@ -59,11 +54,6 @@ function severityRank(severity: PostureSeverity): number {
 /**
  * Formats the report: a header, one table row per check (findings first, most severe first), the details (what was
  * seen, why it matters, the fix) of every finding and unknown check, and a summary line.
- *
- * @example
- * ```ts
- * process.stdout.write(formatReport(auditContainer(), { color: false, failOn: undefined, failing: [] }));
- * ```
  */
 export function formatReport(report: ContainerAuditReport, options: FormatOptions): string {
   const paint = palette(options.color);

@@ -19,32 +19,17 @@ import { errnoReason } from '../fs-errors/errno-reasons.js';
 
 /**
  * A file's text, or why it could not be read (an errno code such as `ENOENT`, `EACCES`, `EISDIR`).
- *
- * @example
- * ```ts
- * const status = createHostView('/').readText('/proc/self/status'); // { ok: true, text } or { ok: false, error: 'ENOENT' }
- * ```
  */
 export type ReadResult = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly error: string };
 
 /**
  * A path's metadata, or why it could not be read.
- *
- * @example
- * ```ts
- * const stat = createHostView('/').stat('/var/run/docker.sock'); if (stat.ok && stat.stats.isSocket()) warn();
- * ```
  */
 export type StatResult = { readonly ok: true; readonly stats: Stats } | { readonly ok: false; readonly error: string };
 
 /**
  * Whether an operation is allowed: `yes`, `no` (EACCES/EPERM), `missing` (ENOENT/ENOTDIR), or the errno that makes
  * it unknown.
- *
- * @example
- * ```ts
- * createHostView('/').canRead('/etc/shadow'); // 'no' for a non-root user without CAP_DAC_READ_SEARCH
- * ```
  */
 export type AccessResult = 'yes' | 'no' | 'missing' | { readonly error: string };
 
@@ -53,11 +38,6 @@ const MAX_READ_BYTES = 4 * 1024 * 1024;
 
 /**
  * The read-only view of one root directory.
- *
- * @example
- * ```ts
- * const view: HostView = createHostView('/tmp/captured-proc-tree');
- * ```
  */
 export interface HostView {
   /** The root every path is read under. */
@@ -121,12 +101,6 @@ function checkOpen(path: string): AccessResult {
 
 /**
  * Creates the view of `root`. Container paths (`/proc/self/status`) are joined under it.
- *
- * @example
- * ```ts
- * const view = createHostView('/');
- * const status = view.readText('/proc/self/status');
- * ```
  */
 export function createHostView(root: string): HostView {
   const at = (path: string): string => (root === '/' ? path : join(root, path));
@@ -174,11 +148,6 @@ export function createHostView(root: string): HostView {
 
 /**
  * Parses `Key:\tvalue` lines (the format of `/proc/<pid>/status`) into a map.
- *
- * @example
- * ```ts
- * parseStatusFile('Uid:\t0\t0\t0\t0\n').get('Uid'); // '0\t0\t0\t0'
- * ```
  */
 export function parseStatusFile(text: string): ReadonlyMap<string, string> {
   const fields = new Map<string, string>();

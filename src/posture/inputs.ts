@@ -7,11 +7,6 @@ import type { PostureSeverity, PostureStatus } from './types.js';
 
 /**
  * What a check concluded, before the catalog adds its title, why and fix.
- *
- * @example
- * ```ts
- * const outcome: Outcome = finding('high', ['effective UID 0']);
- * ```
  */
 export interface Outcome {
   readonly status: PostureStatus;
@@ -22,11 +17,6 @@ export interface Outcome {
 
 /**
  * An `ok` outcome.
- *
- * @example
- * ```ts
- * ok('NoNewPrivs: 1');
- * ```
  */
 export function ok(...evidence: string[]): Outcome {
   return { status: 'ok', severity: 'info', evidence };
@@ -34,11 +24,6 @@ export function ok(...evidence: string[]): Outcome {
 
 /**
  * A finding of `severity`.
- *
- * @example
- * ```ts
- * finding('medium', ['Seccomp: 0 (no filter)']);
- * ```
  */
 export function finding(severity: PostureSeverity, evidence: readonly string[]): Outcome {
   return { status: 'finding', severity, evidence };
@@ -46,11 +31,6 @@ export function finding(severity: PostureSeverity, evidence: readonly string[]):
 
 /**
  * A check that could not be made.
- *
- * @example
- * ```ts
- * unknown(cannotRead('/proc/self/status', 'EACCES'));
- * ```
  */
 export function unknown(...evidence: string[]): Outcome {
   return { status: 'unknown', severity: 'info', evidence };
@@ -58,11 +38,6 @@ export function unknown(...evidence: string[]): Outcome {
 
 /**
  * `/proc/self/status` fields, or why they could not be read.
- *
- * @example
- * ```ts
- * const input: StatusInput = readInputs('/').status; if (input.ok) input.fields.get('CapEff');
- * ```
  */
 export type StatusInput =
   | { readonly ok: true; readonly fields: ReadonlyMap<string, string> }
@@ -70,11 +45,6 @@ export type StatusInput =
 
 /**
  * `/proc/self/mountinfo` entries, or why they could not be read.
- *
- * @example
- * ```ts
- * const input: MountsInput = readInputs('/').mounts; if (input.ok) input.mounts.length;
- * ```
  */
 export type MountsInput =
   | { readonly ok: true; readonly mounts: readonly MountEntry[]; readonly malformed: number }
@@ -82,11 +52,6 @@ export type MountsInput =
 
 /**
  * Everything the checks read more than once.
- *
- * @example
- * ```ts
- * const inputs: AuditInputs = readInputs('/'); checkSeccomp(inputs);
- * ```
  */
 export interface AuditInputs {
   readonly view: HostView;
@@ -96,11 +61,6 @@ export interface AuditInputs {
 
 /**
  * Reads the shared inputs under `root`.
- *
- * @example
- * ```ts
- * const inputs = readInputs('/'); // or a fixture tree laid out like /proc
- * ```
  */
 export function readInputs(root: string): AuditInputs {
   const view = createHostView(root);
@@ -122,11 +82,6 @@ export function readInputs(root: string): AuditInputs {
 
 /**
  * The text of a failed read, e.g. `/proc/self/status: ENOENT`.
- *
- * @example
- * ```ts
- * cannotRead('/proc/self/status', 'ENOENT'); // 'cannot read /proc/self/status (ENOENT)'
- * ```
  */
 export function cannotRead(path: string, error: string): string {
   return `cannot read ${path} (${error})`;

@@ -113,11 +113,6 @@ function underPath(path: string, prefix: string): boolean {
 
 /**
  * One mounted host path: where it is, what it is and how bad.
- *
- * @example
- * ```ts
- * for (const { description, severity } of findHostMounts(mounts)) console.warn(severity, description);
- * ```
  */
 export interface HostMount {
   readonly mount: MountEntry;
@@ -139,11 +134,6 @@ function hostDiskDevices(mounts: readonly MountEntry[]): ReadonlySet<string> {
 
 /**
  * Classifies every mount that exposes the host; the container's own root mount is never one.
- *
- * @example
- * ```ts
- * findHostMounts(parseMountinfo('2 1 8:1 /etc /host-etc ro - ext4 /dev/sda1 rw\n').mounts); // [{ severity: 'high', … }]
- * ```
  */
 export function findHostMounts(mounts: readonly MountEntry[]): HostMount[] {
   const hostDisks = hostDiskDevices(mounts);
@@ -184,11 +174,6 @@ export function findHostMounts(mounts: readonly MountEntry[]): HostMount[] {
 
 /**
  * The root mount is read-only.
- *
- * @example
- * ```ts
- * checkRootfsWritable(readInputs('/')).evidence; // ['/ is overlay (overlay) mounted ro']
- * ```
  */
 export function checkRootfsWritable(inputs: AuditInputs): Outcome {
   if (!inputs.mounts.ok) return unknown(cannotRead('/proc/self/mountinfo', inputs.mounts.error));
@@ -201,11 +186,6 @@ export function checkRootfsWritable(inputs: AuditInputs): Outcome {
 
 /**
  * No host directory, procfs, sysfs or device tree is mounted in.
- *
- * @example
- * ```ts
- * checkHostPathMounted(readInputs('/')).status;
- * ```
  */
 export function checkHostPathMounted(inputs: AuditInputs): Outcome {
   if (!inputs.mounts.ok) return unknown(cannotRead('/proc/self/mountinfo', inputs.mounts.error));
@@ -224,11 +204,6 @@ export function checkHostPathMounted(inputs: AuditInputs): Outcome {
 /**
  * No container runtime socket is mounted or present at its default path. A socket this process may not write (connect
  * to) is high rather than critical: it is still reachable after a privilege gain.
- *
- * @example
- * ```ts
- * checkRuntimeSocket(readInputs('/')).status; // 'finding' with docker.sock mounted
- * ```
  */
 export function checkRuntimeSocket(inputs: AuditInputs): Outcome {
   const evidence: string[] = [];
@@ -283,11 +258,6 @@ const HOST_SYSCTLS: readonly { readonly path: string; readonly severity: Posture
 /**
  * `/proc/sys` is read-only (runtimes remount it `ro`); on a read-write mount, which host sysctls this process may
  * write. `access(2)` with `W_OK` only: nothing is opened for writing.
- *
- * @example
- * ```ts
- * checkProcSysWritable(readInputs('/')).status; // 'finding' in a privileged container
- * ```
  */
 export function checkProcSysWritable(inputs: AuditInputs): Outcome {
   if (!inputs.mounts.ok) return unknown(cannotRead('/proc/self/mountinfo', inputs.mounts.error));

@@ -5,11 +5,6 @@
 
 /**
  * One mount, as the kernel reports it.
- *
- * @example
- * ```ts
- * const root: MountEntry | undefined = mountAt(parseMountinfo(text).mounts, '/');
- * ```
  */
 export interface MountEntry {
   readonly id: string;
@@ -35,12 +30,6 @@ function unescapeOctal(field: string): string {
 /**
  * Parses mountinfo text. Lines that do not have the documented shape are skipped and counted, so a caller can tell
  * a partial parse from a clean one.
- *
- * @example
- * ```ts
- * const { mounts } = parseMountinfo('27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n');
- * mounts[0]?.mountPoint; // '/'
- * ```
  */
 export function parseMountinfo(text: string): { readonly mounts: readonly MountEntry[]; readonly malformed: number } {
   const mounts: MountEntry[] = [];
@@ -83,11 +72,6 @@ export function parseMountinfo(text: string): { readonly mounts: readonly MountE
 
 /**
  * The mount that is visible at `path`: the last one mounted exactly there (later mounts hide earlier ones).
- *
- * @example
- * ```ts
- * mountAt(mounts, '/')?.options.includes('ro');
- * ```
  */
 export function mountAt(mounts: readonly MountEntry[], path: string): MountEntry | undefined {
   let found: MountEntry | undefined;
@@ -97,11 +81,6 @@ export function mountAt(mounts: readonly MountEntry[], path: string): MountEntry
 
 /**
  * The mount a path lives on: the longest mount point that contains it.
- *
- * @example
- * ```ts
- * mountContaining(mounts, '/srv/files/a.txt')?.mountPoint; // '/srv/files'
- * ```
  */
 export function mountContaining(mounts: readonly MountEntry[], path: string): MountEntry | undefined {
   let found: MountEntry | undefined;

@@ -33,11 +33,6 @@ const HOST_INTERFACE_PATTERNS: readonly RegExp[] = [
 
 /**
  * The PID namespace is not the host's.
- *
- * @example
- * ```ts
- * checkHostPidNamespace(readInputs('/')).status; // 'finding' with --pid=host
- * ```
  */
 export function checkHostPidNamespace(inputs: AuditInputs): Outcome {
   const signs: string[] = [];
@@ -72,11 +67,6 @@ export function checkHostPidNamespace(inputs: AuditInputs): Outcome {
 
 /**
  * The network namespace is not the host's.
- *
- * @example
- * ```ts
- * checkHostNetworkNamespace(readInputs('/')).status; // 'finding' with --network=host
- * ```
  */
 export function checkHostNetworkNamespace(inputs: AuditInputs): Outcome {
   const signs: string[] = [];

@@ -16,11 +16,6 @@ const everything = (paths: readonly string[]): boolean => paths.some((path) => p
 
 /**
  * The model is on and enforcing.
- *
- * @example
- * ```ts
- * checkPermissionModel(readPermissionModel()).status; // 'finding' without --permission
- * ```
  */
 export function checkPermissionModel(state: PermissionModelState): Outcome {
   const flags = state.flags.length === 0 ? 'no permission flag' : state.flags.join(', ');
@@ -41,11 +36,6 @@ export function checkPermissionModel(state: PermissionModelState): Outcome {
 
 /**
  * What the enforcing (or auditing) model allows, one check per scope. Omitted when the model is off.
- *
- * @example
- * ```ts
- * permissionScopeChecks(readPermissionModel()).map(([id]) => id); // ['PERMISSION_CHILD_PROCESS', …]
- * ```
  */
 export function permissionScopeChecks(state: PermissionModelState): (readonly [PostureCheckId, Outcome])[] {
   if (state.mode === 'off') return [];

@@ -10,11 +10,6 @@ import { readUserNamespace } from './user-namespace.js';
 
 /**
  * Effective UID 0; softened when a user namespace maps it to an unprivileged host UID.
- *
- * @example
- * ```ts
- * checkRunsAsRoot(readInputs('/')).evidence; // ['effective UID 10001']
- * ```
  */
 export function checkRunsAsRoot(inputs: AuditInputs): Outcome {
   if (!inputs.status.ok) return unknown(cannotRead('/proc/self/status', inputs.status.error));
@@ -34,11 +29,6 @@ export function checkRunsAsRoot(inputs: AuditInputs): Outcome {
 
 /**
  * Effective (and bounding) capabilities beyond NET_BIND_SERVICE.
- *
- * @example
- * ```ts
- * checkCapabilities(readInputs('/')).severity; // 'critical' with SYS_ADMIN
- * ```
  */
 export function checkCapabilities(inputs: AuditInputs): Outcome {
   if (!inputs.status.ok) return unknown(cannotRead('/proc/self/status', inputs.status.error));
@@ -86,11 +76,6 @@ export function checkCapabilities(inputs: AuditInputs): Outcome {
 
 /**
  * `NoNewPrivs: 1` (Linux ≥ 4.10 reports it in status).
- *
- * @example
- * ```ts
- * checkNoNewPrivs(readInputs('/')).evidence; // ['NoNewPrivs: 1']
- * ```
  */
 export function checkNoNewPrivs(inputs: AuditInputs): Outcome {
   if (!inputs.status.ok) return unknown(cannotRead('/proc/self/status', inputs.status.error));
@@ -102,11 +87,6 @@ export function checkNoNewPrivs(inputs: AuditInputs): Outcome {
 
 /**
  * `Seccomp: 1` (strict) or `2` (filter).
- *
- * @example
- * ```ts
- * checkSeccomp(readInputs('/')).evidence; // ['Seccomp: 2 (filter, 1 filter(s))']
- * ```
  */
 export function checkSeccomp(inputs: AuditInputs): Outcome {
   if (!inputs.status.ok) return unknown(cannotRead('/proc/self/status', inputs.status.error));
@@ -144,11 +124,6 @@ function interpretLabel(label: string, source: string, inputs: AuditInputs): Out
 
 /**
  * AppArmor or SELinux label of the process, where the kernel exposes one.
- *
- * @example
- * ```ts
- * checkLsm(readInputs('/')).evidence; // ['/proc/self/attr/apparmor/current: AppArmor docker-default (enforce)']
- * ```
  */
 export function checkLsm(inputs: AuditInputs): Outcome {
   const sources = ['/proc/self/attr/apparmor/current', '/proc/self/attr/current'];

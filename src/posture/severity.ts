@@ -5,21 +5,11 @@ const RANK: Readonly<Record<PostureSeverity, number>> = { info: 0, low: 1, mediu
 
 /**
  * Every severity, most severe first.
- *
- * @example
- * ```ts
- * SEVERITIES[0]; // 'critical'
- * ```
  */
 export const SEVERITIES: readonly PostureSeverity[] = ['critical', 'high', 'medium', 'low', 'info'];
 
 /**
  * Whether `severity` is at or above `threshold`.
- *
- * @example
- * ```ts
- * atLeast('critical', 'high'); // true
- * ```
  */
 export function atLeast(severity: PostureSeverity, threshold: PostureSeverity): boolean {
   return RANK[severity] >= RANK[threshold];
@@ -27,11 +17,6 @@ export function atLeast(severity: PostureSeverity, threshold: PostureSeverity): 
 
 /**
  * The more severe of the two.
- *
- * @example
- * ```ts
- * maxSeverity('low', 'medium'); // 'medium'
- * ```
  */
 export function maxSeverity(a: PostureSeverity, b: PostureSeverity): PostureSeverity {
   return RANK[a] >= RANK[b] ? a : b;
@@ -39,11 +24,6 @@ export function maxSeverity(a: PostureSeverity, b: PostureSeverity): PostureSeve
 
 /**
  * Sort comparator: most severe first.
- *
- * @example
- * ```ts
- * findings.sort(bySeverity);
- * ```
  */
 export function bySeverity(a: { severity: PostureSeverity }, b: { severity: PostureSeverity }): number {
   return RANK[b.severity] - RANK[a.severity];

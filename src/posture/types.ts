@@ -12,6 +12,8 @@ import type { AuditHook } from '../audit/event.js';
  *
  * @example
  * ```ts
+ * import { auditContainer, type PostureSeverity } from 'koa-mtls';
+ *
  * const worst: PostureSeverity | undefined = auditContainer().highestSeverity;
  * ```
  */
@@ -22,6 +24,8 @@ export type PostureSeverity = 'critical' | 'high' | 'medium' | 'low' | 'info';
  *
  * @example
  * ```ts
+ * import type { PostureThreshold } from 'koa-mtls';
+ *
  * const failOn: PostureThreshold = 'high';
  * ```
  */
@@ -32,6 +36,8 @@ export type PostureThreshold = Exclude<PostureSeverity, 'info'>;
  *
  * @example
  * ```ts
+ * import { auditContainer, type PostureStatus } from 'koa-mtls';
+ *
  * const status: PostureStatus | undefined = auditContainer().checks[0]?.status;
  * ```
  */
@@ -42,7 +48,9 @@ export type PostureStatus = 'ok' | 'finding' | 'unknown';
  *
  * @example
  * ```ts
- * const allowed = new Set<PostureCheckId>(['LSM_UNCONFINED']);
+ * import type { PostureCheckId } from 'koa-mtls';
+ *
+ * const accepted = new Set<PostureCheckId>(['LSM_UNCONFINED']);
  * ```
  */
 export type PostureCheckId =
@@ -73,6 +81,8 @@ export type PostureCheckId =
  *
  * @example
  * ```ts
+ * import { auditContainer, type PostureFix } from 'koa-mtls';
+ *
  * const fix: PostureFix | undefined = auditContainer().findings[0]?.fix;
  * ```
  */
@@ -117,6 +127,8 @@ export interface PostureCheck {
  *
  * @example
  * ```ts
+ * import { auditContainer, type ContainerDetection } from 'koa-mtls';
+ *
  * const { status, runtime }: ContainerDetection = auditContainer().container;
  * ```
  */

@@ -9,11 +9,6 @@ import type { HostView } from './host-view.js';
  * `initial`: the host's user namespace (`0 0 4294967295`); `maps-host-root`: a user namespace in which some UID is
  * host UID 0 (a process with CAP_SETUID there can become it); `unprivileged`: no UID in it is host root;
  * `unknown`: `uid_map` unreadable or not understood.
- *
- * @example
- * ```ts
- * const userns: UserNamespace = readUserNamespace(createHostView('/')); // { kind: 'initial', evidence: … }
- * ```
  */
 export interface UserNamespace {
   readonly kind: 'initial' | 'maps-host-root' | 'unprivileged' | 'unknown';
@@ -25,11 +20,6 @@ export interface UserNamespace {
 
 /**
  * Reads and classifies `/proc/self/uid_map`.
- *
- * @example
- * ```ts
- * readUserNamespace(view).kind; // 'unprivileged' under `docker run --userns-remap` or rootless Podman
- * ```
  */
 export function readUserNamespace(view: HostView): UserNamespace {
   const read = view.readText('/proc/self/uid_map');

@@ -18,7 +18,9 @@ import { type RequirePeerMetadata, routeMetadataOf } from './route-metadata.js';
  *
  * @example
  * ```ts
- * const scope: GuardScope = 'router';
+ * import type { GuardScope } from 'koa-mtls';
+ *
+ * const scope: GuardScope = 'router'; // the guard is router.use(...) middleware, not on the route itself
  * ```
  */
 export type GuardScope = 'app' | 'router' | 'route';
@@ -28,7 +30,12 @@ export type GuardScope = 'app' | 'router' | 'route';
  *
  * @example
  * ```ts
- * route.policies[0]; // { policy: 'trustDomain in [example.org]', mode: 'enforce', scope: 'router', … }
+ * import Router from '@koa/router';
+ * import { describeRoutes, type RoutePolicy } from 'koa-mtls';
+ *
+ * const router = new Router();
+ * const policies: readonly RoutePolicy[] = describeRoutes(router).flatMap((route) => route.policies);
+ * // [{ policy: 'trustDomain in [example.org]', mode: 'enforce', scope: 'router', … }]
  * ```
  */
 export interface RoutePolicy {
@@ -45,7 +52,12 @@ export interface RoutePolicy {
  *
  * @example
  * ```ts
- * route.sandboxes[0]; // { root: '/srv/files', symlinks: 'none', mode: 'fd-walk', allow: null, deny: [], scope: 'route' }
+ * import Router from '@koa/router';
+ * import { describeRoutes, type RouteSandbox } from 'koa-mtls';
+ *
+ * const router = new Router();
+ * const roots: readonly RouteSandbox[] = describeRoutes(router).flatMap((route) => route.sandboxes);
+ * // [{ root: '/srv/files', symlinks: 'none', mode: 'fd-walk', allow: null, deny: [], scope: 'route' }]
  * ```
  */
 export interface RouteSandbox {
@@ -73,7 +85,12 @@ export interface RouteSandbox {
  *
  * @example
  * ```ts
- * const risky = describeRoutes(router).filter((route) => route.flags.includes('no-policy'));
+ * import Router from '@koa/router';
+ * import { describeRoutes, type RouteFlag } from 'koa-mtls';
+ *
+ * const router = new Router();
+ * const unguarded: RouteFlag = 'no-policy';
+ * const risky = describeRoutes(router).filter((route) => route.flags.includes(unguarded));
  * ```
  */
 export type RouteFlag =
@@ -91,7 +108,12 @@ export type RouteFlag =
  *
  * @example
  * ```ts
- * const [route] = describeRoutes(router); // { methods: ['GET'], path: '/v1/items/:id', guarded: true, … }
+ * import Router from '@koa/router';
+ * import { describeRoutes, type RouteDescription } from 'koa-mtls';
+ *
+ * const router = new Router();
+ * const routes: readonly RouteDescription[] = describeRoutes(router);
+ * // [{ methods: ['GET'], path: '/v1/items/:id', guarded: true, … }]
  * ```
  */
 export interface RouteDescription {

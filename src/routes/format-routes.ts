@@ -33,11 +33,6 @@ function sandboxCell(route: RouteDescription): string {
 
 /**
  * Renders routes as an aligned table (METHOD, PATH, POLICY, SANDBOX, FLAGS) followed by a one-line summary.
- *
- * @example
- * ```ts
- * process.stdout.write(formatRoutes(describeRoutes(router)));
- * ```
  */
 export function formatRoutes(routes: readonly RouteDescription[]): string {
   const header = ['METHOD', 'PATH', 'POLICY', 'SANDBOX', 'FLAGS'];

@@ -14,7 +14,12 @@ import { openApiTemplate, patternVariants } from './path-pattern.js';
  *
  * @example
  * ```ts
+ * import Router from '@koa/router';
+ * import { type OpenApiSecurityOptions, openapiSecurity } from 'koa-mtls';
+ *
+ * const baseDocument = { openapi: '3.1.0', info: { title: 'Items', version: '1.0.0' } };
  * const options: OpenApiSecurityOptions = { document: baseDocument, schemeName: 'clientCertificate' };
+ * const document = openapiSecurity(new Router(), options);
  * ```
  */
 export interface OpenApiSecurityOptions {
@@ -31,7 +36,12 @@ export interface OpenApiSecurityOptions {
  *
  * @example
  * ```ts
- * const ext = document.paths['/items/{id}'].get['x-koa-mtls'] as KoaMtlsOperationExtension;
+ * import Router from '@koa/router';
+ * import { type KoaMtlsOperationExtension, openapiSecurity } from 'koa-mtls';
+ *
+ * const document = openapiSecurity(new Router());
+ * const ext = document.paths['/items/{id}']?.get as Record<string, unknown> | undefined;
+ * const koaMtls = ext?.['x-koa-mtls'] as KoaMtlsOperationExtension | undefined;
  * ```
  */
 export interface KoaMtlsOperationExtension {
@@ -60,7 +70,10 @@ export interface KoaMtlsOperationExtension {
  *
  * @example
  * ```ts
- * const document: OpenApiDocument = openapiSecurity(router);
+ * import Router from '@koa/router';
+ * import { type OpenApiDocument, openapiSecurity } from 'koa-mtls';
+ *
+ * const document: OpenApiDocument = openapiSecurity(new Router());
  * document.paths['/items/{id}']?.get;
  * ```
  */
@@ -202,9 +215,12 @@ function addResponses(operation: Record<string, unknown>, route: RouteDescriptio
  * @throws InvalidOptionError for a target that is not a router or app, or a malformed option or document.
  * @example
  * ```ts
+ * import { readFile, writeFile } from 'node:fs/promises';
+ * import Router from '@koa/router';
  * import { openapiSecurity } from 'koa-mtls';
- * import base from './openapi.json' with { type: 'json' };
  *
+ * const router = new Router();
+ * const base = JSON.parse(await readFile('openapi.json', 'utf8'));
  * const document = openapiSecurity(router, { document: base });
  * await writeFile('openapi.json', JSON.stringify(document, null, 2));
  * ```

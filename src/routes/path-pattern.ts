@@ -8,11 +8,6 @@
 
 /**
  * One piece of a pattern once optional groups are expanded.
- *
- * @example
- * ```ts
- * const part: PatternPart = { type: 'param', name: 'id' }; // from `/items/:id`
- * ```
  */
 export type PatternPart =
   | { readonly type: 'text'; readonly value: string }
@@ -114,11 +109,6 @@ function expand(tokens: readonly Token[]): PatternPart[][] {
 /**
  * Expands a router path pattern into its optional-group variants, or `undefined` when it is not a pattern this reader
  * understands (the caller then treats the route's path as opaque).
- *
- * @example
- * ```ts
- * patternVariants('/files{/:name}'); // [[text '/files'], [text '/files/', param 'name']]
- * ```
  */
 export function patternVariants(path: string): PatternPart[][] | undefined {
   const tokens = new Reader(path).tokens(false);
@@ -134,11 +124,6 @@ const SAMPLE_VALUES = [
 
 /**
  * Concrete request paths that together exercise every variant of a pattern (two per variant).
- *
- * @example
- * ```ts
- * samplePaths(patternVariants('/users/:id')!); // ['/users/k0a', '/users/z9y']
- * ```
  */
 export function samplePaths(variants: readonly (readonly PatternPart[])[]): string[] {
   const samples: string[] = [];
@@ -152,11 +137,6 @@ export function samplePaths(variants: readonly (readonly PatternPart[])[]): stri
 
 /**
  * The OpenAPI path template of one variant (`:id` and `*rest` become `{id}` and `{rest}`) and its path parameters.
- *
- * @example
- * ```ts
- * openApiTemplate(patternVariants('/users/:id')![0]!); // { path: '/users/{id}', params: ['id'] }
- * ```
  */
 export function openApiTemplate(variant: readonly PatternPart[]): { path: string; params: string[] } {
   const params: string[] = [];

@@ -33,6 +33,8 @@ const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECT
  *
  * @example
  * ```ts
+ * import type { SandboxOpenFlags } from 'koa-mtls';
+ *
  * const flags: SandboxOpenFlags = 'wx'; // exclusive create, for uploads
  * ```
  */
@@ -43,7 +45,9 @@ export type SandboxOpenFlags = 'r' | 'r+' | 'w' | 'wx' | 'a' | 'ax';
  *
  * @example
  * ```ts
- * const policy: SymlinkPolicy = 'none'; // like openat2 RESOLVE_NO_SYMLINKS
+ * import type { SymlinkPolicy } from 'koa-mtls';
+ *
+ * const symlinks: SymlinkPolicy = 'none'; // like openat2 RESOLVE_NO_SYMLINKS
  * ```
  */
 export type SymlinkPolicy = 'in-root' | 'none';

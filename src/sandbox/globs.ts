@@ -10,11 +10,6 @@ import { ownValue } from '../options/validate.js';
 
 /**
  * Compiled allow/deny lists. `allow === null` means "no allow-list": every validated path may be tried.
- *
- * @example
- * ```ts
- * const globs: CompiledGlobs = compileGlobs({ deny: ['**\/*.key'] }, 'options', false); // globs.allow === null
- * ```
  */
 export interface CompiledGlobs {
   readonly allow: readonly Minimatch[] | null;
@@ -59,11 +54,6 @@ function compileList(
  * POSIX): negation and extglobs make lists hard to audit. Patterns are trusted configuration (minimatch ReDoS
  * CVE-2026-26996/27903/27904), never request input.
  * Allow globs match dotfile segments only when `allowDotfiles` is on; deny globs always do.
- *
- * @example
- * ```ts
- * const globs = compileGlobs({ allow: ['certs/*.pem'], deny: ['**\/*.key'] }, 'options', false);
- * ```
  */
 export function compileGlobs(object: Record<string, unknown>, path: string, allowDotfiles: boolean): CompiledGlobs {
   const base: MinimatchOptions = { nonegate: true, nocomment: true, noext: true, nocase: false, platform: 'linux' };
@@ -74,11 +64,6 @@ export function compileGlobs(object: Record<string, unknown>, path: string, allo
 
 /**
  * Whether the allow-list admits `relative` (always true without an allow-list).
- *
- * @example
- * ```ts
- * isAllowed(compileGlobs({ allow: ['*.pem'] }, 'options', false), 'ca.pem'); // true
- * ```
  */
 export function isAllowed(globs: CompiledGlobs, relative: string): boolean {
   return globs.allow === null || globs.allow.some((m) => m.match(relative));
@@ -86,11 +71,6 @@ export function isAllowed(globs: CompiledGlobs, relative: string): boolean {
 
 /**
  * Whether any deny glob matches `relative`.
- *
- * @example
- * ```ts
- * isDenied(compileGlobs({ deny: ['**\/*.key'] }, 'options', false), 'tls/server.key'); // true
- * ```
  */
 export function isDenied(globs: CompiledGlobs, relative: string): boolean {
   return globs.deny.some((m) => m.match(relative));

@@ -15,8 +15,11 @@ import { assertOptionsObject, optionalBoolean, optionalChoice, optionalInteger }
  *
  * @example
  * ```ts
- * const result = validateSandboxPath(input);
- * if (!result.ok && result.reason === 'PATH_DOT_SEGMENT') metrics.increment('traversal_attempt');
+ * import { type SandboxPathReason, validateSandboxPath } from 'koa-mtls';
+ *
+ * const attempts = new Map<SandboxPathReason, number>();
+ * const result = validateSandboxPath('../etc/passwd');
+ * if (!result.ok) attempts.set(result.reason, (attempts.get(result.reason) ?? 0) + 1); // 'PATH_DOT_SEGMENT'
  * ```
  */
 export type SandboxPathReason =
@@ -49,7 +52,10 @@ export type SandboxPathReason =
  *
  * @example
  * ```ts
- * const options: SandboxPathRules = { allowDotfiles: false, charset: 'strict', maxDepth: 8 };
+ * import { type SandboxPathRules, validateSandboxPath } from 'koa-mtls';
+ *
+ * const rules: SandboxPathRules = { allowDotfiles: false, charset: 'strict', maxDepth: 8 };
+ * validateSandboxPath('a/b.txt', rules);
  * ```
  */
 export interface SandboxPathRules {
@@ -70,11 +76,6 @@ export interface SandboxPathRules {
 
 /**
  * The compiled, frozen form of {@link SandboxPathRules}.
- *
- * @example
- * ```ts
- * const compiled: CompiledPathOptions = compilePathOptions({ maxDepth: 4 }, 'options');
- * ```
  */
 export interface CompiledPathOptions {
   readonly maxLength: number;
@@ -89,6 +90,8 @@ export interface CompiledPathOptions {
  *
  * @example
  * ```ts
+ * import { type SandboxPathAccepted, validateSandboxPath } from 'koa-mtls';
+ *
  * const accepted = validateSandboxPath('a/b.txt') as SandboxPathAccepted; // accepted.segments: ['a', 'b.txt']
  * ```
  */
@@ -105,6 +108,8 @@ export interface SandboxPathAccepted {
  *
  * @example
  * ```ts
+ * import { type SandboxPathRejected, validateSandboxPath } from 'koa-mtls';
+ *
  * const rejected = validateSandboxPath('a//b') as SandboxPathRejected; // rejected.reason: 'PATH_EMPTY_SEGMENT'
  * ```
  */
@@ -118,19 +123,17 @@ export interface SandboxPathRejected {
  *
  * @example
  * ```ts
- * const result: SandboxPathResult = validateSandboxPath(name);
- * if (result.ok) use(result.segments); else log(result.reason);
+ * import { type SandboxPathResult, validateSandboxPath } from 'koa-mtls';
+ *
+ * const result: SandboxPathResult = validateSandboxPath('reports/2024.pdf');
+ * if (result.ok) console.log(result.segments);
+ * else console.log(result.reason);
  * ```
  */
 export type SandboxPathResult = SandboxPathAccepted | SandboxPathRejected;
 
 /**
  * The option keys {@link compilePathOptions} accepts, for factories that embed them.
- *
- * @example
- * ```ts
- * assertOptionsObject(options, 'options', [...PATH_OPTION_KEYS, 'symlinks']);
- * ```
  */
 export const PATH_OPTION_KEYS = ['maxLength', 'maxDepth', 'maxSegmentBytes', 'allowDotfiles', 'charset'] as const;
 
@@ -161,11 +164,6 @@ const DEFAULTS: CompiledPathOptions = Object.freeze({
 
 /**
  * Validates and freezes lexical options (at startup). Throws {@link InvalidOptionError} naming the bad option.
- *
- * @example
- * ```ts
- * const compiled = compilePathOptions({ maxDepth: 4 }, 'options');
- * ```
  */
 export function compilePathOptions(
   options: Readonly<Record<string, unknown>> | undefined,
@@ -187,11 +185,6 @@ const reject = (reason: SandboxPathReason): SandboxPathRejected => Object.freeze
 
 /**
  * Checks one input against compiled options; the core of {@link validateSandboxPath}.
- *
- * @example
- * ```ts
- * checkPath('do..ts.txt', compilePathOptions(undefined, 'options')).ok; // true: dots inside a name are fine
- * ```
  */
 export function checkPath(input: unknown, options: CompiledPathOptions): SandboxPathResult {
   // Strings only: arrays (repeated query keys), objects (qs), Buffers and URLs bypassed Node's own checks (CVE-2023-32004).

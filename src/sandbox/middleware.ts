@@ -22,8 +22,14 @@ import { sendOpenedFile } from './send-file.js';
  *
  * @example
  * ```ts
- * const { path, send } = ctx.state.sandboxed!;
- * await send(); // the file as the body, with its length, type and modification time
+ * import type { RouterContext } from '@koa/router';
+ * import type { SandboxedState } from 'koa-mtls';
+ *
+ * const download = async (ctx: RouterContext<SandboxedState>) => {
+ *   const { path, send } = ctx.state.sandboxed;
+ *   log.info({ path }, 'download');
+ *   await send(); // the file as the body, with its length, type and modification time
+ * };
  * ```
  */
 export interface SandboxedRequestPath {
@@ -55,7 +61,10 @@ declare module 'koa' {
  *
  * @example
  * ```ts
- * const options: SandboxPathOptions = { sandbox, from: (ctx) => ctx.params.file, onAudit: (e) => log.info(e) };
+ * import { createSandbox, type SandboxPathOptions } from 'koa-mtls';
+ *
+ * const sandbox = await createSandbox('/srv/files');
+ * const options: SandboxPathOptions = { sandbox, from: (ctx) => ctx.query.file, onAudit: (event) => log.info(event) };
  * ```
  */
 export interface SandboxPathOptions {

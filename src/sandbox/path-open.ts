@@ -25,11 +25,6 @@ const lstatOrNull = (path: string): Promise<Stats | null> =>
 
 /**
  * Opens `segments` below `realRoot` by path. Racy by design (see the module note); refusals are 404s as in the walk.
- *
- * @example
- * ```ts
- * const { handle } = await pathOpen({ ...root, realRoot: '/srv/files' }, ['a', 'b.txt'], 'r', 0o600);
- * ```
  */
 export async function pathOpen(
   root: WalkRoot,

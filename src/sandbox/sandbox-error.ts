@@ -13,7 +13,14 @@ import type { SandboxPathReason } from './lexical.js';
  *
  * @example
  * ```ts
- * onAudit: (e) => { if (e.reason === 'SYMLINK_ESCAPE') alert(e); }
+ * import { createSandbox, sandboxPath } from 'koa-mtls';
+ *
+ * const sandbox = await createSandbox('/srv/files');
+ * const files = sandboxPath({
+ *   sandbox,
+ *   from: (ctx) => ctx.query.file,
+ *   onAudit: (event) => { if (event.reason === 'SYMLINK_ESCAPE') log.error(event, 'symlink escape attempt'); },
+ * });
  * ```
  */
 export type SandboxDenyReason =
@@ -32,7 +39,9 @@ export type SandboxDenyReason =
  *
  * @example
  * ```ts
- * const reason: SandboxReason = err instanceof SandboxPathError ? err.reason : 'NOT_FOUND';
+ * import { type SandboxReason, SandboxPathError } from 'koa-mtls';
+ *
+ * const reasonOf = (err: unknown): SandboxReason => (err instanceof SandboxPathError ? err.reason : 'NOT_FOUND');
  * ```
  */
 export type SandboxReason = SandboxPathReason | SandboxDenyReason;
@@ -43,7 +52,12 @@ export type SandboxReason = SandboxPathReason | SandboxDenyReason;
  *
  * @example
  * ```ts
- * try { await sandbox.open(name); } catch (err) {
+ * import { createSandbox, SandboxPathError } from 'koa-mtls';
+ *
+ * const sandbox = await createSandbox('/srv/files');
+ * try {
+ *   await sandbox.open('link-to-etc/passwd');
+ * } catch (err) {
  *   if (err instanceof SandboxPathError) console.log(err.status, err.code, err.reason); // 404 ERR_SANDBOX_NOT_FOUND SYMLINK_ESCAPE
  * }
  * ```
@@ -64,11 +78,6 @@ export class SandboxPathError extends KoaMtlsError {
 
 /**
  * Shorthand for a 404 refusal.
- *
- * @example
- * ```ts
- * throw notFound('SYMLINK_ESCAPE');
- * ```
  */
 export const notFound = (reason: SandboxDenyReason, cause?: unknown): SandboxPathError =>
   new SandboxPathError(404, reason, cause);
@@ -77,11 +86,6 @@ export const notFound = (reason: SandboxDenyReason, cause?: unknown): SandboxPat
  * Maps a failed filesystem call to what the request gets: a 404 {@link SandboxPathError} when the errno describes the
  * path, a 503 `ERR_SANDBOX_BUSY` when the process or the system is out of descriptors (retrying later can succeed),
  * and a 500 `ERR_SANDBOX_IO` for anything unexpected.
- *
- * @example
- * ```ts
- * try { openSync(path, flags); } catch (err) { throw refusal(err); }
- * ```
  */
 export function refusal(err: unknown): SandboxPathError | KoaMtlsError {
   const reason = errnoReason(errnoCode(err));

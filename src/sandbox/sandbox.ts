@@ -51,6 +51,9 @@ import { type WalkIo, type WalkIoKind, walkIo } from './walk-io.js';
  *
  * @example
  * ```ts
+ * import { createSandbox } from 'koa-mtls';
+ *
+ * const sandbox = await createSandbox('/srv/files');
  * if (sandbox.mode !== 'fd-walk') log.warn('sandbox is in unsafe path mode');
  * ```
  */
@@ -61,7 +64,10 @@ export type SandboxMode = 'fd-walk' | 'unsafe-path';
  *
  * @example
  * ```ts
- * await createSandbox('/srv/files', { mounts: 'refuse' satisfies MountPolicy });
+ * import { createSandbox, type MountPolicy } from 'koa-mtls';
+ *
+ * const mounts: MountPolicy = 'refuse';
+ * const sandbox = await createSandbox('/srv/files', { mounts });
  * ```
  */
 export type MountPolicy = 'warn' | 'refuse' | 'ignore';
@@ -71,7 +77,10 @@ export type MountPolicy = 'warn' | 'refuse' | 'ignore';
  *
  * @example
  * ```ts
+ * import { createSandbox, type SandboxOptions } from 'koa-mtls';
+ *
  * const options: SandboxOptions = { symlinks: 'in-root', allow: ['*.pem', 'reports/**\/*.pdf'], mounts: 'refuse' };
+ * const sandbox = await createSandbox('/srv/files', options);
  * ```
  */
 export interface SandboxOptions extends SandboxPathRules {
@@ -123,7 +132,11 @@ export interface SandboxOptions extends SandboxPathRules {
  *
  * @example
  * ```ts
- * await sandbox.open('incoming/a.bin', { flags: 'wx' } satisfies SandboxOpenOptions);
+ * import { createSandbox, type SandboxOpenOptions } from 'koa-mtls';
+ *
+ * const sandbox = await createSandbox('/srv/uploads');
+ * const options: SandboxOpenOptions = { flags: 'wx' };
+ * const handle = await sandbox.open('incoming/a.bin', options);
  * ```
  */
 export interface SandboxOpenOptions {
@@ -136,9 +149,14 @@ export interface SandboxOpenOptions {
  *
  * @example
  * ```ts
+ * import type { Context } from 'koa';
+ * import { createSandbox } from 'koa-mtls';
+ *
  * const sandbox = await createSandbox('/srv/files');
- * const handle = await sandbox.open('reports/2024.pdf');
- * try { ctx.body = handle.createReadStream(); } catch (err) { await handle.close(); throw err; }
+ * const report = async (ctx: Context) => {
+ *   const handle = await sandbox.open('reports/2024.pdf');
+ *   try { ctx.body = handle.createReadStream(); } catch (err) { await handle.close(); throw err; }
+ * };
  * ```
  */
 export interface Sandbox {
@@ -221,11 +239,6 @@ interface RootFacts {
 /**
  * The implementation behind {@link Sandbox}; `instanceof` tells middleware a sandbox is genuine. Not exported from
  * the package: create one with {@link createSandbox}.
- *
- * @example
- * ```ts
- * if (!(sandbox instanceof HeldSandbox)) throw new InvalidOptionError('options.sandbox', 'must come from createSandbox');
- * ```
  */
 export class HeldSandbox implements Sandbox {
   readonly root: string;

@@ -41,13 +41,37 @@ import {
 } from './workload-api-client.js';
 import { readX509Context, type X509Context } from './x509-context.js';
 
-/** The `mtlsOptions` settings that apply to an SVID-based server (the material itself comes from the agent). */
+/**
+ * The `mtlsOptions` settings that apply to an SVID-based server (the material itself comes from the agent).
+ *
+ * @example
+ * ```ts
+ * import { type SpiffeTlsSettings, spiffeMtls } from 'koa-mtls/spiffe';
+ *
+ * const tls: SpiffeTlsSettings = { profile: 'intermediate', handshakeTimeout: 5000 };
+ * const spiffe = await spiffeMtls({ tls });
+ * ```
+ */
 export type SpiffeTlsSettings = Pick<
   MtlsOptionsInput,
   'profile' | 'expiryWarningDays' | 'sessionTimeout' | 'sessionResumption' | 'handshakeTimeout' | 'onWarning'
 >;
 
-/** Options of {@link spiffeMtls}. */
+/**
+ * Options of {@link spiffeMtls}.
+ *
+ * @example
+ * ```ts
+ * import { type SpiffeMtlsOptions, spiffeMtls } from 'koa-mtls/spiffe';
+ *
+ * const options: SpiffeMtlsOptions = {
+ *   address: 'unix:///run/spire/agent.sock',
+ *   firstUpdateTimeoutMs: 10_000,
+ *   onError: (error) => log.warn(error, 'SPIFFE update refused'),
+ * };
+ * const spiffe = await spiffeMtls(options);
+ * ```
+ */
 export interface SpiffeMtlsOptions {
   /** `unix:///path/to/agent.sock` or `tcp://IP:port`. Default: the `SPIFFE_ENDPOINT_SOCKET` environment variable. */
   readonly address?: string;
@@ -79,7 +103,19 @@ export interface SpiffeMtlsOptions {
   readonly onAudit?: AuditHook;
 }
 
-/** The state a readiness probe wants. */
+/**
+ * The state a readiness probe wants.
+ *
+ * @example
+ * ```ts
+ * import type { SpiffeMtls, SpiffeMtlsStatus } from 'koa-mtls/spiffe';
+ *
+ * const readiness = (spiffe: SpiffeMtls) => {
+ *   const status: SpiffeMtlsStatus = spiffe.status();
+ *   return { ready: status.lastError === undefined, spiffeId: status.spiffeId, notAfter: status.notAfter };
+ * };
+ * ```
+ */
 export interface SpiffeMtlsStatus {
   readonly spiffeId: string;
   readonly fingerprint256: string;
@@ -90,7 +126,18 @@ export interface SpiffeMtlsStatus {
   readonly lastError: Error | undefined;
 }
 
-/** Server options that follow the Workload API. */
+/**
+ * Server options that follow the Workload API.
+ *
+ * @example
+ * ```ts
+ * import { peerCertificate } from 'koa-mtls';
+ * import { type SpiffeMtls, spiffeMtls } from 'koa-mtls/spiffe';
+ *
+ * const spiffe: SpiffeMtls = await spiffeMtls();
+ * app.use(peerCertificate({ trust: spiffe.trust })); // a SPIFFE ID counts only under its own domain's bundle
+ * ```
+ */
 export interface SpiffeMtls {
   /** The current strict options; pass them whole to `https.createServer` (or http2/tls), then call `watch`. */
   readonly options: MtlsServerOptions;

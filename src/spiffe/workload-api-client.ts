@@ -13,12 +13,46 @@ import { assertOptionsObject, optionalInteger, optionalString } from '../options
 import { resolveWorkloadApiTarget } from './address.js';
 import descriptor from './proto/workload-descriptor.json' with { type: 'json' };
 
-/** One streamed `X509SVIDResponse`, as decoded (bytes are Buffers, absent fields are empty). Validate before use. */
+/**
+ * One streamed `X509SVIDResponse`, as decoded (bytes are Buffers, absent fields are empty). Validate before use.
+ *
+ * @example
+ * ```ts
+ * import { createWorkloadApiClient, type X509SvidMessage } from 'koa-mtls/spiffe';
+ *
+ * const stop = createWorkloadApiClient().watchX509Svids({
+ *   onUpdate: (message: X509SvidMessage) => log.info({ svids: (message.svids as unknown[]).length }),
+ *   onError: (error) => log.warn(error.message),
+ * });
+ * ```
+ */
 export type X509SvidMessage = Readonly<Record<string, unknown>>;
-/** One streamed `X509BundlesResponse`, as decoded. Validate before use. */
+/**
+ * One streamed `X509BundlesResponse`, as decoded. Validate before use.
+ *
+ * @example
+ * ```ts
+ * import { createWorkloadApiClient, type X509BundlesMessage } from 'koa-mtls/spiffe';
+ *
+ * const stop = createWorkloadApiClient().watchX509Bundles({
+ *   onUpdate: (message: X509BundlesMessage) => log.info(Object.keys(message.bundles as object), 'trust domains'),
+ *   onError: (error) => log.warn(error.message),
+ * });
+ * ```
+ */
 export type X509BundlesMessage = Readonly<Record<string, unknown>>;
 
-/** Options of {@link createWorkloadApiClient}. */
+/**
+ * Options of {@link createWorkloadApiClient}.
+ *
+ * @example
+ * ```ts
+ * import { createWorkloadApiClient, type WorkloadApiClientOptions } from 'koa-mtls/spiffe';
+ *
+ * const options: WorkloadApiClientOptions = { address: 'tcp://127.0.0.1:8081', retryInitialMs: 500, retryMaxMs: 10_000 };
+ * const client = createWorkloadApiClient(options);
+ * ```
+ */
 export interface WorkloadApiClientOptions {
   /** `unix:///path/to/agent.sock` or `tcp://IP:port`. Default: the `SPIFFE_ENDPOINT_SOCKET` environment variable. */
   readonly address?: string;
@@ -28,7 +62,20 @@ export interface WorkloadApiClientOptions {
   readonly retryMaxMs?: number;
 }
 
-/** Receives the messages of one watched stream. */
+/**
+ * Receives the messages of one watched stream.
+ *
+ * @example
+ * ```ts
+ * import { createWorkloadApiClient, type WorkloadApiWatcher, type X509SvidMessage } from 'koa-mtls/spiffe';
+ *
+ * const watcher: WorkloadApiWatcher<X509SvidMessage> = {
+ *   onUpdate: (message) => log.info({ svids: (message.svids as unknown[]).length }, 'SVID update'),
+ *   onError: (error, retrying) => log.warn({ code: error.code, retrying }, error.message),
+ * };
+ * const stop = createWorkloadApiClient().watchX509Svids(watcher);
+ * ```
+ */
 export interface WorkloadApiWatcher<T> {
   /** Each message, in order. A throw here is reported to `onError` and the stream continues. */
   readonly onUpdate: (message: T) => void;
@@ -39,7 +86,18 @@ export interface WorkloadApiWatcher<T> {
   readonly onError: (error: KoaMtlsError, retrying: boolean) => void;
 }
 
-/** A Workload API connection. Each watch is one server stream, re-opened after failures until stopped. */
+/**
+ * A Workload API connection. Each watch is one server stream, re-opened after failures until stopped.
+ *
+ * @example
+ * ```ts
+ * import { createWorkloadApiClient, type WorkloadApiClient } from 'koa-mtls/spiffe';
+ *
+ * const client: WorkloadApiClient = createWorkloadApiClient();
+ * log.info({ target: client.target }, 'SPIFFE Workload API');
+ * process.on('SIGTERM', () => client.close());
+ * ```
+ */
 export interface WorkloadApiClient {
   /** The gRPC target in use (`unix:///…`, `ipv4:…`, `ipv6:…`). */
   readonly target: string;

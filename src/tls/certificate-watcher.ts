@@ -19,7 +19,20 @@ import { buildMtlsOptions, type CompiledMtlsInput, compileMtlsInput, type MtlsOp
 
 export type { CertificateRotation, ReloadResult } from './context-rotation.js';
 
-/** Options of {@link watchCertificates}. */
+/**
+ * Options of {@link watchCertificates}.
+ *
+ * @example
+ * ```ts
+ * import type { CertificateWatcherOptions } from 'koa-mtls';
+ *
+ * const options: CertificateWatcherOptions = {
+ *   pollIntervalMs: 60_000,
+ *   onRotated: (rotation) => log.info(rotation, 'TLS certificate rotated'),
+ *   onError: (error) => log.error(error, 'TLS certificate reload refused'),
+ * };
+ * ```
+ */
 export interface CertificateWatcherOptions {
   /** Quiet time after the last file event before reloading, in ms, 0–60000. Default 300 (spiffe-helper writes three files). */
   readonly debounceMs?: number;
@@ -39,7 +52,20 @@ export interface CertificateWatcherOptions {
   readonly onAudit?: AuditHook;
 }
 
-/** A running watcher. */
+/**
+ * A running watcher.
+ *
+ * @example
+ * ```ts
+ * import type { CertificateWatcher } from 'koa-mtls';
+ *
+ * // Readiness: the served certificate is valid for another day and the last reload was not refused.
+ * const ready = (watcher: CertificateWatcher): boolean => {
+ *   const { notAfter, lastError } = watcher.status();
+ *   return lastError === undefined && notAfter.getTime() - Date.now() > 86_400_000;
+ * };
+ * ```
+ */
 export interface CertificateWatcher {
   /** Reads, validates and applies the files now. Never throws for bad files: the result says what happened. */
   reload(): ReloadResult;

@@ -105,7 +105,8 @@ export function rejectionEvent(error: Error, socket: TLSSocket): AuditEvent {
  * import https from 'node:https';
  * import { mtlsOptions, onTlsClientRejected } from 'koa-mtls';
  *
- * const server = https.createServer(mtlsOptions({ keyFile, certFile, caFile }), app.callback());
+ * const files = { keyFile: '/etc/tls/tls.key', certFile: '/etc/tls/tls.crt', caFile: '/etc/tls/ca.crt' };
+ * const server = https.createServer(mtlsOptions(files), app.callback());
  * onTlsClientRejected(server, (event) => log.warn(event, `TLS client rejected: ${event.reason}`));
  * ```
  */

@@ -12,7 +12,17 @@ import { auditHook, emitOperationalAudit } from '../audit/hook.js';
 import { KoaMtlsError } from '../errors.js';
 import type { BuiltMtlsOptions } from './mtls-options.js';
 
-/** What a rotation changed. */
+/**
+ * What a rotation changed.
+ *
+ * @example
+ * ```ts
+ * import type { CertificateRotation } from 'koa-mtls';
+ *
+ * const onRotated = (rotation: CertificateRotation) =>
+ *   log.info({ from: rotation.previousFingerprint256, to: rotation.fingerprint256, notAfter: rotation.notAfter }, 'rotated');
+ * ```
+ */
 export interface CertificateRotation {
   /** SHA-256 of the previous and the new leaf certificate (lower-case hex). */
   readonly previousFingerprint256: string;
@@ -23,7 +33,20 @@ export interface CertificateRotation {
   readonly trustChanged: boolean;
 }
 
-/** The outcome of one rotation attempt. */
+/**
+ * The outcome of one rotation attempt.
+ *
+ * @example
+ * ```ts
+ * import type { CertificateWatcher, ReloadResult } from 'koa-mtls';
+ *
+ * const reloadNow = (watcher: CertificateWatcher): boolean => {
+ *   const result: ReloadResult = watcher.reload();
+ *   if (result.status === 'failed') log.error(result.error, 'kept the old certificate');
+ *   return result.status === 'rotated';
+ * };
+ * ```
+ */
 export type ReloadResult =
   | { readonly status: 'rotated'; readonly rotation: CertificateRotation }
   | { readonly status: 'unchanged' }

@@ -47,6 +47,19 @@ import {
  *
  * `requestCert`, `rejectUnauthorized`, `minVersion`, `ticketKeys`, `secureProtocol`, `SNICallback` and
  * `allowPartialTrustChain` are accepted only so that a value weakening mutual TLS is refused with its own error.
+ *
+ * @example
+ * ```ts
+ * import { type MtlsOptionsInput, mtlsOptions } from 'koa-mtls';
+ *
+ * const input: MtlsOptionsInput = {
+ *   keyFile: '/etc/tls/tls.key',
+ *   certFile: '/etc/tls/tls.crt',
+ *   caFile: '/etc/tls/ca.crt',
+ *   profile: 'intermediate',
+ * };
+ * const options = mtlsOptions(input);
+ * ```
  */
 export interface MtlsOptionsInput {
   /** Server private key, PEM (PKCS#8, PKCS#1 or SEC1; encrypted needs `passphrase`). */
@@ -111,6 +124,15 @@ export interface MtlsOptionsInput {
 /**
  * The strict server options. Pass them whole to `https.createServer`, `http2.createSecureServer` or
  * `tls.createServer` (spread them to add server settings such as `keepAliveTimeout`); never drop a field.
+ *
+ * @example
+ * ```ts
+ * import http2 from 'node:http2';
+ * import { type MtlsServerOptions, mtlsOptions } from 'koa-mtls';
+ *
+ * const options: MtlsServerOptions = mtlsOptions({ keyFile: 'tls.key', certFile: 'tls.crt', caFile: 'ca.crt' });
+ * const server = http2.createSecureServer({ ...options, allowHTTP1: true }, app.callback());
+ * ```
  */
 export interface MtlsServerOptions {
   readonly key: string;
@@ -160,7 +182,18 @@ export interface CompiledMtlsInput {
   readonly clientCertificate: ClientCertificateMode;
 }
 
-/** Whether clients must present a certificate (`required`) or may connect without one (`optional`). */
+/**
+ * Whether clients must present a certificate (`required`) or may connect without one (`optional`).
+ *
+ * @example
+ * ```ts
+ * import { type ClientCertificateMode, mtlsOptions } from 'koa-mtls';
+ *
+ * // Clients without a certificate may connect; only allowAnonymous() routes answer them.
+ * const clientCertificate: ClientCertificateMode = 'optional';
+ * const options = mtlsOptions({ keyFile: 'tls.key', certFile: 'tls.crt', caFile: 'ca.crt', clientCertificate });
+ * ```
+ */
 export type ClientCertificateMode = 'required' | 'optional';
 
 /** The SNI callback of the optional mode: the strict one plus the guard that refuses failed certificates. */

@@ -5,7 +5,17 @@
  * @module tls/profile
  */
 
-/** `modern`: TLS 1.3 only (the default). `intermediate`: TLS 1.2 and 1.3 with Mozilla's six ECDHE AEAD suites. */
+/**
+ * `modern`: TLS 1.3 only (the default). `intermediate`: TLS 1.2 and 1.3 with Mozilla's six ECDHE AEAD suites.
+ *
+ * @example
+ * ```ts
+ * import type { MtlsProfile } from 'koa-mtls';
+ *
+ * // TLS 1.2 only while old clients remain:
+ * const profile: MtlsProfile = process.env.LEGACY_TLS12_CLIENTS === '1' ? 'intermediate' : 'modern';
+ * ```
+ */
 export type MtlsProfile = 'modern' | 'intermediate';
 
 /** Mozilla 6.0 `ciphersuites` (TLS 1.3). */

@@ -5,7 +5,20 @@
  * @module tls/warnings
  */
 
-/** Stable warning codes. */
+/**
+ * Stable warning codes.
+ *
+ * @example
+ * ```ts
+ * import type { MtlsWarning, MtlsWarningCode } from 'koa-mtls';
+ *
+ * const urgent: readonly MtlsWarningCode[] = ['MTLS_CERT_EXPIRING', 'MTLS_CRL_STALE'];
+ * const onWarning = (warning: MtlsWarning) => {
+ *   if (urgent.includes(warning.code)) log.error(warning, warning.message);
+ *   else log.warn(warning, warning.message);
+ * };
+ * ```
+ */
 export type MtlsWarningCode =
   | 'MTLS_CERT_EXPIRING'
   | 'MTLS_KEY_WORLD_READABLE'
@@ -20,8 +33,9 @@ export type MtlsWarningCode =
  * @example
  * ```ts
  * import { mtlsOptions, type MtlsWarning } from 'koa-mtls';
+ *
  * const onWarning = (w: MtlsWarning) => log.warn({ code: w.code, file: w.file }, w.message);
- * mtlsOptions({ keyFile, certFile, caFile, onWarning });
+ * const options = mtlsOptions({ keyFile: 'tls.key', certFile: 'tls.crt', caFile: 'ca.crt', onWarning });
  * ```
  */
 export interface MtlsWarning {
@@ -32,7 +46,17 @@ export interface MtlsWarning {
   readonly file?: string;
 }
 
-/** Receives warnings. A hook that throws makes `mtlsOptions` (or the rotation) fail: warnings are never lost. */
+/**
+ * Receives warnings. A hook that throws makes `mtlsOptions` (or the rotation) fail: warnings are never lost.
+ *
+ * @example
+ * ```ts
+ * import { type MtlsWarningHook, mtlsOptions } from 'koa-mtls';
+ *
+ * const onWarning: MtlsWarningHook = (warning) => log.warn({ code: warning.code, file: warning.file }, warning.message);
+ * const options = mtlsOptions({ keyFile: 'tls.key', certFile: 'tls.crt', caFile: 'ca.crt', onWarning });
+ * ```
+ */
 export type MtlsWarningHook = (warning: MtlsWarning) => void;
 
 /** The default hook: `process.emitWarning` with type `KoaMtlsWarning` and the warning's code. */

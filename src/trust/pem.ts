@@ -7,7 +7,19 @@
 import { readFileSync, statSync } from 'node:fs';
 import { configError } from '../errors.js';
 
-/** PEM content as a caller may pass it. */
+/**
+ * PEM content as a caller may pass it.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import { mtlsOptions, type PemInput } from 'koa-mtls';
+ *
+ * // Two roots during a CA migration:
+ * const ca: PemInput = [readFileSync('/etc/tls/root-2025.crt'), readFileSync('/etc/tls/root-2026.crt')];
+ * const options = mtlsOptions({ keyFile: 'tls.key', certFile: 'tls.crt', ca });
+ * ```
+ */
 export type PemInput = string | Uint8Array | readonly (string | Uint8Array)[];
 
 /** One input after reading: its text and a label naming it in messages (the file path, or the option name). */

@@ -17,11 +17,34 @@ import type { Anchor, PathOutcome, PathPurpose, TrustCertificate } from './path.
 import { verifyPath, withinWindow } from './path.js';
 import { fileSource, inlineSource, type PemSource, pemBlocks } from './pem.js';
 
-/** PEM given inline (text or bytes), or the path of a PEM file (`{ file: '/etc/tls/ca.crt' }`), re-read on reload. */
+/**
+ * PEM given inline (text or bytes), or the path of a PEM file (`{ file: '/etc/tls/ca.crt' }`), re-read on reload.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import { createTrust, type TrustSource } from 'koa-mtls';
+ *
+ * // A file re-read on reload, and bytes read once:
+ * const ca: TrustSource[] = [{ file: '/etc/tls/ca.crt' }, readFileSync('/etc/tls/legacy-ca.crt')];
+ * const trust = createTrust({ ca });
+ * ```
+ */
 export type TrustSource = string | Uint8Array | { readonly file: string };
 
 /**
  * Input of {@link createTrust}. At least one anchor (in `ca` or in a trust-domain bundle) is required.
+ *
+ * @example
+ * ```ts
+ * import { createTrust, type TrustOptions } from 'koa-mtls';
+ *
+ * const options: TrustOptions = {
+ *   trustDomains: { 'example.org': { file: '/run/spire/bundle.pem' } },
+ *   crl: { file: '/etc/tls/ca.crl' },
+ * };
+ * const trust = createTrust(options);
+ * ```
  */
 export interface TrustOptions {
   /** Anchors not tied to a SPIFFE trust domain: they vouch for everything but SPIFFE IDs once `trustDomains` is set. */
@@ -48,6 +71,15 @@ export interface TrustOptions {
 
 /**
  * A shared trust configuration. Pass the same object to `mtlsOptions({ trust })` and `peerCertificate({ trust })`.
+ *
+ * @example
+ * ```ts
+ * import { createTrust, type Trust } from 'koa-mtls';
+ *
+ * const trust: Trust = createTrust({ ca: { file: '/etc/tls/ca.crt' } });
+ * trust.onChange((changed) => log.info({ generation: changed.generation }, 'trust anchors changed'));
+ * process.on('SIGHUP', () => trust.reload());
+ * ```
  */
 export interface Trust {
   /** Bumped on every successful {@link Trust.update} or {@link Trust.reload} that changed something. */
@@ -313,12 +345,15 @@ function spiffeDomain(spiffeId: string | undefined): string | undefined {
  *
  * @example
  * ```ts
+ * import https from 'node:https';
+ * import { readFileSync } from 'node:fs';
  * import { createTrust, mtlsOptions, peerCertificate } from 'koa-mtls';
+ *
  * const trust = createTrust({
  *   ca: { file: '/etc/tls/corp-ca.crt' },
- *   trustDomains: { 'example.org': { file: '/run/spire/bundle.pem' }, 'partner.com': partnerBundlePem },
+ *   trustDomains: { 'example.org': { file: '/run/spire/bundle.pem' }, 'partner.com': readFileSync('partner-bundle.pem') },
  * });
- * const server = https.createServer(mtlsOptions({ keyFile, certFile, trust }), app.callback());
+ * const server = https.createServer(mtlsOptions({ keyFile: 'tls.key', certFile: 'tls.crt', trust }), app.callback());
  * app.use(peerCertificate({ trust }));
  * ```
  */

@@ -18,7 +18,14 @@ import { assertOptionsObject, optionalFunction, ownValue } from '../options/vali
  *
  * @example
  * ```ts
- * const options: GuardUpgradeOptions = { middleware: [peerCertificate(), requirePeer({ anyPeer: true })], accept };
+ * import { type GuardUpgradeOptions, peerCertificate, requirePeer } from 'koa-mtls';
+ * import { WebSocketServer } from 'ws';
+ *
+ * const wss = new WebSocketServer({ noServer: true });
+ * const options: GuardUpgradeOptions = {
+ *   middleware: [peerCertificate(), requirePeer({ anyPeer: true })],
+ *   accept: (request, socket, head) => wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request)),
+ * };
  * ```
  */
 export interface GuardUpgradeOptions {
@@ -82,13 +89,12 @@ function statusOf(error: unknown): { status: number; message: string } {
  * import { guardUpgrade, mtlsOptions, peerCertificate, requirePeer } from 'koa-mtls';
  *
  * const app = new Koa();
- * const server = https.createServer(mtlsOptions({ keyFile, certFile, caFile }), app.callback());
+ * const server = https.createServer(mtlsOptions({ keyFile: 'tls.key', certFile: 'tls.crt', caFile: 'ca.crt' }), app.callback());
  * const wss = new WebSocketServer({ noServer: true });
- * wss.on('connection', (ws, _request, peer) => ws.send(`hello ${peer.spiffeId}`));
  * server.on('upgrade', guardUpgrade(app, {
  *   middleware: [peerCertificate(), requirePeer({ spiffe: 'spiffe://example.org/ns/chat/sa/*' })],
  *   accept: (request, socket, head, peer) =>
- *     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request, peer)),
+ *     wss.handleUpgrade(request, socket, head, (ws) => ws.send(`hello ${peer?.spiffeId}`)),
  * }));
  * ```
  */

@@ -16,11 +16,6 @@ export interface DnValuePattern {
 
 /**
  * Compiles one DN value pattern, or throws an `Error` whose message completes "<path> …".
- *
- * @example
- * ```ts
- * matchesDnValue(compileDnValuePattern('svc-*'), 'svc-a/b'); // true
- * ```
  */
 export function compileDnValuePattern(pattern: string): DnValuePattern {
   const leading = leadingSyntaxProblem(pattern);

@@ -57,11 +57,6 @@ function normalizeLabel(label: string, index: number): string {
 
 /**
  * Compiles one DNS pattern. Throws an `Error` whose message completes "<path> …" (the caller adds the path).
- *
- * @example
- * ```ts
- * compileDnsPattern('*.Bücher.example').text; // '*.xn--bcher-kva.example'
- * ```
  */
 export function compileDnsPattern(pattern: string): DnsPattern {
   const leading = leadingSyntaxProblem(pattern);
@@ -87,12 +82,6 @@ export function compileDnsPattern(pattern: string): DnsPattern {
  * Anything else (a wildcard SAN, raw Unicode, a space, a comma, NUL, an empty label) returns `undefined` and never
  * matches (RFC 5280 §4.2.1.6: a dNSName is an IA5String in preferred name syntax,
  * and a certificate's wildcard is for servers, never a client identity).
- *
- * @example
- * ```ts
- * normalizePeerDnsName('API.Example.com'); // 'api.example.com'
- * normalizePeerDnsName('*.example.com'); // undefined
- * ```
  */
 export function normalizePeerDnsName(name: string): string | undefined {
   if (!PEER_NAME.test(name)) return undefined;

@@ -23,11 +23,6 @@ export interface PeerEmail {
 
 /**
  * Compiles one email pattern, or throws an `Error` whose message completes "<path> …".
- *
- * @example
- * ```ts
- * compileEmailPattern('*@Example.com').text; // '*@example.com'
- * ```
  */
 export function compileEmailPattern(pattern: string): EmailPattern {
   const leading = leadingSyntaxProblem(pattern);

@@ -13,11 +13,6 @@ const BASE64URL = /^[A-Za-z0-9_-]{43}$/;
 
 /**
  * Normalizes one SHA-256 fingerprint, or throws an `Error` whose message completes "<path> …".
- *
- * @example
- * ```ts
- * normalizeFingerprint256('SHA256:AB:CD:…'); // 'abcd…' (64 hex digits)
- * ```
  */
 export function normalizeFingerprint256(input: string): string {
   const text = input.trim().replace(/^sha-?256:/i, '');

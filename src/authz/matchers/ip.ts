@@ -76,11 +76,6 @@ export function embeddedIpv4(bytes: Uint8Array): Uint8Array | undefined {
 /**
  * Parses an IP address into its IPv4 and IPv6 forms. Returns `undefined` for anything else, including zone ids
  * (`fe80::1%eth0`) and surrounding brackets.
- *
- * @example
- * ```ts
- * parseIpAddress('64:ff9b::10.0.0.1')?.v4; // Uint8Array [10, 0, 0, 1]
- * ```
  */
 export function parseIpAddress(text: string): PeerIp | undefined {
   if (isIPv4(text)) return { v4: parseIpv4(text), v6: undefined };
@@ -95,12 +90,6 @@ export function parseIpAddress(text: string): PeerIp | undefined {
  * Parses `address` or `address/prefix` into a block; `undefined` when either part is malformed, or when host bits are
  * set below the prefix (`10.0.0.1/8` is almost always a typo for `10.0.0.0/8`). An IPv6 block of at least 96 bits
  * inside an embedding prefix is the IPv4 block it embeds (`64:ff9b::10.0.0.0/104` is `10.0.0.0/8`).
- *
- * @example
- * ```ts
- * parseIpBlock('10.0.0.0/8'); // { bytes: [10, 0, 0, 0], prefixLength: 8, text: '10.0.0.0/8' }
- * parseIpBlock('10.0.0.1/8'); // undefined (host bits set)
- * ```
  */
 export function parseIpBlock(text: string): IpBlock | undefined {
   const slash = text.indexOf('/');

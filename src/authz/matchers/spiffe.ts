@@ -36,11 +36,6 @@ const SPIFFE = /^spiffe:\/\/([^/]*)(.*)$/i;
 
 /**
  * Validates and lower-cases a trust domain name, or throws an `Error` whose message completes "<path> …".
- *
- * @example
- * ```ts
- * normalizeTrustDomain('Example.ORG'); // 'example.org'
- * ```
  */
 export function normalizeTrustDomain(input: string): string {
   const leading = leadingSyntaxProblem(input);
@@ -56,11 +51,6 @@ export function normalizeTrustDomain(input: string): string {
 
 /**
  * Compiles one SPIFFE ID pattern, or throws an `Error` whose message completes "<path> …".
- *
- * @example
- * ```ts
- * compileSpiffePattern('spiffe://Example.org/ns/prod/sa/web').trustDomain; // 'example.org'
- * ```
  */
 export function compileSpiffePattern(pattern: string): SpiffePattern {
   const leading = leadingSyntaxProblem(pattern);

@@ -35,11 +35,6 @@ function split(text: string, allowAnyUser: boolean): PeerUpn | undefined {
 
 /**
  * Compiles one UPN pattern, or throws an `Error` whose message completes "<path> …".
- *
- * @example
- * ```ts
- * compileUpnPattern('Alice@Corp.Example').text; // 'alice@corp.example'
- * ```
  */
 export function compileUpnPattern(pattern: string): UpnPattern {
   const leading = leadingSyntaxProblem(pattern);

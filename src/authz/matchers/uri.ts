@@ -128,11 +128,6 @@ function literalPrefix(scheme: string, host: DnsPattern | string, port: string, 
 
 /**
  * Compiles one URI pattern, or throws an `Error` whose message completes "<path> …".
- *
- * @example
- * ```ts
- * compileUriPattern('HTTPS://API.example.com/v1/*').text; // 'https://api.example.com/v1/*'
- * ```
  */
 export function compileUriPattern(pattern: string): UriPattern {
   const leading = leadingSyntaxProblem(pattern);
@@ -177,11 +172,6 @@ export function compileUriPattern(pattern: string): UriPattern {
  * Splits and normalizes a peer's URI SAN; `undefined` (never matches; "cannot tell" for a deny rule) when it is not
  * RFC 3986 text `scheme://host[:port]path`, has a malformed escape, userinfo, a query or a fragment — a pattern
  * cannot say anything about those, so they are not allowed to ride along.
- *
- * @example
- * ```ts
- * parsePeerUri('https://h.example.com/x?admin=1'); // undefined
- * ```
  */
 export function parsePeerUri(uri: string): PeerUri | undefined {
   if (!URI_CHARACTERS.test(uri)) return undefined;

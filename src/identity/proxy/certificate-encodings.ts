@@ -10,7 +10,18 @@ export class MalformedHeaderError extends Error {
   override readonly name = 'MalformedHeaderError';
 }
 
-/** How a header encodes its certificate. */
+/**
+ * How a header encodes its certificate.
+ *
+ * @example
+ * ```ts
+ * import type { CertificateEncoding, HeaderSource } from 'koa-mtls';
+ *
+ * // HAProxy: http-request set-header X-SSL-Client-DER %[ssl_c_der,base64]
+ * const encoding: CertificateEncoding = 'base64-der';
+ * const haproxy: HeaderSource = { type: 'header', header: 'x-ssl-client-der', encoding };
+ * ```
+ */
 export type CertificateEncoding = 'pem' | 'url-pem' | 'base64-der';
 
 const base64Pattern = /^[A-Za-z0-9+/]+={0,2}$/;

@@ -17,6 +17,14 @@ import { type VerifyProblem, verifyChain } from './verify-chain.js';
 
 /**
  * How forwarded certificates are re-verified. Required as soon as a header source is configured.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import type { ForwardedVerificationOptions } from 'koa-mtls';
+ *
+ * const verify: ForwardedVerificationOptions = { ca: readFileSync('/etc/tls/client-ca.crt', 'utf8'), minRsaBits: 3072 };
+ * ```
  */
 export interface ForwardedVerificationOptions {
   /**

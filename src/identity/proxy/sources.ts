@@ -28,12 +28,32 @@ import type { Claims } from './claimed-identity.js';
 import { parseByteSequenceItem, parseByteSequenceList } from './structured-field.js';
 import { parseXfcc, selectElement, singleValue, type XfccElement } from './xfcc.js';
 
-/** The TLS connection's own peer certificate (verified by the handshake). */
+/**
+ * The TLS connection's own peer certificate (verified by the handshake).
+ *
+ * @example
+ * ```ts
+ * import type { PeerCertificateSource, TlsSource } from 'koa-mtls';
+ *
+ * const tls: TlsSource = { type: 'tls' }; // the same as 'tls'
+ * const sources: PeerCertificateSource[] = [tls, 'xfcc'];
+ * ```
+ */
 export interface TlsSource {
   readonly type: 'tls';
 }
 
-/** Envoy/Istio `x-forwarded-client-cert`. */
+/**
+ * Envoy/Istio `x-forwarded-client-cert`.
+ *
+ * @example
+ * ```ts
+ * import type { XfccSource } from 'koa-mtls';
+ *
+ * // An edge Envoy and a sidecar each append an element; the client's is second from the right.
+ * const xfcc: XfccSource = { type: 'xfcc', hops: 2 };
+ * ```
+ */
 export interface XfccSource {
   readonly type: 'xfcc';
   /** Header name. Default `x-forwarded-client-cert`. */
@@ -51,7 +71,17 @@ export interface XfccSource {
   readonly allowClaimedIdentity?: boolean;
 }
 
-/** RFC 9440 `Client-Cert` / `Client-Cert-Chain` (Google Cloud LB, Cloudflare, Keycloak's `rfc9440` provider). */
+/**
+ * RFC 9440 `Client-Cert` / `Client-Cert-Chain` (Google Cloud LB, Cloudflare, Keycloak's `rfc9440` provider).
+ *
+ * @example
+ * ```ts
+ * import type { ClientCertSource } from 'koa-mtls';
+ *
+ * // RFC 9440 headers under the names a load balancer was configured with:
+ * const source: ClientCertSource = { type: 'client-cert', header: 'x-client-cert', chainHeader: 'x-client-cert-chain' };
+ * ```
+ */
 export interface ClientCertSource {
   readonly type: 'client-cert';
   /** Default `client-cert`. */
@@ -60,14 +90,34 @@ export interface ClientCertSource {
   readonly chainHeader?: string;
 }
 
-/** nginx `proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;` (URL-encoded PEM). */
+/**
+ * nginx `proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;` (URL-encoded PEM).
+ *
+ * @example
+ * ```ts
+ * import type { NginxSource } from 'koa-mtls';
+ *
+ * // nginx: proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;
+ * const nginx: NginxSource = { type: 'nginx' };
+ * ```
+ */
 export interface NginxSource {
   readonly type: 'nginx';
   /** Default `x-ssl-client-cert`. */
   readonly header?: string;
 }
 
-/** Any header holding one certificate: HAProxy (`%[ssl_c_der,base64]`), Caddy, Traefik, Apache. */
+/**
+ * Any header holding one certificate: HAProxy (`%[ssl_c_der,base64]`), Caddy, Traefik, Apache.
+ *
+ * @example
+ * ```ts
+ * import type { HeaderSource } from 'koa-mtls';
+ *
+ * // Caddy: header_up X-Client-Cert-Der {http.request.tls.client.certificate_der_base64}
+ * const caddy: HeaderSource = { type: 'header', header: 'x-client-cert-der', encoding: 'base64-der' };
+ * ```
+ */
 export interface HeaderSource {
   readonly type: 'header';
   /** Header name (required). */
@@ -76,7 +126,17 @@ export interface HeaderSource {
   readonly encoding: CertificateEncoding;
 }
 
-/** One entry of `sources`: an object, or the name of a type whose options all have defaults. */
+/**
+ * One entry of `sources`: an object, or the name of a type whose options all have defaults.
+ *
+ * @example
+ * ```ts
+ * import type { PeerCertificateSource } from 'koa-mtls';
+ *
+ * // Direct clients on the socket, and clients forwarded by nginx:
+ * const sources: PeerCertificateSource[] = ['tls', { type: 'nginx', header: 'x-ssl-client-cert' }];
+ * ```
+ */
 export type PeerCertificateSource =
   | 'tls'
   | 'xfcc'
