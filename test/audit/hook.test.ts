@@ -1,7 +1,5 @@
-import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +11,9 @@ import { peerCertificate } from '../../src/identity/index.js';
 import { createCertificateAuthority, type IssuedCertificate } from '../../src/pki/index.js';
 import { createSandbox, type Sandbox, sandboxPath } from '../../src/sandbox/index.js';
 import { mtlsOptions, onTlsClientRejected, watchCertificates } from '../../src/tls/index.js';
-import { temporaryDirectory } from '../tls/fixtures.js';
+import { httpsRequest } from '../helpers/https-client.js';
+import { close, listen } from '../helpers/listen.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 let restore: (() => void) | undefined;
 afterEach(() => {
@@ -115,9 +115,7 @@ describe('one hook, set once, hears every module over real TLS', () => {
     onTlsClientRejected(server);
     const watcher = watchCertificates(server, files, { watch: false, onError: () => {} });
     server.on('close', () => watcher.close());
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    port = (server.address() as AddressInfo).port;
+    port = await listen(server);
 
     // A broken rotation, retried three times: one event, not three.
     writeFileSync(files.keyFile, 'not a key', { mode: 0o600 });
@@ -125,37 +123,16 @@ describe('one hook, set once, hears every module over real TLS', () => {
   });
 
   afterAll(async () => {
-    server.closeAllConnections();
-    server.close();
+    await close(server);
     await sandbox.close();
     undo();
     dir.dispose();
   });
 
-  const get = (path: string, client: IssuedCertificate) =>
-    new Promise<{ status: number; body: string }>((resolve) => {
-      const request = https.get(
-        {
-          host: '127.0.0.1',
-          port,
-          path,
-          servername: 'localhost',
-          ca,
-          cert: client.chain,
-          key: client.key,
-          agent: false,
-        },
-        (response) => {
-          let body = '';
-          response.on('data', (chunk: Buffer) => {
-            body += chunk.toString();
-          });
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-        },
-      );
-      request.setTimeout(5000, () => request.destroy(new Error('timeout')));
-      request.on('error', () => resolve({ status: 0, body: '' }));
-    });
+  const get = async (path: string, client: IssuedCertificate) => {
+    const { status, body } = await httpsRequest({ port, path, ca, cert: client.chain, key: client.key });
+    return { status, body };
+  };
 
   it('reports the policy denial (authz), the refused path (sandbox) and the allow, with the handler run once', async () => {
     expect(await get('/files/a.txt', allowed)).toEqual({ status: 200, body: 'ok' });

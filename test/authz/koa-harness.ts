@@ -3,11 +3,10 @@
  * `ctx.state.peer` from a fixture chosen by the `x-test-peer` header (standing in for `peerCertificate()`; the
  * end-to-end TLS tests live with the integration suite).
  */
-import { once } from 'node:events';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import Koa, { type Middleware } from 'koa';
 import type { PeerIdentity } from '../../src/identity/peer-identity.js';
+import { close, listen } from '../helpers/listen.js';
 
 export interface Harness {
   /** Requests `path` as the fixture peer `peer` (none when omitted). */
@@ -51,9 +50,8 @@ export async function serve(
     runs++;
     await handler(ctx, next);
   });
-  const server: Server = app.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  const server = createServer(app.callback());
+  const port = await listen(server);
   return {
     async request(path, peer, headers = {}) {
       const response = await fetch(`http://127.0.0.1:${port}${path}`, {
@@ -63,10 +61,6 @@ export async function serve(
     },
     handlerRuns: () => runs,
     errors,
-    async close() {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-    },
+    close: () => close(server),
   };
 }

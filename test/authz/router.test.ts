@@ -1,11 +1,10 @@
-import { once } from 'node:events';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePeer } from '../../src/authz/require-peer.js';
 import { routeMetadataOf } from '../../src/routes/route-metadata.js';
+import { close, listen } from '../helpers/listen.js';
 import { makePeer } from './peer-fixture.js';
 
 const peers = {
@@ -34,14 +33,11 @@ beforeAll(async () => {
     await next();
   });
   app.use(router.routes());
-  server = app.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = createServer(app.callback());
+  base = `http://127.0.0.1:${await listen(server)}`;
 });
 afterAll(async () => {
-  server.closeAllConnections();
-  server.close();
-  await once(server, 'close');
+  await close(server);
 });
 
 async function get(path: string, peer?: string): Promise<[number, string]> {

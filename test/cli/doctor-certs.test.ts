@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { createCertificateAuthority } from '../../src/pki/index.js';
-import { capturedIo } from '../helpers/captured-io.js';
+import { capturedIo, runCli } from '../helpers/captured-io.js';
 import { buildTree, removeTree } from '../posture/fixture-tree.js';
 import { HARDENED_CONTAINER } from '../posture/fixtures.js';
 
@@ -18,19 +18,15 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const doctor = async (...args: string[]) => {
-  const io = capturedIo(dir);
-  const code = await main(['doctor', '--root', hardened, ...args], io);
-  return { code, out: io.out(), err: io.err() };
-};
+const doctor = (...args: string[]) => runCli(['doctor', '--root', hardened, ...args], { cwd: dir });
 
 describe('koa-mtls doctor --certs DIR', () => {
   it('passes a directory written by `koa-mtls certs init`', async () => {
     expect(await main(['certs', 'init', '--out', 'good'], capturedIo(dir))).toBe(0);
     const run = await doctor('--certs', 'good');
     expect(run.code).toBe(0);
-    expect(run.out).toContain(`Certificates in ${join(dir, 'good')} (koa-mtls certs)`);
-    expect(run.out).toContain('ok       mtlsOptions accepts these files');
+    expect(run.stdout).toContain(`Certificates in ${join(dir, 'good')} (koa-mtls certs)`);
+    expect(run.stdout).toContain('ok       mtlsOptions accepts these files');
   });
 
   it('fails (exit 1) on a Kubernetes TLS secret that mtlsOptions refuses, and says why with the code', async () => {
@@ -44,7 +40,7 @@ describe('koa-mtls doctor --certs DIR', () => {
     writeFileSync(join(secret, 'ca.crt'), root.root);
     const run = await doctor('--certs', 'secret', '--json');
     expect(run.code).toBe(1);
-    const report = JSON.parse(run.out);
+    const report = JSON.parse(run.stdout);
     expect(report.exitCode).toBe(1);
     expect(report.certificates.layout).toBe('Kubernetes TLS secret (cert-manager)');
     expect(report.certificates.refusal.code).toBe('ERR_MTLS_CONFIG_CERT_EXPIRED');
@@ -54,6 +50,6 @@ describe('koa-mtls doctor --certs DIR', () => {
   it('refuses a directory with no known layout as a usage error (exit 2)', async () => {
     const run = await doctor('--certs', '.');
     expect(run.code).toBe(2);
-    expect(run.err).toContain('no known layout');
+    expect(run.stderr).toContain('no known layout');
   });
 });

@@ -2,35 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDoctor } from '../../src/cli/doctor.js';
-import { capturedIo } from '../helpers/captured-io.js';
+import { capturedIo, runCli, type TerminalOptions } from '../helpers/captured-io.js';
 import { buildTree, removeTree } from '../posture/fixture-tree.js';
 import { HARDENED_CONTAINER, HOST_PROCESS, PRIVILEGED_CONTAINER } from '../posture/fixtures.js';
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function doctor(
-  argv: readonly string[],
-  options: { isTTY?: boolean; env?: NodeJS.ProcessEnv } = {},
-): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runDoctor(argv, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    isTTY: options.isTTY ?? false,
-    env: options.env ?? {},
-    cwd: process.cwd(),
-  });
-  return { code, stdout, stderr };
-}
+const doctor = (argv: readonly string[], terminal: TerminalOptions = {}) =>
+  runCli(argv, { ...terminal, cwd: process.cwd(), command: runDoctor });
 
 const ESC = '\u001b[';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { InvalidOptionError } from '../../src/errors.js';
 import { peerFromPem } from '../../src/identity/peer-from-pem.js';
-import { capturedIo } from '../helpers/captured-io.js';
+import { capturedIo, runCli } from '../helpers/captured-io.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'koa-mtls-explain-'));
 beforeAll(async () => {
@@ -18,11 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const run = async (...argv: string[]) => {
-  const io = capturedIo(dir);
-  const code = await main(['explain', ...argv], io);
-  return { code, out: io.out(), err: io.err() };
-};
+const run = (...argv: string[]) => runCli(['explain', ...argv], { cwd: dir });
 
 describe('peerFromPem', () => {
   it('builds the identity of the leaf, with the fingerprints Node computes and the SPIFFE ID', () => {
@@ -58,32 +54,32 @@ describe('peerFromPem', () => {
 
 describe('koa-mtls explain', () => {
   it('prints the identity and ALLOW with the matching rule, exit 0', async () => {
-    const { code, out, err } = await run('--cert', 'client.pem', '--policy', 'domain.json');
-    expect(err).toBe('');
+    const { code, stdout, stderr } = await run('--cert', 'client.pem', '--policy', 'domain.json');
+    expect(stderr).toBe('');
     expect(code).toBe(0);
-    expect(out).toContain('spiffeId     spiffe://example.org/ns/dev/sa/client');
-    expect(out).toMatch(/decision {5}ALLOW \(POLICY_MATCH, rule policy/);
+    expect(stdout).toContain('spiffeId     spiffe://example.org/ns/dev/sa/client');
+    expect(stdout).toMatch(/decision {5}ALLOW \(POLICY_MATCH, rule policy/);
   });
 
   it('prints DENY with the rule that failed, exit 1', async () => {
-    const { code, out } = await run('--cert', 'client.pem', '--policy', 'admin.json');
+    const { code, stdout } = await run('--cert', 'client.pem', '--policy', 'admin.json');
     expect(code).toBe(1);
-    expect(out).toContain('decision     DENY (POLICY_NO_MATCH');
-    expect(out).toContain(
+    expect(stdout).toContain('decision     DENY (POLICY_NO_MATCH');
+    expect(stdout).toContain(
       '  no     policy.spiffe  spiffe in [spiffe://example.org/ns/prod/sa/admin]: no entry matched',
     );
   });
 
   it('judges validity at --now', async () => {
-    const { code, out } = await run('--cert', 'client.pem', '--policy', 'domain.json', '--now', '2099-01-01');
+    const { code, stdout } = await run('--cert', 'client.pem', '--policy', 'domain.json', '--now', '2099-01-01');
     expect(code).toBe(1);
-    expect(out).toContain('DENY');
+    expect(stdout).toContain('DENY');
   });
 
   it('prints JSON with --json', async () => {
-    const { code, out } = await run('--cert', 'client.pem', '--policy', 'domain.json', '--json');
+    const { code, stdout } = await run('--cert', 'client.pem', '--policy', 'domain.json', '--json');
     expect(code).toBe(0);
-    const parsed = JSON.parse(out) as { identity: { spiffeId: string }; explanation: { allowed: boolean } };
+    const parsed = JSON.parse(stdout) as { identity: { spiffeId: string }; explanation: { allowed: boolean } };
     expect(parsed.identity.spiffeId).toBe('spiffe://example.org/ns/dev/sa/client');
     expect(parsed.explanation.allowed).toBe(true);
   });
@@ -96,9 +92,9 @@ describe('koa-mtls explain', () => {
     ['a key as the certificate', ['--cert', 'client-key.pem', '--policy', 'domain.json'], /--cert client-key.pem: /],
     ['a bad --now', ['--cert', 'client.pem', '--policy', 'domain.json', '--now', 'soon'], /--now "soon"/],
   ])('refuses %s with one line, exit 2', async (_, argv, message) => {
-    const { code, err } = await run(...argv);
+    const { code, stderr } = await run(...argv);
     expect(code).toBe(2);
-    expect(err).toMatch(message);
-    expect(err.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(message);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
   });
 });

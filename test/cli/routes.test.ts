@@ -1,13 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { runCli } from '../helpers/captured-io.js';
 import { closeSandboxes, filesRoot } from '../routes/fixtures/service.js';
 
-const repository = fileURLToPath(new URL('../..', import.meta.url));
 const fixtures = 'test/routes/fixtures';
 const scratch = mkdtempSync(join(tmpdir(), 'koa-mtls-routes-'));
 afterAll(async () => {
@@ -15,28 +13,7 @@ afterAll(async () => {
   await closeSandboxes();
 });
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function run(...argv: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    isTTY: false,
-    env: {},
-    cwd: repository,
-  });
-  return { code, stdout, stderr };
-}
+const run = (...argv: string[]) => runCli(argv);
 
 describe('koa-mtls routes', () => {
   describe('when the module exports an app factory (createApp)', () => {

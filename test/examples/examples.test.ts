@@ -7,7 +7,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +20,8 @@ import { createApp as createHttp2App, createServer as createHttp2Server } from '
 import { createApp as createMinimalApp } from '../../examples/minimal-api.js';
 import { secretFiles, serveWithRotation, writeSecretVolume } from '../../examples/rotation.js';
 import { createApp as createSpiffeApp } from '../../examples/spiffe-router.js';
+import { httpsRequest } from '../helpers/https-client.js';
+import { listenForSuite } from '../helpers/listen.js';
 
 let ca: CertificateAuthority;
 let tls: ReturnType<typeof mtlsOptions>;
@@ -41,49 +42,19 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-async function serve(server: http.Server | https.Server | http2.Http2SecureServer): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  closers.push(() => new Promise((resolve) => server.close(resolve)));
-  return (server.address() as AddressInfo).port;
-}
+const serve = (server: http.Server | https.Server | http2.Http2SecureServer) => listenForSuite(server, closers);
 
-function call(
+async function call(
   port: number,
   client: IssuedCertificate,
   path: string,
   method = 'GET',
   body?: string,
 ): Promise<{ status: number; body: string; fingerprint: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        method,
-        servername: 'localhost',
-        ca: ca.root,
-        agent: false,
-        key: client.key,
-        cert: client.chain,
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (chunk) => {
-          text += chunk;
-        });
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: text,
-            fingerprint: (res.socket as import('node:tls').TLSSocket).getPeerX509Certificate?.()?.fingerprint256 ?? '',
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+  const request = { port, path, method, ca: ca.root, cert: client.chain, key: client.key };
+  const answer = await httpsRequest(body === undefined ? request : { ...request, body });
+  if (answer.error !== undefined) throw new Error(`${method} ${path}: ${answer.error}`);
+  return { status: answer.status, body: answer.body, fingerprint: answer.serverFingerprint256 ?? '' };
 }
 
 const httpsApp = (app: Koa) => serve(https.createServer(tls, app.callback()));
@@ -125,18 +96,10 @@ describe('examples/file-service.ts', () => {
 describe('examples/behind-proxy.ts', () => {
   it("takes the identity from the proxy's XFCC header, re-verified, and answers 401 without one", async () => {
     const port = await serve(http.createServer(createProxiedApp({ ca: ca.root }).callback()));
-    const get = (headers: Record<string, string>) =>
-      new Promise<{ status: number; body: string }>((resolve, reject) => {
-        http
-          .get({ host: '127.0.0.1', port, path: '/', headers, agent: false }, (res) => {
-            let text = '';
-            res.on('data', (chunk) => {
-              text += chunk;
-            });
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-          })
-          .on('error', reject);
-      });
+    const get = async (headers: Record<string, string>) => {
+      const response = await fetch(`http://127.0.0.1:${port}/`, { headers });
+      return { status: response.status, body: await response.text() };
+    };
     const xfcc = `Hash=${payments.fingerprint256};Cert="${encodeURIComponent(payments.certificate)}"`;
     expect(await get({ 'x-forwarded-client-cert': xfcc })).toEqual({
       status: 200,

@@ -9,7 +9,8 @@ import { InvalidOptionError } from '../../src/errors.js';
 import { type PeerCertificateOptions, peerCertificate } from '../../src/identity/peer-certificate.js';
 import type { PeerIdentity } from '../../src/identity/peer-identity.js';
 import { type CertificateAuthority, createCertificateAuthority, type IssuedCertificate } from '../../src/pki/index.js';
-import { close, get, http2Session, listen } from './helpers/tls.js';
+import { close, listen } from '../helpers/listen.js';
+import { get, http2Session } from './helpers/tls.js';
 
 let root: CertificateAuthority;
 let intermediate: CertificateAuthority;

@@ -8,7 +8,9 @@ import { InvalidOptionError } from '../../src/errors.js';
 import { type PeerCertificateOptions, peerCertificate } from '../../src/identity/peer-certificate.js';
 import type { PeerIdentity } from '../../src/identity/peer-identity.js';
 import { type CertificateAuthority, createCertificateAuthority, type IssuedCertificate } from '../../src/pki/index.js';
-import { close, countPeerCertificateCalls, get, http2Session, listen } from './helpers/tls.js';
+import { httpsGet } from '../helpers/https-client.js';
+import { close, listen } from '../helpers/listen.js';
+import { countPeerCertificateCalls, get, http2Session } from './helpers/tls.js';
 
 let root: CertificateAuthority;
 let intermediate: CertificateAuthority;
@@ -180,17 +182,7 @@ describe('when the TLS peer has no usable certificate', () => {
     const plain = http.createServer(harness.app.callback());
     servers.push(plain);
     const port = await listen(plain);
-    const body = await new Promise<string>((resolve, reject) => {
-      http
-        .get({ host: '127.0.0.1', port, path: '/preset' }, (response) => {
-          let text = '';
-          response.on('data', (chunk) => {
-            text += chunk;
-          });
-          response.on('end', () => resolve(text));
-        })
-        .on('error', reject);
-    });
+    const body = await (await fetch(`http://127.0.0.1:${port}/preset`)).text();
     expect(JSON.parse(body)).toEqual({ peer: null });
     expect(lastEvent(harness)).toMatchObject({ outcome: 'reject', reason: 'PEER_NOT_TLS' });
   });
@@ -310,14 +302,7 @@ describe('when the audit hook misbehaves or a request id is present', () => {
   it('puts the x-request-id in the event', async () => {
     const harness = createApp();
     const { port } = await httpsServer(harness);
-    await new Promise<void>((resolve, reject) => {
-      https
-        .get(
-          { host: '127.0.0.1', port, headers: { 'x-request-id': 'req-7' }, ...withClient(), servername: 'localhost' },
-          (response) => response.resume().on('end', resolve),
-        )
-        .on('error', reject);
-    });
+    await httpsGet({ port, headers: { 'x-request-id': 'req-7' }, ...withClient() });
     expect(lastEvent(harness)).toMatchObject({ requestId: 'req-7', reason: 'PEER_IDENTIFIED' });
   });
 });

@@ -9,10 +9,8 @@
  * directory is bind-mounted over it. Nothing outside the test's temporary directory is written.
  */
 import { execFileSync } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Koa from 'koa';
@@ -22,19 +20,19 @@ import { requirePeer } from '../../src/authz/index.js';
 import { main } from '../../src/cli/main.js';
 import { peerCertificate } from '../../src/identity/index.js';
 import { mtlsOptions, onTlsClientRejected } from '../../src/tls/index.js';
-import { runToEnd } from '../helpers/built-package.js';
 import { capturedIo } from '../helpers/captured-io.js';
-import { externalTools } from '../helpers/external-tools.js';
+import { externalTools, MOUNT_NAMESPACES } from '../helpers/external-tools.js';
+import { close, listen } from '../helpers/listen.js';
+import { runProgram } from '../helpers/processes.js';
 
 const POLICY_DIR = '/etc/chromium/policies/managed';
 
 describe.skipIf(
-  !externalTools('real browser (Chromium with an imported PKCS#12 bundle)', [
-    'chromium',
-    'pk12util',
-    'certutil',
-    'unshare',
-  ]) || !existsSync(POLICY_DIR),
+  !externalTools(
+    'real browser (Chromium with an imported PKCS#12 bundle)',
+    ['chromium', 'pk12util', 'certutil', 'unshare'],
+    MOUNT_NAMESPACES,
+  ) || !existsSync(POLICY_DIR),
 )('headless Chromium with the certs PKCS#12 bundle', () => {
   const work = mkdtempSync(join(tmpdir(), 'koa-mtls-browser-'));
   const policies = join(work, 'policies');
@@ -59,7 +57,7 @@ describe.skipIf(
     const browser = ['chromium', ...flags, `--user-data-dir=${join(home, 'profile')}`, ...args, url];
     // The policy directory exists only inside this private mount namespace, for this one browser process.
     const mounted = ['-m', '--propagation', 'private', 'sh', '-c', 'mount --bind "$1" "$2" && shift 2 && exec "$@"'];
-    return runToEnd('unshare', [...mounted, 'sh', policies, POLICY_DIR, ...browser], {
+    return runProgram('unshare', [...mounted, 'sh', policies, POLICY_DIR, ...browser], {
       cwd: work,
       timeoutMs: 60_000,
       env: { ...process.env, HOME: home },
@@ -82,9 +80,7 @@ describe.skipIf(
     const options = Object.fromEntries(Object.entries(files).map(([key, file]) => [key, join(work, file)]));
     server = https.createServer(mtlsOptions({ ...options, profile: 'intermediate' }), app.callback());
     onTlsClientRejected(server, (event) => rejections.push(event));
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    url = `https://127.0.0.1:${await listen(server)}/`;
     mkdirSync(policies);
     const rule = { pattern: url.slice(0, -1), filter: { ISSUER: { CN: 'koa-mtls development root CA' } } };
     writeFileSync(
@@ -94,8 +90,7 @@ describe.skipIf(
   }, 60_000);
 
   afterAll(async () => {
-    server.closeAllConnections();
-    server.close();
+    await close(server);
     rmSync(work, { recursive: true, force: true });
   });
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mtlsOptions } from '../../src/tls/mtls-options.js';
 import type { MtlsProfile } from '../../src/tls/profile.js';
 import { externalTools } from '../helpers/external-tools.js';
-import { waitFor } from '../tls/fixtures.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { type Expected, expectationFor, MATRIX, renderMatrixMarkdown } from './helpers/client-matrix-table.js';
 import {
   type ClientOutcome,

@@ -5,7 +5,6 @@
  * B. a plain-HTTP listener bound to loopback beside a strict mTLS port, probed by an `exec` probe inside the pod
  *    (kubelet `httpGet` cannot reach a loopback listener), while the mTLS port keeps refusing certificate-less clients.
  */
-import { execFile } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -18,27 +17,16 @@ import { peerCertificate } from '../../src/identity/index.js';
 import { type CertificateAuthority, createCertificateAuthority, type IssuedCertificate } from '../../src/pki/index.js';
 import { mtlsOptions } from '../../src/tls/index.js';
 import { externalTools } from '../helpers/external-tools.js';
+import { listenForSuite } from '../helpers/listen.js';
+import { runProgram } from '../helpers/processes.js';
 
 let root: CertificateAuthority;
 let serverCert: IssuedCertificate;
 const closers: (() => Promise<unknown>)[] = [];
 
-function run(command: string, args: readonly string[]): Promise<string> {
-  return new Promise((resolve) => {
-    execFile(command, [...args], { timeout: 15_000 }, (error, stdout) => resolve(error === null ? stdout : 'failed'));
-  });
-}
-
-async function listen(server: http.Server | https.Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
-  return (server.address() as AddressInfo).port;
+async function run(command: string, args: readonly string[]): Promise<string> {
+  const { code, stdout } = await runProgram(command, args, { timeoutMs: 15_000 });
+  return code === 0 ? stdout : 'failed';
 }
 
 /** The service's routes: the guarded business route, and the health route where a pattern needs it. */
@@ -78,7 +66,7 @@ describe.skipIf(!withCurl)('pattern A: an anonymous route on the mTLS port', () 
       clientCertificate: 'optional',
       onWarning: () => {},
     });
-    port = await listen(https.createServer(options, app.callback()));
+    port = await listenForSuite(https.createServer(options, app.callback()), closers);
   });
 
   it('answers a kubelet-style httpGet probe (HTTPS, no certificate, no SNI, no verification) with 200', async () => {
@@ -108,14 +96,14 @@ describe.skipIf(!withCurl)('pattern B: a loopback-only plain listener beside a s
     const router = serviceRouter(false);
     const app = new Koa().use(peerCertificate()).use(router.routes());
     const options = mtlsOptions({ key: serverCert.key, cert: serverCert.chain, ca: root.root, onWarning: () => {} });
-    mtlsPort = await listen(https.createServer(options, app.callback()));
+    mtlsPort = await listenForSuite(https.createServer(options, app.callback()), closers);
     // A separate app with the probe routes only: nothing of the service is reachable without TLS.
     const health = new Koa().use((ctx) => {
       if (ctx.path !== '/healthz') return;
       ctx.body = 'ok';
     });
     healthServer = http.createServer(health.callback());
-    healthPort = await listen(healthServer);
+    healthPort = await listenForSuite(healthServer, closers);
   });
 
   it('binds the plain listener to loopback only', () => {

@@ -5,11 +5,9 @@
  * verification never degrades to anonymous — the connection is refused and `onTlsClientRejected` reports it, with
  * or without SNI; a valid certificate is decided by the route's policy.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Router from '@koa/router';
@@ -23,6 +21,9 @@ import { type CertificateAuthority, createCertificateAuthority, type IssuedCerti
 import { mtlsOptions, onTlsClientRejected } from '../../src/tls/index.js';
 import type { MtlsWarning } from '../../src/tls/warnings.js';
 import { externalTools } from '../helpers/external-tools.js';
+import { httpsRequest } from '../helpers/https-client.js';
+import { listenForSuite } from '../helpers/listen.js';
+import { runProgram } from '../helpers/processes.js';
 
 const PAYMENTS = 'spiffe://example.org/ns/prod/sa/payments';
 let root: CertificateAuthority;
@@ -85,15 +86,7 @@ async function start(kind: 'https' | 'http2'): Promise<Running> {
       ? https.createServer(options, callback)
       : http2.createSecureServer({ ...options, allowHTTP1: true }, callback);
   onTlsClientRejected(server, (event) => rejections.push(event));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        if ('closeAllConnections' in server) server.closeAllConnections();
-      }),
-  );
-  return { port: (server.address() as AddressInfo).port, handled, rejections, audit, warnings };
+  return { port: await listenForSuite(server, closers), handled, rejections, audit, warnings };
 }
 
 function credentials(who: Who): { cert?: string; key?: string } {
@@ -109,7 +102,13 @@ function files(who: Who): string[] {
   return ['--cert', join(dir, `${who}.crt`), '--key', join(dir, `${who}.key`)];
 }
 
-function curl(port: number, who: Who, path: string, version: '--http1.1' | '--http2', sni: boolean): Promise<Outcome> {
+async function curl(
+  port: number,
+  who: Who,
+  path: string,
+  version: '--http1.1' | '--http2',
+  sni: boolean,
+): Promise<Outcome> {
   const url = sni ? `https://localhost:${port}${path}` : `https://127.0.0.1:${port}${path}`;
   const args = [
     '-sS',
@@ -123,40 +122,17 @@ function curl(port: number, who: Who, path: string, version: '--http1.1' | '--ht
     ' %{http_code}',
   ];
   if (sni) args.push('--resolve', `localhost:${port}:127.0.0.1`);
-  return new Promise((resolve) => {
-    execFile('curl', [...args, url], { timeout: 15_000 }, (error, stdout) => {
-      const [body, status] = [stdout.slice(0, stdout.lastIndexOf(' ')), stdout.slice(stdout.lastIndexOf(' ') + 1)];
-      // curl exits non-zero when the handshake or the connection fails before a response.
-      resolve(error !== null || status === '000' ? 'refused' : `${status} ${body}`);
-    });
-  });
+  const { code, stdout } = await runProgram('curl', [...args, url], { timeoutMs: 15_000 });
+  const [body, status] = [stdout.slice(0, stdout.lastIndexOf(' ')), stdout.slice(stdout.lastIndexOf(' ') + 1)];
+  // curl exits non-zero when the handshake or the connection fails before a response.
+  return code !== 0 || status === '000' ? 'refused' : `${status} ${body}`;
 }
 
-function nodeH1(port: number, who: Who, path: string, sni: boolean): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const request = https.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        ca: root.root,
-        agent: false,
-        // Without servername Node sends no SNI to an IP address (as kubelet's probes do not).
-        ...(sni ? { servername: 'localhost' } : {}),
-        ...credentials(who),
-      },
-      (response) => {
-        let body = '';
-        response.on('data', (chunk) => {
-          body += chunk;
-        });
-        response.on('end', () => resolve(`${response.statusCode} ${body}`));
-      },
-    );
-    request.setTimeout(10_000, () => request.destroy());
-    request.on('error', () => resolve('refused'));
-    request.end();
-  });
+async function nodeH1(port: number, who: Who, path: string, sni: boolean): Promise<Outcome> {
+  // Without servername Node sends no SNI to an IP address (as kubelet's probes do not).
+  const servername = sni ? 'localhost' : false;
+  const answer = await httpsRequest({ port, path, ca: root.root, servername, ...credentials(who), timeoutMs: 10_000 });
+  return answer.error === undefined ? `${answer.status} ${answer.body}` : 'refused';
 }
 
 function nodeH2(port: number, who: Who, path: string, sni: boolean): Promise<Outcome> {
@@ -290,8 +266,6 @@ describe('when the mode is chosen', () => {
     const server = https.createServer(
       mtlsOptions({ key: serverCert.key, cert: serverCert.chain, ca: root.root, onWarning: () => {} }),
     );
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    closers.push(() => new Promise((resolve) => server.close(resolve)));
-    expect(await call('node-h1', (server.address() as AddressInfo).port, 'none', '/healthz')).toBe('refused');
+    expect(await call('node-h1', await listenForSuite(server, closers), 'none', '/healthz')).toBe('refused');
   });
 });

@@ -4,10 +4,8 @@
  * it terminates TLS itself, the same `requirePeer` policy decides the same way, a certificate the proxy did not
  * verify never becomes a peer, and a forged header from a connection that is not the proxy is removed and reported.
  */
-import type { Server } from 'node:http';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +16,8 @@ import { peerCertificate } from '../../src/identity/index.js';
 import { type CertificateAuthority, createCertificateAuthority, type IssuedCertificate } from '../../src/pki/index.js';
 import { mtlsOptions } from '../../src/tls/index.js';
 import { externalTools } from '../helpers/external-tools.js';
+import { httpsGet } from '../helpers/https-client.js';
+import { listenForSuite } from '../helpers/listen.js';
 import { type ProxyKind, type RunningProxy, startProxy } from '../helpers/proxies.js';
 
 const sources: Record<ProxyKind, PeerCertificateSource> = {
@@ -79,55 +79,19 @@ function identityApp(options: Parameters<typeof peerCertificate>[0]): {
   return { app, events, received: () => received };
 }
 
-async function listen(server: Server | https.Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  closers.push(() => new Promise((resolve) => server.close(resolve)));
-  return (server.address() as AddressInfo).port;
-}
-
-function get(
+async function get(
   port: number,
   client: IssuedCertificate | undefined,
   headers: Record<string, string> = {},
   path = '/',
 ): Promise<Seen> {
-  return new Promise((resolve, reject) => {
-    https
-      .get(
-        {
-          host: '127.0.0.1',
-          port,
-          path,
-          servername: 'localhost',
-          ca: root.root,
-          agent: false,
-          headers: { host: `localhost:${port}`, ...headers },
-          ...(client === undefined ? {} : { key: client.key, cert: client.chain }),
-        },
-        (res) => {
-          let body = '';
-          res.on('data', (chunk) => {
-            body += chunk;
-          });
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        },
-      )
-      .on('error', reject);
-  });
+  const credentials = client === undefined ? {} : { cert: client.chain, key: client.key };
+  return httpsGet({ port, path, ca: root.root, headers: { host: `localhost:${port}`, ...headers }, ...credentials });
 }
 
-function plainGet(port: number, headers: Record<string, string>): Promise<Seen> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, headers, agent: false }, (res) => {
-        let body = '';
-        res.on('data', (chunk) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
-  });
+async function plainGet(port: number, headers: Record<string, string>): Promise<Seen> {
+  const response = await fetch(`http://127.0.0.1:${port}/`, { headers });
+  return { status: response.status, body: await response.text() };
 }
 
 beforeAll(async () => {
@@ -153,11 +117,12 @@ afterAll(async () => {
 describe('when the app terminates TLS itself', () => {
   it('identifies the workload from the socket (the reference for the proxies below)', async () => {
     const { app } = identityApp({ sources: ['tls'] });
-    const port = await listen(
+    const port = await listenForSuite(
       https.createServer(
         mtlsOptions({ key: serverCert.key, cert: serverCert.chain, ca: root.root, onWarning: () => {} }),
         app.callback(),
       ),
+      closers,
     );
     const seen = await get(port, workload);
     expect(seen.status).toBe(200);
@@ -189,7 +154,7 @@ describe.each<ProxyKind>(installedProxies)('behind %s', (kind) => {
     });
     events = built.events;
     received = built.received;
-    backendPort = await listen(http.createServer(built.app.callback()));
+    backendPort = await listenForSuite(http.createServer(built.app.callback()), closers);
     proxy = await startProxy(
       kind,
       { ca: root.root, cert: serverCert.chain, key: serverCert.key },
@@ -249,7 +214,7 @@ describe.skipIf(!installedProxies.includes('nginx'))('behind nginx, with a secon
       trustedProxies: { addresses: [`${proxySource.nginx}/32`], source: 'nginx' },
       verify: { ca: root.root },
     });
-    const backendPort = await listen(http.createServer(built.app.callback()));
+    const backendPort = await listenForSuite(http.createServer(built.app.callback()), closers);
     const proxy = await startProxy(
       'nginx',
       { ca: root.root, cert: serverCert.chain, key: serverCert.key },

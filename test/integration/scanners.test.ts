@@ -17,7 +17,7 @@ import { createCertificateAuthority } from '../../src/pki/index.js';
 import { mtlsOptions } from '../../src/tls/mtls-options.js';
 import type { MtlsProfile } from '../../src/tls/profile.js';
 import { externalTools } from '../helpers/external-tools.js';
-import { temporaryDirectory, writeFile } from '../tls/fixtures.js';
+import { temporaryDirectory, writeFile } from '../helpers/temporary-directory.js';
 import { normalizeMarkdownTables } from './helpers/markdown.js';
 import {
   isAllowed,

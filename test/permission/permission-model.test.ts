@@ -6,7 +6,6 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -16,6 +15,7 @@ import { createCertificateAuthority, type IssuedCertificate } from 'koa-mtls/pki
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/audit/event.js';
 import { leastPrivilegeLaunchLine } from '../../src/permission/launch-line.js';
+import { httpsGet } from '../helpers/https-client.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const SPIFFE_ID = 'spiffe://example.org/ns/prod/sa/payments';
@@ -116,31 +116,7 @@ function start(binary: string, flag: string): Promise<Started> {
   });
 }
 
-function get(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = https.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        servername: 'localhost',
-        ca: caRoot,
-        key: client.key,
-        cert: client.chain,
-        agent: false,
-      },
-      (response) => {
-        let body = '';
-        response.on('data', (chunk) => {
-          body += chunk;
-        });
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-      },
-    );
-    request.on('error', reject);
-    request.end();
-  });
-}
+const get = (port: number, path: string) => httpsGet({ port, path, ca: caRoot, cert: client.chain, key: client.key });
 
 const permissionEvents = (events: readonly AuditEvent[]): AuditEvent[] =>
   events.filter((event) => event.kind === 'permission');

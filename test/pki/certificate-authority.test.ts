@@ -2,13 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KoaMtlsError } from '../../src/errors.js';
 import { createCertificateAuthority, loadCertificateAuthority, toPkcs12 } from '../../src/pki/index.js';
 import { externalTools } from '../helpers/external-tools.js';
+import { httpsGet } from '../helpers/https-client.js';
+import { close, listen } from '../helpers/listen.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'koa-mtls-pki-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,22 +29,11 @@ async function handshake(
     const socket = req.socket as import('node:tls').TLSSocket;
     res.end(`${socket.authorized} ${socket.authorizationError ?? ''}`.trim());
   });
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = await listen(srv);
   try {
-    const { port } = srv.address() as AddressInfo;
-    return await new Promise<string>((resolve, reject) => {
-      https
-        .get({ host: '127.0.0.1', port, ca: server.ca, servername: 'localhost', agent: false, ...client }, (res) => {
-          let body = '';
-          res.on('data', (chunk) => {
-            body += chunk;
-          });
-          res.on('end', () => resolve(body));
-        })
-        .on('error', reject);
-    });
+    return (await httpsGet({ port, ca: server.ca, ...client })).body;
   } finally {
-    srv.close();
+    await close(srv);
   }
 }
 

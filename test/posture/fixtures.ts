@@ -52,6 +52,38 @@ export function netDevText(interfaces: readonly string[]): string {
   return `${[...header, ...rows].join('\n')}\n`;
 }
 
+/** What `/proc/<pid>` shows of the audited process. */
+interface ProcessView {
+  readonly pid: number;
+  readonly status: StatusFields;
+  readonly mountinfo: string;
+  readonly cgroup: string;
+  readonly uidMap?: string;
+  readonly apparmor: string;
+  /** `attr/current`, the LSM label of older kernels. */
+  readonly lsmLabel?: string;
+  readonly pidNamespace: string;
+  readonly netNamespace: string;
+  readonly interfaces: readonly string[];
+}
+
+/** `/proc/self` pointing at the process, and the files of `/proc/<pid>` the audit reads. */
+function processFiles(view: ProcessView): TreeSpec {
+  const dir = `proc/${view.pid}`;
+  return {
+    'proc/self': { link: String(view.pid) },
+    [`${dir}/status`]: statusText(view.status),
+    [`${dir}/mountinfo`]: view.mountinfo,
+    [`${dir}/cgroup`]: view.cgroup,
+    ...(view.uidMap === undefined ? {} : { [`${dir}/uid_map`]: view.uidMap }),
+    [`${dir}/attr/apparmor/current`]: view.apparmor,
+    ...(view.lsmLabel === undefined ? {} : { [`${dir}/attr/current`]: view.lsmLabel }),
+    [`${dir}/ns/pid`]: { link: view.pidNamespace },
+    [`${dir}/ns/net`]: { link: view.netNamespace },
+    [`${dir}/net/dev`]: netDevText(view.interfaces),
+  };
+}
+
 const HARDENED_MOUNTINFO = `600 500 0:52 / / ro,relatime master:1 - overlay overlay ro,lowerdir=/var/lib/docker/overlay2/l/A:/var/lib/docker/overlay2/l/B,upperdir=/var/lib/docker/overlay2/x/diff,workdir=/var/lib/docker/overlay2/x/work
 601 600 0:55 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw
 602 600 0:56 / /dev rw,nosuid - tmpfs tmpfs rw,size=65536k,mode=755
@@ -76,22 +108,18 @@ const HARDENED_MOUNTINFO = `600 500 0:52 / / ro,relatime master:1 - overlay over
  */
 export const HARDENED_CONTAINER: TreeSpec = {
   '.dockerenv': '',
-  'proc/self': { link: '1' },
-  'proc/1/status': statusText({
-    uid: '10001',
-    capEff: '0000000000000000',
-    capBnd: '0000000000000000',
-    noNewPrivs: '1',
-    seccomp: '2',
+  ...processFiles({
+    pid: 1,
+    status: { uid: '10001', capEff: '0000000000000000', capBnd: '0000000000000000', noNewPrivs: '1', seccomp: '2' },
+    mountinfo: HARDENED_MOUNTINFO,
+    cgroup: '0::/\n',
+    uidMap: '         0          0 4294967295\n',
+    apparmor: 'docker-default (enforce)\n',
+    lsmLabel: 'docker-default (enforce)\n',
+    pidNamespace: 'pid:[4026532570]',
+    netNamespace: 'net:[4026532573]',
+    interfaces: ['lo', 'eth0'],
   }),
-  'proc/1/mountinfo': HARDENED_MOUNTINFO,
-  'proc/1/cgroup': '0::/\n',
-  'proc/1/uid_map': '         0          0 4294967295\n',
-  'proc/1/attr/apparmor/current': 'docker-default (enforce)\n',
-  'proc/1/attr/current': 'docker-default (enforce)\n',
-  'proc/1/ns/pid': { link: 'pid:[4026532570]' },
-  'proc/1/ns/net': { link: 'net:[4026532573]' },
-  'proc/1/net/dev': netDevText(['lo', 'eth0']),
   'srv/files/index.html': '<p>served</p>\n',
   tmp: { dir: true },
 };
@@ -116,22 +144,18 @@ const PRIVILEGED_MOUNTINFO = `700 600 0:80 / / rw,relatime - overlay overlay rw,
  * kubelet state, the containerd socket and an automounted service-account token.
  */
 export const PRIVILEGED_CONTAINER: TreeSpec = {
-  'proc/self': { link: '4242' },
-  'proc/4242/status': statusText({
-    uid: '0',
-    capEff: '000001ffffffffff',
-    capBnd: '000001ffffffffff',
-    noNewPrivs: '0',
-    seccomp: '0',
+  ...processFiles({
+    pid: 4242,
+    status: { uid: '0', capEff: '000001ffffffffff', capBnd: '000001ffffffffff', noNewPrivs: '0', seccomp: '0' },
+    mountinfo: PRIVILEGED_MOUNTINFO,
+    cgroup:
+      '0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1234.slice/cri-containerd-abcd.scope\n',
+    uidMap: '         0          0 4294967295\n',
+    apparmor: 'unconfined\n',
+    pidNamespace: 'pid:[4026531836]',
+    netNamespace: 'net:[4026531840]',
+    interfaces: ['lo', 'eth0', 'docker0', 'cni0', 'veth8a1b2c3d'],
   }),
-  'proc/4242/mountinfo': PRIVILEGED_MOUNTINFO,
-  'proc/4242/cgroup':
-    '0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1234.slice/cri-containerd-abcd.scope\n',
-  'proc/4242/uid_map': '         0          0 4294967295\n',
-  'proc/4242/attr/apparmor/current': 'unconfined\n',
-  'proc/4242/ns/pid': { link: 'pid:[4026531836]' },
-  'proc/4242/ns/net': { link: 'net:[4026531840]' },
-  'proc/4242/net/dev': netDevText(['lo', 'eth0', 'docker0', 'cni0', 'veth8a1b2c3d']),
   'proc/1/comm': 'systemd\n',
   'proc/1/root/etc/hostname': 'node-1\n',
   'proc/1/environ': 'PATH=/usr/bin\0',
@@ -154,20 +178,16 @@ const HOST_MOUNTINFO = `22 1 259:2 / / rw,relatime shared:1 - ext4 /dev/nvme0n1p
 
 /** A desktop process outside any container: its own user, no seccomp, the initial namespaces. */
 export const HOST_PROCESS: TreeSpec = {
-  'proc/self': { link: '3100' },
-  'proc/3100/status': statusText({
-    uid: '1000',
-    capEff: '0000000000000000',
-    capBnd: '000001ffffffffff',
-    noNewPrivs: '0',
-    seccomp: '0',
+  ...processFiles({
+    pid: 3100,
+    status: { uid: '1000', capEff: '0000000000000000', capBnd: '000001ffffffffff', noNewPrivs: '0', seccomp: '0' },
+    mountinfo: HOST_MOUNTINFO,
+    cgroup: '0::/user.slice/user-1000.slice/session-2.scope\n',
+    apparmor: 'unconfined\n',
+    pidNamespace: 'pid:[4026531836]',
+    netNamespace: 'net:[4026531840]',
+    interfaces: ['lo', 'wlp2s0', 'docker0'],
   }),
-  'proc/3100/mountinfo': HOST_MOUNTINFO,
-  'proc/3100/cgroup': '0::/user.slice/user-1000.slice/session-2.scope\n',
-  'proc/3100/attr/apparmor/current': 'unconfined\n',
-  'proc/3100/ns/pid': { link: 'pid:[4026531836]' },
-  'proc/3100/ns/net': { link: 'net:[4026531840]' },
-  'proc/3100/net/dev': netDevText(['lo', 'wlp2s0', 'docker0']),
   'proc/1/comm': 'systemd\n',
   'proc/2/comm': 'kthreadd\n',
   run: { dir: true },

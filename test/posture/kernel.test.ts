@@ -3,23 +3,18 @@
  * credentials `setpriv` changed. `access(2)` answers for the real UID without capabilities or ptrace rules; these
  * cases are where it and `open(2)` disagree.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ContainerAuditReport, PostureCheck } from '../../src/posture/index.js';
+import { externalTools } from '../helpers/external-tools.js';
+import { runProgram } from '../helpers/processes.js';
 
-const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
-const isRoot = process.getuid?.() === 0;
-const available = setpriv !== undefined && isRoot;
-if (!available) {
-  const why = setpriv === undefined ? 'setpriv not installed' : 'not running as root';
-  if (process.env.CI === 'true') throw new Error(`posture kernel tests need root and setpriv (${why})`);
-  console.warn(`skipping posture kernel tests: ${why}`);
-}
+const available = externalTools('posture kernel tests', ['setpriv'], {
+  what: 'root (setpriv changes credentials)',
+  met: () => process.getuid?.() === 0,
+});
 
 const hostPidNamespace = readlinkSync('/proc/self/ns/pid') === 'pid:[4026531836]';
 const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups'];
@@ -37,7 +32,8 @@ async function doctorAs(setprivArgs: readonly string[]): Promise<ContainerAuditR
     '--fail-on',
     'none',
   ];
-  const { stdout } = await run(setpriv as string, args, { cwd: repo, timeout: 60_000, maxBuffer: 4 << 20 });
+  const { code, stdout, stderr } = await runProgram('setpriv', args, { cwd: repo, timeoutMs: 60_000 });
+  if (code !== 0) throw new Error(`koa-mtls doctor under setpriv exited ${code}: ${stderr}`);
   return (JSON.parse(stdout) as { report: ContainerAuditReport }).report;
 }
 

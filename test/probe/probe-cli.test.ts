@@ -3,52 +3,26 @@
  * certificate made here, routes from the app module and from OpenAPI documents.
  */
 import { createServer } from 'node:https';
-import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
 import { mtlsOptions } from 'koa-mtls';
 import { createCertificateAuthority } from 'koa-mtls/pki';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { main } from '../../src/cli/main.js';
 import { openapiSecurity } from '../../src/routes/openapi-security.js';
-import { close, listen, temporaryDirectory, writeFile } from '../tls/fixtures.js';
+import { runCli } from '../helpers/captured-io.js';
+import { close, listen } from '../helpers/listen.js';
+import { temporaryDirectory, writeFile } from '../helpers/temporary-directory.js';
 import { closeSandboxes, createApp as createFileServiceApp } from './fixtures/file-service-app.js';
 import { createApp as createVulnerableApp } from './fixtures/vulnerable-app.js';
 import { validateSarif } from './sarif-schema.js';
 
-const repository = fileURLToPath(new URL('../..', import.meta.url));
 const fixtures = 'test/probe/fixtures';
 const work = temporaryDirectory('probe');
 const closers: (() => Promise<void>)[] = [];
 let tls: ReturnType<typeof mtlsOptions>;
 let credentials: string[];
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function run(...argv: string[]): Promise<Run> {
-  return runOn(false, argv);
-}
-
-async function runOn(isTTY: boolean, argv: readonly string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    isTTY,
-    env: {},
-    cwd: repository,
-  });
-  return { code, stdout, stderr };
-}
+const run = (...argv: string[]) => runCli(argv);
 
 /** Serves `app` over mTLS on 127.0.0.1 and counts the requests that reach it. */
 async function serve(app: Koa): Promise<{ origin: string; requests: () => number }> {
@@ -170,7 +144,9 @@ describe('koa-mtls probe against the deliberately vulnerable fixture', () => {
     const { origin } = await serve(createVulnerableApp());
     const document = { openapi: '3.1.0', info: { title: 'one', version: '1' }, paths: { '/status': { get: {} } } };
     const spec = writeFile(work.path, 'one.json', JSON.stringify(document));
-    const { code, stderr } = await runOn(true, ['probe', origin, '--openapi', spec, ...FAST, ...credentials]);
+    const { code, stderr } = await runCli(['probe', origin, '--openapi', spec, ...FAST, ...credentials], {
+      isTTY: true,
+    });
     expect({ code, stderr }).toEqual({ code: 0, stderr: '\rkoa-mtls probe: 1/1 requests, 0 finding(s)\n' });
   });
 });

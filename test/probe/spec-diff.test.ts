@@ -2,13 +2,11 @@
  * `koa-mtls routes <module> --openapi <spec>`: the mutualTLS security a document declares against the router's real
  * guards, on the routes fixture (guarded, report-only, partial and unguarded routes).
  */
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { runCli } from '../helpers/captured-io.js';
+import { temporaryDirectory, writeFile } from '../helpers/temporary-directory.js';
 import { closeSandboxes } from '../routes/fixtures/service.js';
-import { temporaryDirectory, writeFile } from '../tls/fixtures.js';
 
-const repository = fileURLToPath(new URL('../..', import.meta.url));
 const service = 'test/routes/fixtures/service.ts';
 const work = temporaryDirectory('spec-diff');
 afterAll(async () => {
@@ -16,22 +14,7 @@ afterAll(async () => {
   await closeSandboxes();
 });
 
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    isTTY: false,
-    env: {},
-    cwd: repository,
-  });
-  return { code, stdout, stderr };
-}
+const run = (...argv: string[]) => runCli(argv);
 
 const SPEC = `openapi: 3.1.0
 info: { title: service, version: "1" }

@@ -7,12 +7,13 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repository, requireBuild, runToEnd } from '../helpers/built-package.js';
+import { repository, requireBuild } from '../helpers/built-package.js';
 import { externalTools } from '../helpers/external-tools.js';
+import { freePort } from '../helpers/listen.js';
+import { runProgram } from '../helpers/processes.js';
 import { verbatimBlock } from '../helpers/verbatim.js';
 
 const readme = join(repository, 'README.md');
@@ -23,20 +24,10 @@ let server: ChildProcess | undefined;
 let log = '';
 let port = 0;
 
-/** A free loopback port, so the test never collides with a real 8443. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const address = probe.address();
-  probe.close();
-  return typeof address === 'object' && address !== null ? address.port : 0;
-}
-
 /** Runs one README shell line in the project with `sh`; the port is the only thing changed. */
 async function curl(line: string): Promise<{ status: string; body: string }> {
   const command = line.replace(/\s+#.*$/, '').replaceAll(':8443', `:${port}`);
-  const run = await runToEnd(
+  const run = await runProgram(
     'sh',
     ['-c', `${command} --silent --show-error --max-time 10 --write-out '\\n%{http_code}'`],
     { cwd: project, timeoutMs: 15_000 },
@@ -60,6 +51,7 @@ describe.skipIf(!externalTools('README quick start', ['curl']))('the README quic
     );
     setupOutput = execFileSync('sh', ['-ec', setup], { cwd: project, encoding: 'utf8', timeout: 170_000 });
     writeFileSync(join(project, 'server.mjs'), verbatimBlock(readme, 'quick-start-server'));
+    // A free loopback port, so the test never collides with a real 8443.
     port = await freePort();
     server = spawn(process.execPath, ['server.mjs'], { cwd: project, env: { ...process.env, PORT: String(port) } });
     server.stdout?.on('data', (chunk: Buffer) => {

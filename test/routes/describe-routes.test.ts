@@ -1,6 +1,4 @@
-import { once } from 'node:events';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
 import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +7,7 @@ import { InvalidOptionError } from '../../src/errors.js';
 import { describeRoutes, type RouteDescription } from '../../src/routes/describe-routes.js';
 import { sandboxPath } from '../../src/sandbox/middleware.js';
 import { createSandbox } from '../../src/sandbox/sandbox.js';
+import { close, listen } from '../helpers/listen.js';
 import { filesRoot } from './fixtures/service.js';
 
 const handled: string[] = [];
@@ -65,14 +64,11 @@ let base: string;
 beforeAll(async () => {
   const app = new Koa();
   app.use(versioned.routes()).use(scoped.routes()).use(exclusive.routes()).use(caseSensitive.routes());
-  server = app.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = createServer(app.callback());
+  base = `http://127.0.0.1:${await listen(server)}`;
 });
 afterAll(async () => {
-  server.closeAllConnections();
-  server.close();
-  await once(server, 'close');
+  await close(server);
 });
 
 function summary(routes: readonly RouteDescription[]) {

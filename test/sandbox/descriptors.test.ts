@@ -1,15 +1,18 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { externalTools } from '../helpers/external-tools.js';
 
 /**
  * A walk holds a constant number of descriptors (the current directory and the next, besides the root), and running
  * out of them is a 503 with a reason, not a 500. Before, a walk 32 components deep held 33 descriptors.
  */
-const hasPrlimit = spawnSync('prlimit', ['--nofile=64', 'true']).status === 0;
-if (!hasPrlimit && process.env.CI !== 'true') console.warn('skipping descriptor-limit tests: prlimit(1) is missing');
+const hasPrlimit = externalTools('descriptor-limit tests', ['prlimit'], {
+  what: 'prlimit(1) allowed to lower RLIMIT_NOFILE',
+  met: () => spawnSync('prlimit', ['--nofile=64', 'true']).status === 0,
+});
 
-describe.skipIf(!hasPrlimit && process.env.CI !== 'true')('under a low ulimit -n (a child under prlimit)', () => {
+describe.runIf(hasPrlimit)('under a low ulimit -n (a child under prlimit)', () => {
   const child = fileURLToPath(new URL('./descriptors.child.ts', import.meta.url));
 
   it.each(['sync', 'async'])('walk %s: 32 components deep fit in two free descriptors; none free is a 503', (walk) => {

@@ -1,5 +1,4 @@
-import { Agent, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import Router from '@koa/router';
 import Koa from 'koa';
@@ -9,6 +8,7 @@ import { InvalidOptionError } from '../../src/errors.js';
 import { ROUTE_METADATA, routeMetadataOf } from '../../src/routes/route-metadata.js';
 import { type SandboxedRequestPath, sandboxPath } from '../../src/sandbox/middleware.js';
 import { createSandbox, type Sandbox } from '../../src/sandbox/sandbox.js';
+import { close, listen } from '../helpers/listen.js';
 import { type Fixture, insideContent, loadTraversalPayloads, makeFixture, openFdCount } from './fixture.js';
 
 let fixture: Fixture;
@@ -91,13 +91,12 @@ beforeAll(async () => {
   });
   const app = new Koa();
   app.use(router.routes());
-  server = app.listen(0, '127.0.0.1');
-  await new Promise((done) => server.once('listening', done));
-  port = (server.address() as AddressInfo).port;
+  server = createServer(app.callback());
+  port = await listen(server);
 });
 
 afterAll(async () => {
-  await new Promise((done) => server.close(done));
+  await close(server);
   await sandbox.close();
   await fixture.cleanup();
 });
@@ -269,15 +268,14 @@ describe.skipIf(payloads === undefined)('when every public traversal payload is 
 
 /** Serves `app` on 127.0.0.1:0 for the duration of `run`, pointing raw() at it. */
 async function withApp(app: Koa, run: () => Promise<void>): Promise<void> {
-  const s = app.listen(0, '127.0.0.1');
-  await new Promise((done) => s.once('listening', done));
+  const s = createServer(app.callback());
   const previous = port;
-  port = (s.address() as AddressInfo).port;
+  port = await listen(s);
   try {
     await run();
   } finally {
     port = previous;
-    await new Promise((done) => s.close(done));
+    await close(s);
   }
 }
 

@@ -8,6 +8,7 @@ import type { AuditEvent } from '../../src/audit/event.js';
 import { parseMountinfo } from '../../src/posture/mountinfo.js';
 import { hostMountReason, sourcePathOf } from '../../src/sandbox/mounts.js';
 import { createSandbox } from '../../src/sandbox/sandbox.js';
+import { externalTools, MOUNT_NAMESPACES } from '../helpers/external-tools.js';
 import { type Fixture, makeFixture } from './fixture.js';
 
 let fixture: Fixture;
@@ -140,16 +141,9 @@ describe('the startup scan (mount tables from files)', () => {
   });
 });
 
-/** Whether throw-away mount namespaces work here (root and unshare(1)); CI must have them. */
-function canUnshare(): boolean {
-  return spawnSync('unshare', ['-m', '--propagation', 'private', 'true']).status === 0;
-}
-const mountNamespaces = canUnshare();
-if (!mountNamespaces && process.env.CI !== 'true') {
-  console.warn('skipping real-mount sandbox tests: unshare -m needs root (they run in CI)');
-}
+const mountNamespaces = externalTools('real-mount sandbox tests', ['unshare'], MOUNT_NAMESPACES);
 
-describe.skipIf(!mountNamespaces && process.env.CI !== 'true')('real mounts in a throw-away mount namespace', () => {
+describe.runIf(mountNamespaces)('real mounts in a throw-away mount namespace', () => {
   let result: Record<string, unknown>;
   beforeAll(async () => {
     const dir = await mkdtemp(join(tmpdir(), 'koa-mtls-mounts-'));

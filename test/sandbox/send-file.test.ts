@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { utimesSync, writeFileSync } from 'node:fs';
-import { request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import { join } from 'node:path';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import type { AuditEvent } from '../../src/audit/event.js';
 import { sandboxPath } from '../../src/sandbox/middleware.js';
 import { createSandbox, type Sandbox } from '../../src/sandbox/sandbox.js';
 import { SINGLE_READ_BYTES } from '../../src/sandbox/send-file.js';
+import { close, listen } from '../helpers/listen.js';
 import { type Fixture, makeFixture, openFdCount } from './fixture.js';
 
 interface Answer {
@@ -83,13 +83,12 @@ for (const walk of ['sync', 'async'] as const) {
         await ctx.state.sandboxed?.send();
         after++;
       });
-      server = app.listen(0, '127.0.0.1');
-      await new Promise((resolve) => server.once('listening', resolve));
-      port = (server.address() as AddressInfo).port;
+      server = createServer(app.callback());
+      port = await listen(server);
     });
 
     afterAll(async () => {
-      await new Promise((resolve) => server.close(resolve));
+      await close(server);
       await sandbox.close();
     });
 

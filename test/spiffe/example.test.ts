@@ -7,7 +7,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { serveFromWorkloadApi } from '../../examples/spiffe-workload-api.js';
 import type { AuditEvent } from '../../src/audit/event.js';
 import type { CertificateAuthority, IssuedCertificate } from '../../src/pki/index.js';
-import { close, listen, waitFor } from '../tls/fixtures.js';
+import { close, listen } from '../helpers/listen.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { type FakeWorkloadApi, startFakeWorkloadApi } from './fake-workload-api.js';
 import { Agent, clientSvid, get, serverSvid, trustDomain, x509SvidMessage } from './spiffe-pki.js';
 

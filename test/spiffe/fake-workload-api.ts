@@ -18,7 +18,7 @@ import {
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import type { IssuedCertificate } from '../../src/pki/index.js';
-import { temporaryDirectory } from '../tls/fixtures.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 const PROTO = resolve(import.meta.dirname, '../../src/spiffe/proto/workload.proto');
 

@@ -5,7 +5,8 @@ import { configureAudit } from '../../src/audit/hook.js';
 import { KoaMtlsError } from '../../src/errors.js';
 import type { CertificateAuthority, IssuedCertificate } from '../../src/pki/index.js';
 import { type SpiffeMtls, spiffeMtls } from '../../src/spiffe/index.js';
-import { close, listen, waitFor } from '../tls/fixtures.js';
+import { close, listen } from '../helpers/listen.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { derOf, type FakeWorkloadApi, keyDerOf, startFakeWorkloadApi, svidEntry } from './fake-workload-api.js';
 import {
   Agent,

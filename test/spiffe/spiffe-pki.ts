@@ -3,11 +3,12 @@
  * (federated), with X509-SVIDs for servers and clients, and a Koa app behind an https server started from the fake
  * Workload API.
  */
-import { Agent, createServer, request as httpsRequest, type Server } from 'node:https';
+import { Agent, createServer, type Server } from 'node:https';
 import Koa from 'koa';
 import { type CertificateAuthority, createCertificateAuthority, type IssuedCertificate } from '../../src/pki/index.js';
 import type { TrustDomainsTarget } from '../../src/spiffe/index.js';
 import type { Trust } from '../../src/trust/index.js';
+import { httpsRequest } from '../helpers/https-client.js';
 import { derOf, svidEntry } from './fake-workload-api.js';
 
 export const SERVER_ID = 'spiffe://example.org/ns/prod/sa/api';
@@ -79,48 +80,23 @@ export interface Outcome {
 }
 
 /** One GET through `agent` (keep-alive when the agent keeps connections), trusting `ca` for the server. */
-export function get(
+export async function get(
   port: number,
   ca: string,
   client: IssuedCertificate | undefined,
   agent?: Agent,
   path = '/',
 ): Promise<Outcome> {
-  return new Promise((done) => {
-    const req = httpsRequest(
-      {
-        host: '127.0.0.1',
-        port,
-        servername: 'localhost',
-        path,
-        ca,
-        ...(client === undefined ? {} : { cert: client.chain, key: client.key }),
-        agent: agent ?? false,
-        timeout: 5000,
-      },
-      (res) => {
-        const peer = (res.socket as import('node:tls').TLSSocket).getPeerCertificate();
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () =>
-          done({
-            status: res.statusCode ?? 0,
-            body,
-            serverFingerprint256: peer.fingerprint256?.replaceAll(':', '').toLowerCase(),
-            reused: req.reusedSocket,
-          }),
-        );
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('client timeout')));
-    req.on('error', (error: Error & { code?: string }) =>
-      done({ status: 0, body: '', error: error.code ?? error.message }),
-    );
-    req.end();
-  });
+  const credentials = client === undefined ? {} : { cert: client.chain, key: client.key };
+  const answer = await httpsRequest({ port, ca, path, ...credentials, ...(agent === undefined ? {} : { agent }) });
+  const fingerprint = answer.serverFingerprint256?.replaceAll(':', '').toLowerCase();
+  return {
+    status: answer.status,
+    body: answer.body,
+    ...(answer.error === undefined ? {} : { error: answer.error }),
+    ...(fingerprint === undefined ? {} : { serverFingerprint256: fingerprint }),
+    reused: answer.reused,
+  };
 }
 
 export { Agent };

@@ -8,7 +8,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { peerCertificate, requirePeer } from '../../src/index.js';
 import type { CertificateAuthority, IssuedCertificate } from '../../src/pki/index.js';
 import { spiffeMtls } from '../../src/spiffe/index.js';
-import { close, listen, waitFor } from '../tls/fixtures.js';
+import { close, listen } from '../helpers/listen.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { startFakeWorkloadApi } from './fake-workload-api.js';
 import { clientSvid, createServer, get, serverSvid, trustDomain, x509SvidMessage } from './spiffe-pki.js';
 

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { KoaMtlsError } from '../../src/errors.js';
 import { workloadApiTarget } from '../../src/spiffe/address.js';
 import { createWorkloadApiClient, type WorkloadApiClient } from '../../src/spiffe/index.js';
-import { waitFor } from '../tls/fixtures.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { derOf, type FakeWorkloadApi, startFakeWorkloadApi } from './fake-workload-api.js';
 import { serverSvid, trustDomain, x509SvidMessage } from './spiffe-pki.js';
 

@@ -18,7 +18,10 @@ import {
 } from '../../src/tls/certificate-watcher.js';
 import { onTlsClientRejected } from '../../src/tls/client-rejections.js';
 import { type MtlsOptionsInput, mtlsOptions } from '../../src/tls/mtls-options.js';
-import { close, listen, temporaryDirectory, tlsRequest, waitFor } from './fixtures.js';
+import { close, listen } from '../helpers/listen.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { tlsRequest } from './fixtures.js';
 
 let rootA: CertificateAuthority;
 let rootB: CertificateAuthority;

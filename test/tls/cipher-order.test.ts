@@ -3,12 +3,11 @@
  * ChaCha20-Poly1305 first (a client without AES hardware) keeps it (OpenSSL's SSL_OP_PRIORITIZE_CHACHA). Real TLS on
  * 127.0.0.1, TLS 1.2 (`intermediate`) and TLS 1.3.
  */
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { connect, createServer, type Server } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCertificateAuthority, type IssuedCertificate } from '../../src/pki/index.js';
 import { mtlsOptions } from '../../src/tls/mtls-options.js';
+import { close, listen } from '../helpers/listen.js';
 
 let server: Server;
 let port: number;
@@ -28,11 +27,9 @@ beforeAll(async () => {
     onWarning: () => {},
   });
   server = createServer(options, (socket) => socket.end('ok'));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  port = (server.address() as AddressInfo).port;
+  port = await listen(server);
 });
-afterAll(() => new Promise<void>((done) => server.close(() => done())));
+afterAll(() => close(server));
 
 /** The cipher the server chose for a client offering `ciphers` in that order. */
 function negotiated(version: 'TLSv1.2' | 'TLSv1.3', ciphers: string): Promise<string> {

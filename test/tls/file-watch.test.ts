@@ -3,7 +3,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createRetryTimer, filesDigest, pollContents, retryDelay } from '../../src/tls/file-watch.js';
-import { temporaryDirectory } from './fixtures.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 let dir: ReturnType<typeof temporaryDirectory>;
 beforeEach(() => {

@@ -1,47 +1,11 @@
 /**
- * Test PKI and helpers for the TLS tests: certificates made at test time with `src/pki`, files in a temporary
- * directory, and bounded real clients (Node `https`, `curl`, `openssl s_client`) against `127.0.0.1`.
+ * Clients for the TLS tests, bounded, against `127.0.0.1`: Node `https`, `openssl s_client`, a raw `tls.connect`
+ * session, and the OpenSSL configuration that lets a weak client certificate be sent at all.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { connect, type Server } from 'node:tls';
-
-/** A temporary directory removed by `dispose()`. */
-export function temporaryDirectory(prefix: string): { readonly path: string; dispose(): void } {
-  const path = mkdtempSync(join(tmpdir(), `koa-mtls-${prefix}-`));
-  return { path, dispose: () => rmSync(path, { recursive: true, force: true }) };
-}
-
-/** Writes `content` to `dir/name` with `mode` and returns the path. */
-export function writeFile(dir: string, name: string, content: string, mode = 0o600): string {
-  const path = join(dir, name);
-  writeFileSync(path, content, { mode });
-  return path;
-}
-
-const openSockets = new WeakMap<Server, Set<Socket>>();
-
-/** Listens on 127.0.0.1, port 0, and returns the port. Tracks connections so that {@link close} can end them. */
-export async function listen(server: Server): Promise<number> {
-  const sockets = new Set<Socket>();
-  openSockets.set(server, sockets);
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  return (server.address() as AddressInfo).port;
-}
-
-/** Closes a server and every connection it still has. */
-export async function close(server: Server): Promise<void> {
-  for (const socket of openSockets.get(server) ?? []) socket.destroy();
-  await new Promise<void>((done) => server.close(() => done()));
-}
+import { connect } from 'node:tls';
+import { httpsRequest } from '../helpers/https-client.js';
+import { sClientGet } from '../helpers/openssl.js';
+import { writeFile } from '../helpers/temporary-directory.js';
 
 /** The outcome of one client attempt: the HTTP status (0 when the connection failed) and the error, if any. */
 export interface ClientOutcome {
@@ -56,58 +20,15 @@ export interface ClientCredentials {
   readonly key?: string;
 }
 
-/** One HTTPS GET with Node's client (SNI `localhost`, no connection reuse). */
-export function nodeGet(
+/** One HTTPS GET with Node's client ({@link httpsRequest}: SNI `localhost`, no connection reuse). */
+export async function nodeGet(
   port: number,
   ca: string,
   client: ClientCredentials,
   extra: { readonly maxVersion?: 'TLSv1.2' | 'TLSv1.3' } = {},
 ): Promise<ClientOutcome> {
-  return new Promise((done) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        servername: 'localhost',
-        path: '/',
-        ca,
-        ...(client.cert === undefined ? {} : { cert: client.cert }),
-        ...(client.key === undefined ? {} : { key: client.key }),
-        ...extra,
-        agent: false,
-        timeout: 5000,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => done({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('client timeout')));
-    req.on('error', (error: Error & { code?: string }) =>
-      done({ status: 0, body: '', error: error.code ?? error.message }),
-    );
-    req.end();
-  });
-}
-
-function run(
-  command: string,
-  args: readonly string[],
-  input?: string,
-  env?: NodeJS.ProcessEnv,
-): Promise<{ code: number; stdout: string }> {
-  return new Promise((done) => {
-    const options = { timeout: 10_000, encoding: 'utf8' as const, ...(env === undefined ? {} : { env }) };
-    const child = execFile(command, args, options, (error, stdout) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-      done({ code, stdout });
-    });
-    child.stdin?.end(input ?? '');
-  });
+  const { status, body, error } = await httpsRequest({ port, ca, ...client, ...extra });
+  return error === undefined ? { status, body } : { status, body, error };
 }
 
 /** Files for the command-line clients. */
@@ -123,21 +44,7 @@ export async function opensslGet(
   client: ClientFiles,
   extra: readonly string[] = [],
 ): Promise<ClientOutcome> {
-  const args = [
-    's_client',
-    '-connect',
-    `127.0.0.1:${port}`,
-    '-servername',
-    'localhost',
-    '-CAfile',
-    caFile,
-    '-verify_return_error',
-    '-quiet',
-    ...(client.certFile === undefined ? [] : ['-cert', client.certFile]),
-    ...(client.keyFile === undefined ? [] : ['-key', client.keyFile]),
-    ...extra,
-  ];
-  const { stdout } = await run('openssl', args, 'GET / HTTP/1.0\r\nHost: localhost\r\n\r\n');
+  const { stdout } = await sClientGet(port, { caFile, ...client, extra: ['-verify_return_error', '-quiet', ...extra] });
   const match = /^HTTP\/1\.[01] (\d{3})/m.exec(stdout);
   return match === null
     ? { status: 0, body: '', error: 'no HTTP response' }
@@ -151,29 +58,7 @@ export async function opensslTranscript(
   client: ClientFiles,
   extra: readonly string[] = [],
 ): Promise<string> {
-  const args = [
-    's_client',
-    '-connect',
-    `127.0.0.1:${port}`,
-    '-servername',
-    'localhost',
-    '-CAfile',
-    caFile,
-    '-ign_eof',
-    ...(client.certFile === undefined ? [] : ['-cert', client.certFile]),
-    ...(client.keyFile === undefined ? [] : ['-key', client.keyFile]),
-    ...extra,
-  ];
-  return (await run('openssl', args, 'GET / HTTP/1.0\r\nHost: localhost\r\n\r\n')).stdout;
-}
-
-/** Waits until `predicate` holds, polling every 20 ms, at most `ms`. */
-export async function waitFor(predicate: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('waitFor: condition not met in time');
-    await new Promise((done) => setTimeout(done, 20));
-  }
+  return (await sClientGet(port, { caFile, ...client, extra: ['-ign_eof', ...extra] })).stdout;
 }
 
 /**

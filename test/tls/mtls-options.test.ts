@@ -10,7 +10,7 @@ import { type CertificateAuthority, createCertificateAuthority, type IssuedCerti
 import { type MtlsOptionsInput, mtlsOptions } from '../../src/tls/mtls-options.js';
 import { supportsHybridPostQuantum } from '../../src/tls/profile.js';
 import type { MtlsWarning } from '../../src/tls/warnings.js';
-import { temporaryDirectory, writeFile } from './fixtures.js';
+import { temporaryDirectory, writeFile } from '../helpers/temporary-directory.js';
 
 const DAY = 86_400_000;
 const dir = temporaryDirectory('options');

@@ -14,17 +14,11 @@ import { type CertificateAuthority, createCertificateAuthority, type IssuedCerti
 import { onTlsClientRejected } from '../../src/tls/client-rejections.js';
 import { type MtlsOptionsInput, mtlsOptions } from '../../src/tls/mtls-options.js';
 import { externalTools } from '../helpers/external-tools.js';
-import {
-  close,
-  listen,
-  nodeGet,
-  opensslGet,
-  opensslTranscript,
-  temporaryDirectory,
-  tlsRequest,
-  waitFor,
-  writeFile,
-} from './fixtures.js';
+import { close, listen } from '../helpers/listen.js';
+import { sClientArgs } from '../helpers/openssl.js';
+import { temporaryDirectory, writeFile } from '../helpers/temporary-directory.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { nodeGet, opensslGet, opensslTranscript, tlsRequest } from './fixtures.js';
 
 const hasOpenssl = externalTools('the openssl checks', ['openssl']);
 const dir = temporaryDirectory('defaults');
@@ -54,7 +48,7 @@ afterAll(() => dir.dispose());
 
 const servers: (Server | Http2SecureServer)[] = [];
 afterEach(async () => {
-  for (const server of servers.splice(0)) await close(server as Server);
+  for (const server of servers.splice(0)) await close(server);
 });
 
 function input(change: Partial<MtlsOptionsInput> = {}): MtlsOptionsInput {
@@ -161,8 +155,7 @@ describe('with the intermediate profile', () => {
 
 /** Asks a TLS 1.2 `openssl s_client` session to renegotiate ("R") once the handshake is done, and reports what happened. */
 function renegotiate(port: number): Promise<{ refused: boolean; completed: boolean }> {
-  const args = ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', '-CAfile', caFile];
-  args.push('-cert', clientFiles.certFile, '-key', clientFiles.keyFile, '-tls1_2');
+  const args = sClientArgs(port, { caFile, ...clientFiles, extra: ['-tls1_2'] });
   return new Promise((done) => {
     const child = spawn('openssl', args);
     const killer = setTimeout(() => child.kill(), 10_000);

@@ -14,7 +14,8 @@ import { peerCertificate } from '../../src/identity/peer-certificate.js';
 import { type CertificateAuthority, createCertificateAuthority, type IssuedCertificate } from '../../src/pki/index.js';
 import { mtlsOptions } from '../../src/tls/mtls-options.js';
 import { createTrust, type Trust } from '../../src/trust/trust.js';
-import { close, get, listen } from '../identity/helpers/tls.js';
+import { close, listen } from '../helpers/listen.js';
+import { get } from '../identity/helpers/tls.js';
 import { type Made, make } from './helpers/custom-certificates.js';
 
 let serverRoot: CertificateAuthority;

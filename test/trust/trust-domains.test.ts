@@ -16,7 +16,8 @@ import { type CertificateAuthority, createCertificateAuthority, type IssuedCerti
 import { watchCertificates } from '../../src/tls/certificate-watcher.js';
 import { mtlsOptions } from '../../src/tls/mtls-options.js';
 import { createTrust, type Trust } from '../../src/trust/trust.js';
-import { close, get, listen } from '../identity/helpers/tls.js';
+import { close, listen } from '../helpers/listen.js';
+import { get } from '../identity/helpers/tls.js';
 
 const ID = 'spiffe://example.org/ns/payments/sa/api';
 let example: CertificateAuthority;

@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repository, requireBuild, runToEnd } from '../helpers/built-package.js';
+import { repository, requireBuild } from '../helpers/built-package.js';
+import { runProgram } from '../helpers/processes.js';
 
 const header = `import * as m from 'koa-mtls';
 import { Router } from '@koa/router';
@@ -31,7 +32,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function check(files: readonly string[]) {
   const options = ['--noEmit', '--strict', '--module', 'nodenext', '--target', 'es2022', '--types', 'node'];
-  return runToEnd(process.execPath, [tsc, ...options, '--exactOptionalPropertyTypes', '--skipLibCheck', ...files], {
+  return runProgram(process.execPath, [tsc, ...options, '--exactOptionalPropertyTypes', '--skipLibCheck', ...files], {
     cwd: dir,
     timeoutMs: 120_000,
   });

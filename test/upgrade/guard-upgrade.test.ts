@@ -5,7 +5,6 @@
  */
 import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Router from '@koa/router';
 import Koa from 'koa';
@@ -20,6 +19,7 @@ import type { PeerIdentity } from '../../src/identity/peer-identity.js';
 import { type CertificateAuthority, createCertificateAuthority, type IssuedCertificate } from '../../src/pki/index.js';
 import { mtlsOptions } from '../../src/tls/index.js';
 import { guardUpgrade } from '../../src/upgrade/index.js';
+import { close, listen } from '../helpers/listen.js';
 
 const CHAT = 'spiffe://example.org/ns/prod/sa/chat';
 let root: CertificateAuthority;
@@ -86,16 +86,10 @@ beforeAll(async () => {
   server.on('upgrade', (request, socket, head) => {
     (request.url === '/public-feed' ? feedGuard : chatGuard)(request, socket, head);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
+  port = await listen(server);
 });
 
-afterAll(async () => {
-  await new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-});
+afterAll(() => close(server));
 
 describe('when a WebSocket upgrade passes through guardUpgrade', () => {
   it.each<[string, string, () => IssuedCertificate | undefined, string, (string | null)[]]>([
@@ -183,8 +177,7 @@ describe('when a client would use HTTP/2 extended CONNECT (RFC 8441) for WebSock
     const h2 = http2.createSecureServer(
       mtlsOptions({ key: serverCert.key, cert: serverCert.chain, ca: root.root, onWarning: () => {} }),
     );
-    await new Promise<void>((resolve) => h2.listen(0, '127.0.0.1', resolve));
-    const session = http2.connect(`https://localhost:${(h2.address() as AddressInfo).port}`, {
+    const session = http2.connect(`https://localhost:${await listen(h2)}`, {
       host: '127.0.0.1',
       ca: root.root,
       cert: chat.chain,
@@ -194,7 +187,7 @@ describe('when a client would use HTTP/2 extended CONNECT (RFC 8441) for WebSock
       session.once('remoteSettings', resolve),
     );
     session.close();
-    await new Promise<void>((resolve) => h2.close(() => resolve()));
+    await close(h2);
     expect(settings.enableConnectProtocol).toBe(false);
   });
 });

@@ -3,25 +3,10 @@
  */
 import type { Server } from 'node:http';
 import http2 from 'node:http2';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type https from 'node:https';
 import type { TLSSocket } from 'node:tls';
+import { httpsGet } from '../../helpers/https-client.js';
 
-/** Starts listening on 127.0.0.1, port 0. */
-export async function listen<S extends Server | http2.Http2SecureServer>(server: S): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return (server.address() as AddressInfo).port;
-}
-
-/** Closes a server, dropping idle keep-alive connections. */
-export async function close(server: Server | http2.Http2SecureServer): Promise<void> {
-  await new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    if ('closeAllConnections' in server) server.closeAllConnections();
-  });
-}
-
-/** Counts calls of the expensive peer-certificate getters, per server. */
 /** Counts the server sockets' certificate reads: `leaf` (the leaf alone) and `chain` (`getPeerCertificate(true)`). */
 export function countPeerCertificateCalls(server: Server | http2.Http2SecureServer): {
   calls: number;
@@ -56,7 +41,7 @@ export interface Answer {
   readonly body: string;
 }
 
-/** One HTTPS/1.1 GET. Pass an agent to reuse a keep-alive connection. */
+/** One HTTPS/1.1 GET ({@link httpsGet}). Pass an agent to reuse a keep-alive connection. */
 export function get(
   port: number,
   credentials: ClientCredentials,
@@ -64,21 +49,7 @@ export function get(
   path = '/',
   headers: Readonly<Record<string, string>> = {},
 ): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const request = https.request(
-      { host: '127.0.0.1', port, path, headers, servername: 'localhost', ...credentials, agent: agent ?? false },
-      (response) => {
-        let body = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-      },
-    );
-    request.on('error', reject);
-    request.end();
-  });
+  return httpsGet({ port, ...credentials, path, headers, ...(agent === undefined ? {} : { agent }) });
 }
 
 /** An HTTP/2 session; `get` sends one request stream on it. */

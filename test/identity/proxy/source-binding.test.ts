@@ -16,7 +16,8 @@ import {
   createCertificateAuthority,
   type IssuedCertificate,
 } from '../../../src/pki/index.js';
-import { close, get, listen } from '../helpers/tls.js';
+import { close, listen } from '../../helpers/listen.js';
+import { get } from '../helpers/tls.js';
 
 const CLIENT_ID = 'spiffe://example.org/ns/prod/sa/api';
 const ADMIN_ID = 'spiffe://example.org/ns/prod/sa/admin';
@@ -75,18 +76,8 @@ async function start(options: PeerCertificateOptions, tls = false) {
   return { port: await listen(instance), events };
 }
 
-function plainGet(port: number, headers: Record<string, string>): Promise<Seen> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, headers, agent: false }, (response) => {
-        let body = '';
-        response.on('data', (chunk) => {
-          body += chunk;
-        });
-        response.on('end', () => resolve(JSON.parse(body) as Seen));
-      })
-      .on('error', reject);
-  });
+async function plainGet(port: number, headers: Record<string, string>): Promise<Seen> {
+  return (await fetch(`http://127.0.0.1:${port}/`, { headers })).json() as Promise<Seen>;
 }
 
 const reasons = (events: readonly AuditEvent[]) => events.map((event) => event.reason);

@@ -3,10 +3,11 @@
  * 127.0.0.1) with or without a client certificate: `curl`, `openssl s_client`, Node's `https` and `undici`.
  * Every attempt is bounded (5 s) and reports the HTTP status, or 0 with the error when the connection failed.
  */
-import { request as httpsRequest } from 'node:https';
 import { Agent, request as undiciRequest } from 'undici';
+import { errorText, httpsRequest } from '../../helpers/https-client.js';
+import { sClientGet } from '../../helpers/openssl.js';
+import { runProgram } from '../../helpers/processes.js';
 import type { ClientIdentity, MatrixPki } from './matrix-pki.js';
-import { runProgram } from './processes.js';
 
 /** One client attempt's outcome. */
 export interface ClientOutcome {
@@ -64,22 +65,15 @@ export const curlClient: MatrixClient = async ({ port, pki, identity, tls12Only,
 
 /** `openssl s_client` sending an HTTP/1.0 request. A weak certificate is sent at security level 0. */
 export const opensslClient: MatrixClient = async ({ port, pki, identity, tls12Only }) => {
-  const args = [
-    's_client',
-    '-connect',
-    `127.0.0.1:${port}`,
-    '-servername',
-    'localhost',
-    '-CAfile',
-    pki.caFile,
-    '-verify_return_error',
-    '-quiet',
-    ...(identity === undefined ? [] : ['-cert', identity.certFile, '-key', identity.keyFile]),
-    ...(identity?.weak === true ? ['-cipher', 'DEFAULT@SECLEVEL=0'] : []),
-    ...(tls12Only ? ['-tls1_2'] : []),
-  ];
-  const { code, stdout } = await runProgram('openssl', args, {
-    input: 'GET / HTTP/1.0\r\nHost: localhost\r\n\r\n',
+  const { code, stdout } = await sClientGet(port, {
+    caFile: pki.caFile,
+    ...(identity === undefined ? {} : { certFile: identity.certFile, keyFile: identity.keyFile }),
+    extra: [
+      '-verify_return_error',
+      '-quiet',
+      ...(identity?.weak === true ? ['-cipher', 'DEFAULT@SECLEVEL=0'] : []),
+      ...(tls12Only ? ['-tls1_2'] : []),
+    ],
     timeoutMs: TIMEOUT_SECONDS * 1000,
   });
   const match = /^HTTP\/1\.[01] (\d{3})[^\n]*\n[\s\S]*?\r?\n\r?\n([\s\S]*)$/.exec(stdout);
@@ -98,44 +92,12 @@ function nodeTlsOptions({ pki, identity, tls12Only }: Attempt) {
   };
 }
 
-function errorCode(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as Error & { code?: unknown }).code;
-    return typeof code === 'string' ? code : error.message;
-  }
-  return String(error);
-}
-
-/** Node's `https.request` (no agent, no connection reuse). */
-export const nodeHttpsClient: MatrixClient = (attempt) =>
-  new Promise((done) => {
-    try {
-      const req = httpsRequest(
-        {
-          host: '127.0.0.1',
-          port: attempt.port,
-          path: '/',
-          agent: false,
-          timeout: TIMEOUT_SECONDS * 1000,
-          ...nodeTlsOptions(attempt),
-        },
-        (res) => {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => {
-            body += chunk;
-          });
-          res.on('end', () => done({ status: res.statusCode ?? 0, body }));
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error('client timeout')));
-      req.on('error', (error) => done({ status: 0, body: '', error: errorCode(error) }));
-      req.end();
-    } catch (error) {
-      // Node's client may refuse to load a weak certificate of its own, synchronously
-      done({ status: 0, body: '', error: errorCode(error) });
-    }
-  });
+/** Node's `https.request` ({@link httpsRequest}: no agent, no connection reuse). */
+export const nodeHttpsClient: MatrixClient = async (attempt) => {
+  const call = { port: attempt.port, ...nodeTlsOptions(attempt), timeoutMs: TIMEOUT_SECONDS * 1000 };
+  const { status, body, error } = await httpsRequest(call);
+  return error === undefined ? { status, body } : { status, body, error };
+};
 
 /** `undici` with a dedicated `Agent` carrying the client certificate. */
 export const undiciClient: MatrixClient = async (attempt) => {
@@ -151,7 +113,7 @@ export const undiciClient: MatrixClient = async (attempt) => {
     return {
       status: 0,
       body: '',
-      error: errorCode(error instanceof Error && error.cause !== undefined ? error.cause : error),
+      error: errorText(error instanceof Error && error.cause !== undefined ? error.cause : error),
     };
   } finally {
     await agent.destroy();

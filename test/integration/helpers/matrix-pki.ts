@@ -4,7 +4,8 @@
  * command-line clients need.
  */
 import { createCertificateAuthority, type IssuedCertificate } from '../../../src/pki/index.js';
-import { permissiveOpensslConfig, temporaryDirectory, writeFile } from '../../tls/fixtures.js';
+import { temporaryDirectory, writeFile } from '../../helpers/temporary-directory.js';
+import { permissiveOpensslConfig } from '../../tls/fixtures.js';
 
 const DAY = 86_400_000;
 

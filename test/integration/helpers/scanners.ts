@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hasProgram } from '../../helpers/external-tools.js';
-import { runProgram } from './processes.js';
+import { runProgram } from '../../helpers/processes.js';
 
 /** testssl's command: `testssl` in the Debian package, `testssl.sh` from upstream; `undefined` when neither is found. */
 export const TESTSSL_COMMAND = ['testssl', 'testssl.sh'].find(hasProgram);
@@ -84,7 +84,7 @@ export async function runTestssl(run: TestsslRun): Promise<TestsslFinding[]> {
     env: { ...TESTSSL_ENV, keyopts: `-cert ${run.clientCertificateAndKeyFile}` },
     timeoutMs: 380_000,
   });
-  if (result.code === -1) throw new Error(`testssl timed out:\n${result.stdout.slice(-2000)}`);
+  if (result.signal !== null) throw new Error(`testssl timed out:\n${result.stdout.slice(-2000)}`);
   return parseTestsslJson(readFileSync(run.jsonFile, 'utf8'));
 }
 

@@ -10,7 +10,7 @@ import Koa from 'koa';
 import type { AuditEvent } from '../../../src/audit/event.js';
 import { onTlsClientRejected } from '../../../src/tls/client-rejections.js';
 import type { MtlsServerOptions } from '../../../src/tls/mtls-options.js';
-import { close, listen } from '../../tls/fixtures.js';
+import { close, listen } from '../../helpers/listen.js';
 
 /** A listening server and what it saw. */
 export interface RecordingServer {

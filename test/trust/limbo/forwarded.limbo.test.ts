@@ -6,13 +6,12 @@
  */
 
 import { X509Certificate } from 'node:crypto';
-import { once } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import Koa, { type Middleware } from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { peerCertificate } from '../../../src/identity/peer-certificate.js';
-import { type LimboCase, loadLimbo, maxChainLength, opensslVerdicts, validationTime } from './limbo-cases.js';
+import { close, listen } from '../../helpers/listen.js';
+import { type LimboCase, loadLimbo, opensslVerdicts, trustOptionsOf, validationTime } from './limbo-cases.js';
 
 const cases = loadLimbo();
 let server: http.Server;
@@ -24,14 +23,7 @@ function middlewareFor(testcase: LimboCase): Middleware | undefined {
     return peerCertificate({
       sources: ['client-cert'],
       trustedProxies: { addresses: ['127.0.0.1'] },
-      verify: {
-        ca: [...testcase.trusted_certs],
-        ...(testcase.untrusted_intermediates.length === 0
-          ? {}
-          : { intermediates: [...testcase.untrusted_intermediates] }),
-        ...(testcase.crls.length === 0 ? {} : { crl: [...testcase.crls] }),
-        maxChainLength: maxChainLength(testcase),
-      },
+      verify: trustOptionsOf(testcase),
       maxHeaderBytes: 1_048_576,
       now: () => validationTime(testcase),
     });
@@ -59,15 +51,11 @@ beforeAll(async () => {
     ctx.body = ctx.state.peer === undefined ? 'refused' : 'accepted';
   });
   server = http.createServer({ maxHeaderSize: 1_048_576 }, app.callback());
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  port = (server.address() as AddressInfo).port;
+  port = await listen(server);
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  server.close();
-  await once(server, 'close');
+  await close(server);
 });
 
 async function forwardedVerdict(testcase: LimboCase): Promise<boolean> {

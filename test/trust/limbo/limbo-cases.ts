@@ -39,7 +39,7 @@ export function opensslVerdicts(purpose: 'case' | 'sslclient' = 'case'): Verdict
 }
 
 /** `-verify_depth N` allows N intermediates: N + 1 issuers with the anchor, within the engine's 1–8. */
-export function maxChainLength(testcase: LimboCase): number {
+function maxChainLength(testcase: LimboCase): number {
   return testcase.max_chain_depth === null ? 8 : Math.min(8, Math.max(1, testcase.max_chain_depth + 1));
 }
 
@@ -47,18 +47,21 @@ export function validationTime(testcase: LimboCase): number {
   return testcase.validation_time === null ? Date.now() : Date.parse(testcase.validation_time);
 }
 
+/** The trust options a case names: its roots, untrusted intermediates, CRLs and chain length. */
+export function trustOptionsOf(testcase: LimboCase) {
+  return {
+    ca: [...testcase.trusted_certs],
+    ...(testcase.untrusted_intermediates.length === 0 ? {} : { intermediates: [...testcase.untrusted_intermediates] }),
+    ...(testcase.crls.length === 0 ? {} : { crl: [...testcase.crls] }),
+    maxChainLength: maxChainLength(testcase),
+  };
+}
+
 /** The engine's verdict on one case: accepted, or the first reason it refused. */
 export function engineVerdict(testcase: LimboCase): { accepted: boolean; reason: string } {
   let state: ReturnType<typeof trustState>;
   try {
-    const trust = createTrust({
-      ca: [...testcase.trusted_certs],
-      ...(testcase.untrusted_intermediates.length === 0
-        ? {}
-        : { intermediates: [...testcase.untrusted_intermediates] }),
-      ...(testcase.crls.length === 0 ? {} : { crl: [...testcase.crls] }),
-      maxChainLength: maxChainLength(testcase),
-    });
+    const trust = createTrust(trustOptionsOf(testcase));
     state = trustState(trust, 'trust');
   } catch (error) {
     return { accepted: false, reason: `configuration: ${(error as Error).message}` };
