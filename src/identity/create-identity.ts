@@ -24,6 +24,18 @@ function toPem(der: Uint8Array): string {
   return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
 }
 
+/**
+ * A peer whose certificate path verified, direct or forwarded: the parsed certificate, its identity, and the window
+ * (epoch ms) in which the whole verified path (issuers, CRLs) is valid, checked per request.
+ */
+export interface VerifiedPeer {
+  readonly ok: true;
+  readonly certificate: ParsedCertificate;
+  readonly identity: PeerIdentity;
+  readonly validFrom: number;
+  readonly validUntil: number;
+}
+
 /** A validity period in epoch milliseconds. */
 export interface ValidityPeriod {
   readonly notBefore: number;

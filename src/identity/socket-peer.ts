@@ -20,9 +20,8 @@ import { type PathProblem, signatureLinkedIssuers, type TrustCertificate, within
 import type { TrustState } from '../trust/trust.js';
 import { BoundedCache } from './bounded-cache.js';
 import type { CertificateReader, ReadProblem } from './certificate-reader.js';
-import { type CertificateUseProblem, createIdentity, staticUseProblem } from './create-identity.js';
+import { type CertificateUseProblem, createIdentity, staticUseProblem, type VerifiedPeer } from './create-identity.js';
 import type { ParsedCertificate } from './parse-certificate.js';
-import type { PeerIdentity } from './peer-identity.js';
 
 /** Why a connection has no usable peer certificate. */
 export type ConnectionProblem =
@@ -35,14 +34,7 @@ export type ConnectionProblem =
 
 /** What a connection yields: an identity (still subject to per-request checks), or why not. */
 export type ConnectionPeer =
-  | {
-      readonly ok: true;
-      readonly certificate: ParsedCertificate;
-      readonly identity: PeerIdentity;
-      /** Epoch ms window in which the whole verified path (issuers, CRLs) is valid; checked per request. */
-      readonly validFrom: number;
-      readonly validUntil: number;
-    }
+  | VerifiedPeer
   | {
       readonly ok: false;
       readonly reason: ConnectionProblem;
@@ -101,8 +93,6 @@ type PathResult =
       readonly validUntil: number;
     }
   | { readonly ok: false; readonly reason: `PEER_${PathProblem}`; readonly problem: string };
-
-type VerifiedPeer = Extract<ConnectionPeer, { ok: true }>;
 
 /** Reads connection peers, once per connection, and verified peers once per certificate. */
 export class SocketPeers {

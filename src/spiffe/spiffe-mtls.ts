@@ -31,6 +31,7 @@ import {
   compileMtlsInput,
   type MtlsOptionsInput,
   type MtlsServerOptions,
+  SERVER_POLICY_KEYS,
 } from '../tls/mtls-options.js';
 import { createTrust, type Trust } from '../trust/index.js';
 import { updateTrustDomains } from './trust-domains.js';
@@ -166,14 +167,6 @@ const KNOWN_KEYS = [
   'onError',
   'onAudit',
 ] as const;
-const TLS_KEYS = [
-  'profile',
-  'expiryWarningDays',
-  'sessionTimeout',
-  'sessionResumption',
-  'handshakeTimeout',
-  'onWarning',
-] as const;
 const CLIENT_KEYS = ['address', 'retryInitialMs', 'retryMaxMs'] as const;
 const PATH = 'spiffeMtls.options';
 
@@ -188,7 +181,7 @@ type Compiled = ReturnType<typeof compileMtlsInput>;
 
 /** The settings, validated once: `compileMtlsInput` checks them exactly as `mtlsOptions` does. */
 function compileSettings(tls: unknown): Compiled {
-  if (tls !== undefined) assertOptionsObject(tls, `${PATH}.tls`, TLS_KEYS);
+  if (tls !== undefined) assertOptionsObject(tls, `${PATH}.tls`, SERVER_POLICY_KEYS);
   // The material is a placeholder here: it is replaced by each update before anything is read
   return compileMtlsInput({ ...(isPlainObject(tls) ? tls : {}), key: '-', cert: '-', ca: '-' });
 }

@@ -214,6 +214,16 @@ export interface BuiltMtlsOptions {
   readonly notAfter: Date;
 }
 
+/** The server policy options that do not name credentials (shared with `spiffeMtls({ tls })`). */
+export const SERVER_POLICY_KEYS = [
+  'profile',
+  'expiryWarningDays',
+  'sessionTimeout',
+  'sessionResumption',
+  'handshakeTimeout',
+  'onWarning',
+] as const;
+
 const KNOWN_KEYS = [
   'key',
   'keyFile',
@@ -225,12 +235,7 @@ const KNOWN_KEYS = [
   'crlFile',
   'trust',
   'passphrase',
-  'profile',
-  'expiryWarningDays',
-  'sessionTimeout',
-  'sessionResumption',
-  'handshakeTimeout',
-  'onWarning',
+  ...SERVER_POLICY_KEYS,
   'requestCert',
   'rejectUnauthorized',
   'minVersion',

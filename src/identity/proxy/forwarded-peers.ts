@@ -10,8 +10,13 @@ import type { TrustCertificate } from '../../trust/path.js';
 import { createTrustAt, type Trust, type TrustState, trustState } from '../../trust/trust.js';
 import { BoundedCache } from '../bounded-cache.js';
 import type { CertificateReader, ReadProblem } from '../certificate-reader.js';
-import { type CertificateUseProblem, createIdentity, staticUseProblem, validityProblem } from '../create-identity.js';
-import type { ParsedCertificate } from '../parse-certificate.js';
+import {
+  type CertificateUseProblem,
+  createIdentity,
+  staticUseProblem,
+  type VerifiedPeer,
+  validityProblem,
+} from '../create-identity.js';
 import type { PeerIdentity, PeerSource } from '../peer-identity.js';
 import { type VerifyProblem, verifyChain } from './verify-chain.js';
 
@@ -62,13 +67,7 @@ export type ForwardedOutcome =
     };
 
 type CachedVerification =
-  | {
-      readonly ok: true;
-      readonly certificate: ParsedCertificate;
-      readonly identity: PeerIdentity;
-      readonly validFrom: number;
-      readonly validUntil: number;
-    }
+  | VerifiedPeer
   | { readonly ok: false; readonly reason: ForwardedProblem; readonly detail?: Readonly<Record<string, unknown>> };
 
 /** A certificate read by the request reader (its SAN limit) and by Node, or why it cannot be read. */
