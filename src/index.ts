@@ -8,7 +8,14 @@
 
 export type { AnonymousRoutes, AnonymousRoutesEntry } from './anonymous/anonymous-routes.js';
 export { allowAnonymous } from './anonymous/index.js';
-export type { AuditEvent, AuditHook, AuditKind, PeerSummary, RequestIdResolver } from './audit/event.js';
+export type {
+  AuditEvent,
+  AuditHook,
+  AuditKind,
+  AuditReason,
+  PeerSummary,
+  RequestIdResolver,
+} from './audit/event.js';
 export { type AuditConfiguration, configureAudit } from './audit/hook.js';
 export {
   type AuthzDecision,

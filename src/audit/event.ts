@@ -84,7 +84,17 @@ export interface AuditEvent {
 
 /**
  * Every reason code an audit event can carry, collected from the modules that emit them (one group per
- * {@link AuditKind}). A typo in an emitter fails to compile.
+ * {@link AuditKind}). A typo in an emitter, or in a hook's comparison, fails to compile.
+ *
+ * @example
+ * ```ts
+ * import type { AuditEvent, AuditReason } from 'koa-mtls';
+ *
+ * const paged: ReadonlySet<AuditReason> = new Set(['PEER_CERTIFICATE_EXPIRED', 'PROXY_UNTRUSTED_SOURCE']);
+ * const onAudit = (event: AuditEvent) => {
+ *   if (paged.has(event.reason)) log.warn(event, event.reason);
+ * };
+ * ```
  */
 export type AuditReason =
   | TlsAuditReason

@@ -42,9 +42,9 @@ export interface SandboxedRequestPath {
   open(flags?: SandboxOpenFlags): Promise<FileHandle>;
   /**
    * Opens it read-only and makes it the response body: `Content-Length` and `Last-Modified` from the opened file,
-   * `Content-Type` from the requested name's extension unless already set, `X-Content-Type-Options: nosniff`. Small
-   * files (up to 64 KiB) are read in one call, larger ones streamed; the descriptor is closed either way. Refusals as
-   * in {@link SandboxedRequestPath.open}.
+   * `Content-Type` from the requested name's extension unless already set, `X-Content-Type-Options: nosniff`. A file
+   * up to 1 MiB is read in one call, a larger one streamed in 1 MiB reads; the descriptor is closed either way.
+   * Refusals as in {@link SandboxedRequestPath.open}.
    */
   send(): Promise<void>;
 }

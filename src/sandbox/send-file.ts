@@ -1,9 +1,9 @@
 /**
  * Makes an opened sandbox file the response body, with what the open already knows: its length, its modification
  * time, its type from the requested name. Reads are fitted to the file instead of a read stream's fixed 64 KiB
- * chunks: a small file is read in one call (synchronously on a sandbox whose walk is synchronous: a local
- * filesystem, where a page-cache read of a few KiB costs less than a threadpool round trip), a larger one streamed
- * in reads of up to 1 MiB.
+ * chunks: a file up to 1 MiB becomes a Buffer from one read, as `fs.readFile` would hold it (synchronously up to
+ * 64 KiB on a sandbox whose walk is synchronous: a local filesystem, where a page-cache read of a few KiB costs less
+ * than a threadpool round trip); a larger one is streamed in reads of 1 MiB, so memory per response stays bounded.
  */
 import { createReadStream, readSync } from 'node:fs';
 import { extname } from 'node:path';
@@ -11,22 +11,22 @@ import type { Context } from 'koa';
 import type { WalkResult } from './fd-walk.js';
 import type { WalkIoKind } from './walk-io.js';
 
-/** Files up to this size become a Buffer body from one read. */
-export const SINGLE_READ_BYTES = 64 * 1024;
+/** Files up to this size are read on the event loop when the sandbox's walk is synchronous. */
+export const SYNC_READ_BYTES = 64 * 1024;
 
-/** The largest read of a streamed file (what `fs.readFile` reads per call is 512 KiB). */
-const MAX_STREAM_READ_BYTES = 1024 * 1024;
+/** Files up to this size become a Buffer body from one read; larger ones are streamed in reads of this size. */
+export const BUFFERED_READ_BYTES = 1024 * 1024;
 
-/** The bytes of a small file; fewer when it shrank since its `fstat`, never more (Content-Length is set). */
-async function readSmall(opened: WalkResult, walk: WalkIoKind): Promise<Buffer> {
+/** The whole file; fewer bytes when it shrank since its `fstat`, never more (Content-Length is set). */
+async function readWhole(opened: WalkResult, walk: WalkIoKind): Promise<Buffer> {
   const size = opened.stats.size;
+  const synchronous = walk === 'sync' && size <= SYNC_READ_BYTES;
   const buffer = Buffer.allocUnsafe(size);
   let filled = 0;
   while (filled < size) {
-    const read =
-      walk === 'sync'
-        ? readSync(opened.handle.fd, buffer, filled, size - filled, filled)
-        : (await opened.handle.read(buffer, filled, size - filled, filled)).bytesRead;
+    const read = synchronous
+      ? readSync(opened.handle.fd, buffer, filled, size - filled, filled)
+      : (await opened.handle.read(buffer, filled, size - filled, filled)).bytesRead;
     if (read === 0) break;
     filled += read;
   }
@@ -49,10 +49,10 @@ export async function sendOpenedFile(
   // Files from a sandbox are often user-supplied: a browser must not sniff HTML or script out of them.
   if (!ctx.res.hasHeader('x-content-type-options')) ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.lastModified = stats.mtime;
-  if (stats.size <= SINGLE_READ_BYTES) {
+  if (stats.size <= BUFFERED_READ_BYTES) {
     let body: Buffer;
     try {
-      body = await readSmall(opened, walk);
+      body = await readWhole(opened, walk);
     } finally {
       // Read-only: nothing to flush, and the response need not wait for the close.
       handle.close().catch(() => undefined);
@@ -65,7 +65,7 @@ export async function sendOpenedFile(
     start: 0,
     // Exactly the bytes Content-Length announces, even if the file grows meanwhile.
     end: stats.size - 1,
-    highWaterMark: Math.min(stats.size, MAX_STREAM_READ_BYTES),
+    highWaterMark: BUFFERED_READ_BYTES,
   });
   ctx.body = stream;
   ctx.length = stats.size;

@@ -43,6 +43,7 @@ const TYPES_INDEX = [
   'AuditEvent',
   'AuditHook',
   'AuditKind',
+  'AuditReason',
   'AuthzDecision',
   'AuthzMode',
   'AuthzReason',

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/audit/event.js';
 import { sandboxPath } from '../../src/sandbox/middleware.js';
 import { createSandbox, type Sandbox } from '../../src/sandbox/sandbox.js';
-import { SINGLE_READ_BYTES } from '../../src/sandbox/send-file.js';
+import { BUFFERED_READ_BYTES, SYNC_READ_BYTES } from '../../src/sandbox/send-file.js';
 import { close, listen } from '../helpers/listen.js';
 import { type Fixture, makeFixture, openFdCount } from './fixture.js';
 
@@ -18,8 +18,9 @@ interface Answer {
 }
 
 const MTIME = new Date('2026-01-02T03:04:05Z');
-const large = Buffer.alloc(SINGLE_READ_BYTES * 16 + 3, 'x');
-const limit = Buffer.alloc(SINGLE_READ_BYTES, 'y');
+const large = Buffer.alloc(BUFFERED_READ_BYTES * 2 + 3, 'x');
+const limit = Buffer.alloc(SYNC_READ_BYTES, 'y');
+const buffered = Buffer.alloc(BUFFERED_READ_BYTES, 'z');
 
 let fixture: Fixture;
 
@@ -27,6 +28,7 @@ beforeAll(async () => {
   fixture = await makeFixture(['note.txt', 'page.html', 'blob.unknownext', 'empty.txt', 'escape.txt => ../OUTSIDE']);
   writeFileSync(join(fixture.root, 'large.bin'), large);
   writeFileSync(join(fixture.root, 'limit.bin'), limit);
+  writeFileSync(join(fixture.root, 'buffered.bin'), buffered);
   writeFileSync(join(fixture.root, 'empty.txt'), '');
   utimesSync(join(fixture.root, 'note.txt'), MTIME, MTIME);
 });
@@ -102,11 +104,18 @@ for (const walk of ['sync', 'async'] as const) {
       expect(answer.headers['x-content-type-options']).toBe('nosniff');
     });
 
-    it('reads a file of exactly the single-read size in one piece', async () => {
+    it('reads a file of exactly the synchronous-read size in one piece', async () => {
       const answer = await get(port, '/limit.bin');
       expect(answer.status).toBe(200);
       expect(answer.headers['content-length']).toBe(String(limit.length));
       expect(sha(answer.body)).toBe(sha(limit));
+    });
+
+    it('reads a file of exactly the buffered size in one piece', async () => {
+      const answer = await get(port, '/buffered.bin');
+      expect(answer.status).toBe(200);
+      expect(answer.headers['content-length']).toBe(String(buffered.length));
+      expect(sha(answer.body)).toBe(sha(buffered));
     });
 
     it('streams a larger file with its exact length', async () => {
