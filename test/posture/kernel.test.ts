@@ -3,12 +3,15 @@
  * credentials `setpriv` changed. `access(2)` answers for the real UID without capabilities or ptrace rules; these
  * cases are where it and `open(2)` disagree.
  */
-import { readlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ContainerAuditReport, PostureCheck } from '../../src/posture/index.js';
 import { externalTools } from '../helpers/external-tools.js';
 import { runProgram } from '../helpers/processes.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const available = externalTools('posture kernel tests', ['setpriv'], {
@@ -20,19 +23,30 @@ const hostPidNamespace = readlinkSync('/proc/self/ns/pid') === 'pid:[4026531836]
 const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups'];
 const DROP_ALL = ['--inh-caps=-all', '--ambient-caps=-all', '--bounding-set=-all'];
 
-async function doctorAs(setprivArgs: readonly string[]): Promise<ContainerAuditReport> {
-  const args = [
-    ...setprivArgs,
-    process.execPath,
-    '--import',
-    'tsx',
-    'src/cli.ts',
-    'doctor',
-    '--json',
-    '--fail-on',
-    'none',
-  ];
-  const { code, stdout, stderr } = await runProgram('setpriv', args, { cwd: repo, timeoutMs: 60_000 });
+/**
+ * The CLI bundled into one world-readable file: a UID other than the checkout's owner may not be able to reach the
+ * repository (a clone under a private `mktemp -d` directory), and so not its `node_modules`.
+ */
+function bundleCli(directory: string): string {
+  chmodSync(directory, 0o755);
+  const file = join(directory, 'cli.mjs');
+  execFileSync(join(repo, 'node_modules/.bin/esbuild'), [
+    join(repo, 'src/cli.ts'),
+    '--bundle',
+    '--platform=node',
+    '--format=esm',
+    // CommonJS dependencies call require() inside the ESM bundle.
+    "--banner:js=import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    `--outfile=${file}`,
+    '--log-level=warning',
+  ]);
+  chmodSync(file, 0o644);
+  return file;
+}
+
+async function doctorAs(cli: string, setprivArgs: readonly string[]): Promise<ContainerAuditReport> {
+  const args = [...setprivArgs, process.execPath, cli, 'doctor', '--json', '--fail-on', 'none'];
+  const { code, stdout, stderr } = await runProgram('setpriv', args, { cwd: '/', timeoutMs: 60_000 });
   if (code !== 0) throw new Error(`koa-mtls doctor under setpriv exited ${code}: ${stderr}`);
   return (JSON.parse(stdout) as { report: ContainerAuditReport }).report;
 }
@@ -47,13 +61,17 @@ describe.runIf(available)('HOST_FILES_READABLE on the real kernel', () => {
   let nobody: ContainerAuditReport;
   let nobodyWithCap: ContainerAuditReport;
   let rootWithoutCaps: ContainerAuditReport;
+  let bundleDirectory: { readonly path: string; dispose(): void } | undefined;
+  afterAll(() => bundleDirectory?.dispose());
   beforeAll(async () => {
+    bundleDirectory = temporaryDirectory('kernel');
+    const cli = bundleCli(bundleDirectory.path);
     [nobody, nobodyWithCap, rootWithoutCaps] = await Promise.all([
-      doctorAs([...NOBODY, ...DROP_ALL]),
+      doctorAs(cli, [...NOBODY, ...DROP_ALL]),
       // capabilities(7): CAP_DAC_READ_SEARCH bypasses read permission checks; access(2) ignores it for a non-root UID
-      doctorAs([...NOBODY, '--inh-caps=+dac_read_search', '--ambient-caps=+dac_read_search']),
+      doctorAs(cli, [...NOBODY, '--inh-caps=+dac_read_search', '--ambient-caps=+dac_read_search']),
       // root without CAP_SYS_PTRACE: /proc/1/environ is 0400 root (access says yes), open needs ptrace access
-      doctorAs(DROP_ALL),
+      doctorAs(cli, DROP_ALL),
     ]);
   }, 120_000);
 
