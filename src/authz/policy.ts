@@ -7,6 +7,7 @@
  */
 import type { Context } from 'koa';
 import type { PeerIdentity } from '../identity/peer-identity.js';
+import type { SanRule } from './conditions.js';
 
 /**
  * One pattern, or a list of patterns of which any may match.
@@ -36,32 +37,6 @@ export type Patterns = string | readonly string[];
  * ```
  */
 export type DistinguishedNameRule = Readonly<Record<string, Patterns>>;
-
-/**
- * Subject alternative name rules, by type; a value of one type never satisfies a rule of another type.
- *
- * @example
- * ```ts
- * import type { SanRule } from 'koa-mtls';
- *
- * const san: SanRule = { dns: ['api.example.com', '*.svc.example.com'], ip: '10.0.0.0/8' };
- * ```
- */
-export interface SanRule {
-  /** DNS names: label-aware globs (`*` = one label, `**` as the left-most label = one or more), case-insensitive, IDNs as A-labels. */
-  readonly dns?: Patterns;
-  /** URIs `scheme://host[:port]/path`: scheme and host case-insensitive, host label-aware, path segment-aware (`*` = one segment, `**` = any). */
-  readonly uri?: Patterns;
-  /** Email addresses `local@domain`: the local part exact (or `*` for any), the domain case-insensitive and label-aware. */
-  readonly email?: Patterns;
-  /**
-   * IP addresses or CIDR blocks, IPv4 or IPv6. An IPv4 rule also matches its addresses written as IPv4-mapped
-   * (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`) or NAT64 (`64:ff9b::a.b.c.d`) IPv6, for allow and `not` alike.
-   */
-  readonly ip?: Patterns;
-  /** Microsoft User Principal Names `user@suffix`, case-insensitive; `*@suffix` for every user of a suffix. */
-  readonly upn?: Patterns;
-}
 
 /**
  * A user-supplied predicate, for what the policy language cannot say. Only `true` allows; `false` or any other value

@@ -6,6 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repository, requireBuild } from '../helpers/built-package.js';
 import { runProgram } from '../helpers/processes.js';
@@ -44,6 +45,25 @@ describe('public declarations', () => {
     expect(run.stdout).toBe('');
     expect(run.code).toBe(0);
   }, 120_000);
+
+  it.each(['dist/index.d.ts', 'dist/index.d.cts'])('document every SanRule field in %s', (file) => {
+    const source = ts.createSourceFile(
+      file,
+      readFileSync(join(repository, file), 'utf8'),
+      ts.ScriptTarget.Latest,
+      true,
+    );
+    const sanRule = source.statements.find(
+      (statement): statement is ts.InterfaceDeclaration =>
+        ts.isInterfaceDeclaration(statement) && statement.name.text === 'SanRule',
+    );
+    const fields = sanRule?.members.map((member) => ({
+      name: member.name?.getText(source),
+      documented: ts.getJSDocCommentsAndTags(member).length > 0,
+    }));
+    expect(fields?.map((field) => field.name)).toEqual(['dns', 'uri', 'email', 'ip', 'upn']);
+    expect(fields?.filter((field) => !field.documented)).toEqual([]);
+  });
 
   it('fail on a wrong assertion (the check can fail)', async () => {
     const run = await check(['broken.mts']);

@@ -111,7 +111,7 @@ export function matchesDnsPattern(pattern: DnsPattern, name: string, labelPath: 
 }
 
 /** `san.dns`: DNS names, exact ones indexed, globs in a trie by their literal right-hand labels. */
-export const dnsKind = Object.freeze<ConditionKind<DnsPattern, PeerDnsName>>({
+export const dnsKind = Object.freeze<ConditionKind<DnsPattern, PeerDnsName, 'san.dns'>>({
   key: 'san.dns',
   compile: compileDnsPattern,
   isBare: (pattern: DnsPattern) => pattern.bare,

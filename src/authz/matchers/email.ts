@@ -62,7 +62,7 @@ export function matchesEmailPattern(pattern: EmailPattern, email: PeerEmail): bo
 }
 
 /** `san.email`: rfc822Names, exact addresses indexed, the others in a trie by their literal domain labels. */
-export const emailKind = Object.freeze<ConditionKind<EmailPattern, PeerEmail>>({
+export const emailKind = Object.freeze<ConditionKind<EmailPattern, PeerEmail, 'san.email'>>({
   key: 'san.email',
   compile: compileEmailPattern,
   isBare: (pattern: EmailPattern) => pattern.bare,

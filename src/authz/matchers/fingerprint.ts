@@ -28,12 +28,12 @@ export function normalizeFingerprint256(input: string): string {
 const shortFingerprint = (hex: string): string => `${hex.slice(0, 16)}…`;
 
 /** A pin on one list of the peer's SHA-256 fingerprints, matched by one exact lookup per value. */
-function pinKind(
-  key: string,
+function pinKind<K extends string>(
+  key: K,
   label: string,
   values: (peer: PeerIdentity) => readonly string[],
-): ConditionKind<string, string> {
-  return Object.freeze<ConditionKind<string, string>>({
+): ConditionKind<string, string, K> {
+  return Object.freeze<ConditionKind<string, string, K>>({
     key,
     compile: normalizeFingerprint256,
     isBare: () => false,

@@ -129,7 +129,7 @@ export function ipInBlock(address: PeerIp, block: IpBlock): boolean {
 }
 
 /** `san.ip`: addresses and CIDR blocks. */
-export const ipKind = Object.freeze<ConditionKind<IpBlock, PeerIp>>({
+export const ipKind = Object.freeze<ConditionKind<IpBlock, PeerIp, 'san.ip'>>({
   key: 'san.ip',
   compile(text: string): IpBlock {
     const block = parseIpBlock(text);

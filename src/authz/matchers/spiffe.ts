@@ -120,7 +120,7 @@ function peerSpiffeIds(view: PeerView) {
 const describeSpiffeId = (view: PeerView): string => `spiffeId ${JSON.stringify(view.peer.spiffeId ?? null)}`;
 
 /** `spiffe`: SPIFFE IDs, exact ones indexed, globs in a trie by trust domain and literal path segments. */
-export const spiffeKind = Object.freeze<ConditionKind<SpiffePattern, PeerSpiffeId>>({
+export const spiffeKind = Object.freeze<ConditionKind<SpiffePattern, PeerSpiffeId, 'spiffe'>>({
   key: 'spiffe',
   compile: compileSpiffePattern,
   isBare: () => false,
@@ -136,7 +136,7 @@ export const spiffeKind = Object.freeze<ConditionKind<SpiffePattern, PeerSpiffeI
 });
 
 /** `trustDomain`: the trust domain of the peer's SPIFFE ID, exact. */
-export const trustDomainKind = Object.freeze<ConditionKind<string, string>>({
+export const trustDomainKind = Object.freeze<ConditionKind<string, string, 'trustDomain'>>({
   key: 'trustDomain',
   compile: normalizeTrustDomain,
   isBare: () => false,

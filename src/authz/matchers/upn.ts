@@ -49,7 +49,7 @@ export function compileUpnPattern(pattern: string): UpnPattern {
 }
 
 /** `san.upn`: User Principal Names, exact ones indexed. */
-export const upnKind = Object.freeze<ConditionKind<UpnPattern, PeerUpn>>({
+export const upnKind = Object.freeze<ConditionKind<UpnPattern, PeerUpn, 'san.upn'>>({
   key: 'san.upn',
   compile: compileUpnPattern,
   isBare: () => false,

@@ -222,7 +222,7 @@ function exactKey(pattern: UriPattern): string | undefined {
 }
 
 /** `san.uri`: URIs, exact ones indexed, globs in a trie by scheme, port, host labels and literal path segments. */
-export const uriKind = Object.freeze<ConditionKind<UriPattern, PeerUri>>({
+export const uriKind = Object.freeze<ConditionKind<UriPattern, PeerUri, 'san.uri'>>({
   key: 'san.uri',
   compile: compileUriPattern,
   isBare: (pattern: UriPattern) => pattern.bare,

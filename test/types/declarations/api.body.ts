@@ -34,6 +34,8 @@ expectTypeOf<m.PeerIdentity['subject']>().toEqualTypeOf<m.DistinguishedName>();
 expectTypeOf<m.PeerIdentity['keyUsage']>().toEqualTypeOf<readonly m.KeyUsage[]>();
 expectTypeOf<m.AuthzDecision['mode']>().toEqualTypeOf<m.AuthzMode>();
 expectTypeOf<m.RequestIdResolver>().toEqualTypeOf<(ctx: Context) => string | undefined>();
+// Every SAN type of the policy language reaches the bundled declarations.
+expectTypeOf<keyof m.SanRule>().toEqualTypeOf<'dns' | 'uri' | 'email' | 'ip' | 'upn'>();
 
 // Narrowing: after an enforcing requirePeer the handler needs no `!`; without one, `peer` stays optional.
 const router = new Router();
