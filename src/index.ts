@@ -103,6 +103,7 @@ export {
   type SandboxedRequestPath,
   type SandboxedState,
   type SandboxMode,
+  type SandboxOpenedFile,
   type SandboxOpenFlags,
   type SandboxOpenOptions,
   type SandboxOptions,

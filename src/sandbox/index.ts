@@ -23,6 +23,7 @@ export {
   type MountPolicy,
   type Sandbox,
   type SandboxMode,
+  type SandboxOpenedFile,
   type SandboxOpenOptions,
   type SandboxOptions,
 } from './sandbox.js';

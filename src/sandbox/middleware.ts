@@ -12,8 +12,8 @@ import { InvalidOptionError, KoaMtlsError } from '../errors.js';
 import { summarizePeer } from '../identity/summarize-peer.js';
 import { assertOptionsObject, optionalBoolean, optionalFunction, ownValue } from '../options/validate.js';
 import { attachRouteMetadata } from '../routes/route-metadata.js';
-import type { SandboxOpenFlags, WalkResult } from './fd-walk.js';
-import { HeldSandbox, type Sandbox } from './sandbox.js';
+import type { SandboxOpenFlags } from './fd-walk.js';
+import { HeldSandbox, type Sandbox, type SandboxOpenedFile } from './sandbox.js';
 import { SandboxPathError } from './sandbox-error.js';
 import { sendOpenedFile } from './send-file.js';
 
@@ -133,9 +133,10 @@ export interface SandboxedState {
  */
 export function sandboxPath(options: SandboxPathOptions): Middleware<DefaultState> & Middleware<SandboxedState> {
   assertOptionsObject(options, 'options', ['sandbox', 'from', 'decode', 'onAudit', 'requestId']);
-  const sandbox = ownValue(options, 'sandbox');
-  if (!(sandbox instanceof HeldSandbox))
-    throw new InvalidOptionError('options.sandbox', 'must come from createSandbox');
+  const given = ownValue(options, 'sandbox');
+  // Fail closed: a look-alike object could accept any path in `check`, so only createSandbox's own class passes.
+  if (!(given instanceof HeldSandbox)) throw new InvalidOptionError('options.sandbox', 'must come from createSandbox');
+  const sandbox: Sandbox = given;
   const from = optionalFunction<(ctx: Context) => unknown>(options, 'from', 'options');
   if (from === undefined) throw new InvalidOptionError('options.from', 'is required');
   const decode = optionalBoolean(options, 'decode', 'options') ?? false;
@@ -172,10 +173,10 @@ export function sandboxPath(options: SandboxPathOptions): Middleware<DefaultStat
       }
       throw err;
     }
-    const openAudited = async (flags: SandboxOpenFlags): Promise<WalkResult> => {
-      let opened: WalkResult;
+    const openAudited = async (flags: SandboxOpenFlags): Promise<SandboxOpenedFile> => {
+      let opened: SandboxOpenedFile;
       try {
-        opened = await sandbox.openDetailed(path, flags);
+        opened = await sandbox.openDetailed(path, flags === 'r' ? undefined : { flags });
       } catch (err) {
         if (err instanceof KoaMtlsError) audit(ctx, { outcome: 'deny', ...openFailure(err), detail: { path, flags } });
         throw err;
@@ -206,8 +207,8 @@ export function sandboxPath(options: SandboxPathOptions): Middleware<DefaultStat
     root: sandbox.root,
     symlinks: sandbox.symlinks,
     mode: sandbox.mode,
-    allow: sandbox.globs.allow === null ? null : Object.freeze(sandbox.globs.allow.map((m) => m.pattern)),
-    deny: Object.freeze(sandbox.globs.deny.map((m) => m.pattern)),
+    allow: sandbox.allow,
+    deny: sandbox.deny,
   });
 }
 

@@ -4,7 +4,7 @@
  *
  * @module sandbox/sandbox
  */
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { type FileHandle, open, readlink, realpath, stat, statfs } from 'node:fs/promises';
 import { isAbsolute, normalize } from 'node:path';
 import type { AuditHook } from '../audit/event.js';
@@ -20,13 +20,14 @@ import {
   optionalString,
 } from '../options/validate.js';
 import type { MountEntry } from '../posture/mountinfo.js';
-import { type SandboxOpenFlags, type SymlinkPolicy, type WalkResult, type WalkRoot, walkOpen } from './fd-walk.js';
+import { type SandboxOpenFlags, type SymlinkPolicy, type WalkRoot, walkOpen } from './fd-walk.js';
 import { type CompiledGlobs, compileGlobs, isAllowed, isDenied } from './globs.js';
 import {
   type CompiledPathOptions,
   checkPath,
   compilePathOptions,
   PATH_OPTION_KEYS,
+  type SandboxPathAccepted,
   type SandboxPathResult,
   type SandboxPathRules,
 } from './lexical.js';
@@ -145,6 +146,30 @@ export interface SandboxOpenOptions {
 }
 
 /**
+ * A file opened by {@link Sandbox.openDetailed}: the handle with what the walk learnt on the way.
+ *
+ * @example
+ * ```ts
+ * import { createSandbox, type SandboxOpenedFile } from 'koa-mtls';
+ *
+ * const sandbox = await createSandbox('/srv/files');
+ * const opened: SandboxOpenedFile = await sandbox.openDetailed('latest.pdf');
+ * console.log(opened.resolved, opened.stats.size); // e.g. 'releases/2026-12.pdf' 48213
+ * await opened.handle.close();
+ * ```
+ */
+export interface SandboxOpenedFile {
+  /** The open file; the caller closes it. */
+  readonly handle: FileHandle;
+  /** The relative path inside the root that was actually opened, after following allowed symlinks. */
+  readonly resolved: string;
+  /** The real absolute path of the opened file (operator-only: never put it in a response). */
+  readonly realPath: string;
+  /** `fstat` of the opened descriptor, taken before any truncation a write flag asks for. */
+  readonly stats: Stats;
+}
+
+/**
  * A root directory held open. Obtain one with {@link createSandbox}.
  *
  * @example
@@ -172,14 +197,75 @@ export interface Sandbox {
   readonly walk: WalkIoKind;
   /** Whether {@link Sandbox.close} was called. */
   readonly closed: boolean;
+  /**
+   * The `allow` globs as given to {@link createSandbox}, or `null` when there is no allow-list (every valid path may
+   * be tried).
+   *
+   * @example
+   * ```ts
+   * import { createSandbox } from 'koa-mtls';
+   *
+   * const sandbox = await createSandbox('/srv/files', { allow: ['**\/*.pdf'] });
+   * console.log(sandbox.allow); // ['**\/*.pdf']
+   * ```
+   */
+  readonly allow: readonly string[] | null;
+  /**
+   * The `deny` globs as given to {@link createSandbox} (empty when none).
+   *
+   * @example
+   * ```ts
+   * import { createSandbox } from 'koa-mtls';
+   *
+   * const sandbox = await createSandbox('/srv/files', { deny: ['private/**'] });
+   * console.log(sandbox.deny); // ['private/**']
+   * ```
+   */
+  readonly deny: readonly string[];
   /** Applies this sandbox's lexical rules (no I/O). */
   validate(input: unknown): SandboxPathResult;
+  /**
+   * Everything that can be decided about a requested path without touching the filesystem: the lexical rules, then
+   * the `allow`/`deny` globs on the validated path. Returns the accepted path; throws the `SandboxPathError`
+   * {@link Sandbox.open} would: 400 `ERR_SANDBOX_INVALID_PATH` for a lexical rule, 404 `ERR_SANDBOX_NOT_FOUND` for a
+   * glob. A path it accepts can still be refused by `open` (missing, a refused symlink, not a regular file).
+   *
+   * @example
+   * ```ts
+   * import { createSandbox, SandboxPathError } from 'koa-mtls';
+   *
+   * const sandbox = await createSandbox('/srv/files', { allow: ['**\/*.pdf'] });
+   * sandbox.check('reports/2024.pdf').segments; // ['reports', '2024.pdf']
+   * try { sandbox.check('../etc/passwd'); } catch (err) { console.log((err as SandboxPathError).status); } // 400
+   * ```
+   */
+  check(input: unknown): SandboxPathAccepted;
   /**
    * Opens a regular file by a relative path, component by component from the held root descriptor. Throws a
    * `SandboxPathError`: 400 `ERR_SANDBOX_INVALID_PATH` when the input breaks a lexical rule, 404
    * `ERR_SANDBOX_NOT_FOUND` for everything that depends on the filesystem. The caller closes the handle.
    */
   open(relativePath: string, options?: SandboxOpenOptions): Promise<FileHandle>;
+  /**
+   * {@link Sandbox.open}, also returning the in-root path actually opened, the real path and the descriptor's `fstat`
+   * (what a response needs for `Content-Length` and `Last-Modified` without a second, racy `stat` by path). Same
+   * checks and errors as `open`; the caller closes `handle`.
+   *
+   * @example
+   * ```ts
+   * import type { Context } from 'koa';
+   * import { createSandbox } from 'koa-mtls';
+   *
+   * const sandbox = await createSandbox('/srv/files');
+   * const download = async (ctx: Context) => {
+   *   const { handle, stats } = await sandbox.openDetailed('reports/2024.pdf');
+   *   ctx.length = stats.size;
+   *   ctx.lastModified = stats.mtime;
+   *   ctx.body = handle.createReadStream();
+   * };
+   * ```
+   */
+  openDetailed(relativePath: string, options?: SandboxOpenOptions): Promise<SandboxOpenedFile>;
   /**
    * The real absolute path of the regular file `relativePath` names, checked like {@link Sandbox.open}. Weaker than
    * `open`: the path can be swapped for a symlink right after it is returned, so never open the result by path.
@@ -246,6 +332,8 @@ export class HeldSandbox implements Sandbox {
   readonly mountsUnderRoot: readonly string[];
   readonly mode: SandboxMode;
   readonly walk: WalkIoKind;
+  readonly allow: readonly string[] | null;
+  readonly deny: readonly string[];
   readonly #handle: FileHandle | null;
   readonly #root: WalkRoot;
   readonly #settings: CompiledSandbox;
@@ -261,6 +349,9 @@ export class HeldSandbox implements Sandbox {
     this.root = facts.realRoot;
     this.symlinks = settings.symlinks;
     this.mountsUnderRoot = Object.freeze([...facts.mounts]);
+    const { allow, deny } = settings.globs;
+    this.allow = allow === null ? null : Object.freeze(allow.map((glob) => glob.pattern));
+    this.deny = Object.freeze(deny.map((glob) => glob.pattern));
     this.#root = Object.freeze({
       fd: facts.handle?.fd ?? -1,
       realRoot: facts.realRoot,
@@ -285,17 +376,11 @@ export class HeldSandbox implements Sandbox {
     return this.#closing !== null;
   }
 
-  /** The allow/deny lists, for route metadata. */
-  get globs(): CompiledGlobs {
-    return this.#settings.globs;
-  }
-
   validate(input: unknown): SandboxPathResult {
     return checkPath(input, this.#settings.rules);
   }
 
-  /** Lexical rules, then the requested path's globs: everything decidable without I/O. */
-  check(input: unknown): { readonly path: string; readonly segments: readonly string[] } {
+  check(input: unknown): SandboxPathAccepted {
     const result = checkPath(input, this.#settings.rules);
     if (!result.ok) throw new SandboxPathError(400, result.reason);
     // Globs run after the lexical rules, on the canonical relative path only (`**` also matches `/etc/passwd`).
@@ -304,8 +389,9 @@ export class HeldSandbox implements Sandbox {
     return result;
   }
 
-  /** Opens and returns the walk's details (the resolved in-root path and the real path). */
-  async openDetailed(relativePath: unknown, flags: SandboxOpenFlags = 'r'): Promise<WalkResult> {
+  async openDetailed(relativePath: unknown, options?: SandboxOpenOptions): Promise<SandboxOpenedFile> {
+    if (options !== undefined) assertOptionsObject(options, 'options', ['flags']);
+    const flags: SandboxOpenFlags = (options?.flags as SandboxOpenFlags | undefined) ?? 'r';
     if (!FLAG_CHOICES.includes(flags)) throw new InvalidOptionError('options.flags', `must be one of ${FLAG_CHOICES}`);
     const { segments } = this.check(relativePath);
     if (this.#closing !== null) throw new KoaMtlsError('ERR_SANDBOX_CLOSED', 'Internal Server Error', { status: 500 });
@@ -322,12 +408,11 @@ export class HeldSandbox implements Sandbox {
   }
 
   async open(relativePath: string, options?: SandboxOpenOptions): Promise<FileHandle> {
-    if (options !== undefined) assertOptionsObject(options, 'options', ['flags']);
-    return (await this.openDetailed(relativePath, options?.flags as SandboxOpenFlags | undefined)).handle;
+    return (await this.openDetailed(relativePath, options)).handle;
   }
 
   async resolve(relativePath: string): Promise<string> {
-    const { handle, realPath } = await this.openDetailed(relativePath, 'r');
+    const { handle, realPath } = await this.openDetailed(relativePath);
     await handle.close();
     return realPath;
   }

@@ -115,6 +115,7 @@ const TYPES_INDEX = [
   'SandboxDenyReason',
   'SandboxMode',
   'SandboxOpenFlags',
+  'SandboxOpenedFile',
   'SandboxOpenOptions',
   'SandboxOptions',
   'SandboxPathAccepted',

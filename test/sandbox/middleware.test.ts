@@ -360,9 +360,28 @@ describe('sandboxPath()', () => {
     await guarded.close();
   });
 
+  /** Every member of the Sandbox interface, delegating to a real sandbox, with a `check` that accepts anything. */
+  const lookAlike = (): Sandbox => ({
+    root: sandbox.root,
+    symlinks: sandbox.symlinks,
+    mode: sandbox.mode,
+    mountsUnderRoot: sandbox.mountsUnderRoot,
+    walk: sandbox.walk,
+    closed: false,
+    allow: null,
+    deny: [],
+    validate: (input) => sandbox.validate(input),
+    check: (input) => ({ ok: true, path: String(input), segments: String(input).split('/') }),
+    open: (path, options) => sandbox.open(path, options),
+    openDetailed: (path, options) => sandbox.openDetailed(path, options),
+    resolve: (path) => sandbox.resolve(path),
+    close: async () => undefined,
+  });
+
   const invalid: ReadonlyArray<readonly [Record<string, unknown>, string]> = [
     [{ from: () => 'x' }, 'options.sandbox'],
     [{ sandbox: { open() {} }, from: () => 'x' }, 'options.sandbox'],
+    [{ sandbox: 'LOOK-ALIKE', from: () => 'x' }, 'options.sandbox'],
     [{ sandbox: 'SANDBOX' }, 'options.from'],
     [{ sandbox: 'SANDBOX', from: 'params.name' }, 'options.from'],
     [{ sandbox: 'SANDBOX', from: () => 'x', decode: 'yes' }, 'options.decode'],
@@ -370,7 +389,7 @@ describe('sandboxPath()', () => {
   ];
   it.each(invalid)('throws InvalidOptionError for %j', (options, path) => {
     const withSandbox = Object.fromEntries(
-      Object.entries(options).map(([k, v]) => [k, v === 'SANDBOX' ? sandbox : v]),
+      Object.entries(options).map(([k, v]) => [k, v === 'SANDBOX' ? sandbox : v === 'LOOK-ALIKE' ? lookAlike() : v]),
     ) as never;
     expect(() => sandboxPath(withSandbox)).toThrow(InvalidOptionError);
     expect(() => sandboxPath(withSandbox)).toThrow(expect.objectContaining({ path }));

@@ -330,6 +330,72 @@ describe('when allow and deny globs are configured', () => {
   });
 });
 
+describe('the public members sandboxPath is built on', () => {
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await createSandbox(fixture.root, { allow: ['*.txt', 'in_link', 'd/**'], deny: ['d/e/**'] });
+  });
+  afterAll(async () => {
+    await sandbox.close();
+  });
+
+  it('exposes the allow and deny globs as given, frozen; no allow-list is null', async () => {
+    expect(sandbox.allow).toEqual(['*.txt', 'in_link', 'd/**']);
+    expect(sandbox.deny).toEqual(['d/e/**']);
+    expect(Object.isFrozen(sandbox.allow)).toBe(true);
+    expect(Object.isFrozen(sandbox.deny)).toBe(true);
+    const open = await createSandbox(fixture.root);
+    try {
+      expect(open.allow).toBeNull();
+      expect(open.deny).toEqual([]);
+    } finally {
+      await open.close();
+    }
+  });
+
+  it.each([
+    ['f.txt', { ok: true, path: 'f.txt', segments: ['f.txt'] }],
+    ['d/e/missing.txt', '404 GLOB_DENIED'],
+    ['k8s/tls.crt', '404 GLOB_NOT_ALLOWED'],
+    ['../OUTSIDE', '400 PATH_DOT_SEGMENT'],
+    [['f.txt'], '400 PATH_NOT_STRING'],
+  ] as const)('check(%j) decides without the filesystem: %j', (input, expected) => {
+    let outcome: unknown;
+    try {
+      outcome = sandbox.check(input);
+    } catch (err) {
+      expect(err).toBeInstanceOf(SandboxPathError);
+      outcome = `${(err as SandboxPathError).status} ${(err as SandboxPathError).reason}`;
+    }
+    expect(outcome).toEqual(expected);
+  });
+
+  it('check accepts a path whose file does not exist (open is what looks)', async () => {
+    expect(sandbox.check('d/nothing-here.txt').path).toBe('d/nothing-here.txt');
+    await expect(sandbox.open('d/nothing-here.txt')).rejects.toMatchObject({ status: 404, reason: 'NOT_FOUND' });
+  });
+
+  it('openDetailed returns the handle, the resolved in-root path, the real path and the fstat of the opened file', async () => {
+    const opened = await sandbox.openDetailed('in_link');
+    try {
+      expect(opened.resolved).toBe('f.txt');
+      expect(opened.realPath).toBe(join(fixture.root, 'f.txt'));
+      const onDisk = await stat(join(fixture.root, 'f.txt'));
+      expect([opened.stats.ino, opened.stats.size]).toEqual([onDisk.ino, onDisk.size]);
+      expect(await opened.handle.readFile('utf8')).toBe(insideContent('f.txt'));
+    } finally {
+      await opened.handle.close();
+    }
+  });
+
+  it('openDetailed refuses like open: globs, escapes, unknown options', async () => {
+    await expect(sandbox.openDetailed('d/e/h.txt')).rejects.toMatchObject({ status: 404, reason: 'GLOB_DENIED' });
+    await expect(sandbox.openDetailed('../OUTSIDE')).rejects.toMatchObject({ status: 400 });
+    await expect(sandbox.openDetailed('f.txt', { flags: 'rs+' as never })).rejects.toBeInstanceOf(InvalidOptionError);
+    await expect(sandbox.openDetailed('f.txt', { flag: 'r' } as never)).rejects.toBeInstanceOf(InvalidOptionError);
+  });
+});
+
 describe('createSandbox()', () => {
   it.each([
     ['a relative root', 'relative/dir', InvalidOptionError],
