@@ -5,6 +5,7 @@
  */
 import type { Context } from 'koa';
 import { tlsSocketOf } from '../identity/socket-peer.js';
+import { http2SessionOf } from '../tls/http2-session.js';
 import type { AnonymousRouteMatcher } from './anonymous-routes.js';
 import { acceptsAnonymousClients, refuseUnverified } from './optional-mode.js';
 
@@ -16,15 +17,12 @@ import { acceptsAnonymousClients, refuseUnverified } from './optional-mode.js';
  */
 export type AnonymousVerdict = 'not-applicable' | 'anonymous' | 'deny' | 'refused';
 
-interface Http2Request {
-  readonly stream?: { readonly session?: { destroy(): void } };
-}
-
 /** Decides for a request that has no peer. */
 export function anonymousVerdict(ctx: Context, anonymousRoute: AnonymousRouteMatcher | undefined): AnonymousVerdict {
-  const socket = tlsSocketOf(ctx);
+  const session = http2SessionOf(ctx);
+  const socket = tlsSocketOf(ctx, session);
   if (socket === undefined || !acceptsAnonymousClients(socket)) return 'not-applicable';
   if (socket.authorized === true) return 'not-applicable';
-  if (refuseUnverified(socket, (ctx.req as Http2Request).stream?.session)) return 'refused';
+  if (refuseUnverified(socket, session)) return 'refused';
   return anonymousRoute?.(ctx.method, ctx.path, ctx.host) === true ? 'anonymous' : 'deny';
 }

@@ -16,6 +16,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import type { Context } from 'koa';
+import { type Http2SessionOfRequest, http2SessionOf } from '../tls/http2-session.js';
 import { type PathProblem, signatureLinkedIssuers, type TrustCertificate, withinWindow } from '../trust/path.js';
 import type { TrustState } from '../trust/trust.js';
 import { BoundedCache } from './bounded-cache.js';
@@ -47,21 +48,11 @@ const NOT_TLS: ConnectionPeer = Object.freeze({ ok: false, reason: 'PEER_NOT_TLS
 /** An issuer walk never goes deeper than this (a cycle guard on top of the identity set). */
 const MAX_CHAIN_DEPTH = 16;
 
-interface Http2Session {
-  readonly socket?: unknown;
-}
-
-interface Http2Request {
-  readonly stream?: { readonly session?: Http2Session };
-}
-
-/** The HTTP/2 session of a request, the stable per-connection key there (its `socket` is a fresh proxy per stream). */
-export function sessionOf(ctx: Context): Http2Session | undefined {
-  return (ctx.req as Http2Request).stream?.session;
-}
-
 /** The request's TLS socket (through the HTTP/2 session when there is one), or `undefined` for plain TCP. */
-export function tlsSocketOf(ctx: Context, session: Http2Session | undefined = sessionOf(ctx)): TLSSocket | undefined {
+export function tlsSocketOf(
+  ctx: Context,
+  session: Http2SessionOfRequest | undefined = http2SessionOf(ctx),
+): TLSSocket | undefined {
   const socket = (session?.socket ?? ctx.req.socket) as Partial<TLSSocket> | undefined;
   if (socket === undefined || socket === null) return undefined;
   // A plain TCP socket has no peer certificate API; it is not an mTLS connection.
@@ -191,7 +182,7 @@ export class SocketPeers {
 
   /** The peer of the request's connection at `now`; never throws on a bad certificate. */
   peerOf(ctx: Context, now: number): ConnectionPeer {
-    const session = sessionOf(ctx);
+    const session = http2SessionOf(ctx);
     const socket = tlsSocketOf(ctx, session);
     if (socket === undefined) return NOT_TLS;
     const key = session ?? socket;
