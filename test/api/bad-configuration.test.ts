@@ -1,6 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -19,6 +18,7 @@ import {
   watchCertificates,
 } from '../../src/index.js';
 import { createCertificateAuthority } from '../../src/pki/index.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 /**
  * Every public factory, called the wrong way, fails at startup with a clear error: `InvalidOptionError`
@@ -40,13 +40,14 @@ const WRONG_TYPES: readonly [label: string, value: unknown][] = [
 ];
 
 let dir: string;
+let removeDir: () => void;
 let sandbox: Sandbox;
 let server: https.Server;
 let pem: { key: string; cert: string; ca: string };
 let files: { keyFile: string; certFile: string; caFile: string };
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'koa-mtls-bad-config-'));
+  ({ path: dir, dispose: removeDir } = temporaryDirectory('bad-config'));
   const ca = await createCertificateAuthority();
   const issued = await ca.issueServer();
   pem = { key: issued.key, cert: issued.chain, ca: ca.root };
@@ -61,7 +62,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sandbox.close();
-  rmSync(dir, { recursive: true, force: true });
+  removeDir();
 });
 
 /** Calls a factory (sync or async) and returns what it threw; fails the test when it did not throw. */

@@ -1,17 +1,18 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { x509 } from '../../src/x509/runtime.js';
 import { capturedIo } from '../helpers/captured-io.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 let dir: string;
+let removeDir: () => void;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'koa-mtls-cli-'));
+  ({ path: dir, dispose: removeDir } = temporaryDirectory('cli'));
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => removeDir());
 
 const mode = (file: string) => statSync(join(dir, file)).mode & 0o777;
 

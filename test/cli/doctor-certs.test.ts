@@ -1,21 +1,21 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { createCertificateAuthority } from '../../src/pki/index.js';
 import { capturedIo, runCli } from '../helpers/captured-io.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 import { buildTree, removeTree } from '../posture/fixture-tree.js';
 import { HARDENED_CONTAINER } from '../posture/fixtures.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'koa-mtls-doctor-certs-'));
+const { path: dir, dispose: removeDir } = temporaryDirectory('doctor-certs');
 let hardened: string;
 beforeAll(() => {
   hardened = buildTree(HARDENED_CONTAINER);
 });
 afterAll(() => {
   removeTree(hardened);
-  rmSync(dir, { recursive: true, force: true });
+  removeDir();
 });
 
 const doctor = (...args: string[]) => runCli(['doctor', '--root', hardened, ...args], { cwd: dir });

@@ -1,14 +1,14 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { InvalidOptionError } from '../../src/errors.js';
 import { peerFromPem } from '../../src/identity/peer-from-pem.js';
 import { capturedIo, runCli } from '../helpers/captured-io.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'koa-mtls-explain-'));
+const { path: dir, dispose: removeDir } = temporaryDirectory('explain');
 beforeAll(async () => {
   expect(await main(['certs', 'init', '--out', '.'], capturedIo(dir))).toBe(0);
   writeFileSync(join(dir, 'domain.json'), JSON.stringify({ trustDomain: 'example.org' }));
@@ -16,7 +16,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'typo.json'), JSON.stringify({ spife: 'spiffe://example.org/a' }));
   writeFileSync(join(dir, 'broken.json'), '{');
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => removeDir());
 
 const run = (...argv: string[]) => runCli(['explain', ...argv], { cwd: dir });
 

@@ -1,14 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtCli, repository, requireBuild } from '../helpers/built-package.js';
 import { runProgram } from '../helpers/processes.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
-const scratch = mkdtempSync(join(tmpdir(), 'koa-mtls-routes-process-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const { path: scratch, dispose: removeScratch } = temporaryDirectory('routes-process');
+afterAll(() => removeScratch());
 beforeAll(requireBuild);
 
 const routerUrl = pathToFileURL(createRequire(import.meta.url).resolve('@koa/router')).href;

@@ -1,15 +1,15 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/captured-io.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 import { closeSandboxes, filesRoot } from '../routes/fixtures/service.js';
 
 const fixtures = 'test/routes/fixtures';
-const scratch = mkdtempSync(join(tmpdir(), 'koa-mtls-routes-'));
+const { path: scratch, dispose: removeScratch } = temporaryDirectory('routes');
 afterAll(async () => {
-  rmSync(scratch, { recursive: true, force: true });
+  removeScratch();
   await closeSandboxes();
 });
 

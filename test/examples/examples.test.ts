@@ -3,11 +3,10 @@
  * certificates made here. The examples are what newcomers copy, so they must keep working.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Koa from 'koa';
@@ -22,12 +21,13 @@ import { secretFiles, serveWithRotation, writeSecretVolume } from '../../example
 import { createApp as createSpiffeApp } from '../../examples/spiffe-router.js';
 import { httpsRequest } from '../helpers/https-client.js';
 import { listenForSuite } from '../helpers/listen.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 let ca: CertificateAuthority;
 let tls: ReturnType<typeof mtlsOptions>;
 let payments: IssuedCertificate;
 let reporting: IssuedCertificate;
-const work = mkdtempSync(join(tmpdir(), 'koa-mtls-examples-'));
+const { path: work, dispose: removeWork } = temporaryDirectory('examples');
 const closers: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
@@ -39,7 +39,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const close of closers.reverse()) await close();
-  rmSync(work, { recursive: true, force: true });
+  removeWork();
 });
 
 const serve = (server: http.Server | https.Server | http2.Http2SecureServer) => listenForSuite(server, closers);

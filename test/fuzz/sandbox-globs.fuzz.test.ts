@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSandbox, type Sandbox, SandboxPathError } from '../../src/sandbox/index.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 import { cheapRuns, fuzzTimeout } from './fuzz-runs.js';
 
 /**
@@ -13,6 +13,7 @@ import { cheapRuns, fuzzTimeout } from './fuzz-runs.js';
  * sandbox opens satisfies the lists by what it *is* (its kernel path), not only by the name it was asked for.
  */
 let base: string;
+let removeBase: () => void;
 let root: string;
 let denyOnly: Sandbox;
 let allowAndDeny: Sandbox;
@@ -20,7 +21,7 @@ let allowAndDeny: Sandbox;
 const NAMES = ['public', 'private', 'ok.txt', 'tls.key', 'secret.txt', 'l-secret', 'l-key', 'l-ok', 'l-priv', 'l-pub'];
 
 beforeAll(async () => {
-  base = mkdtempSync(join(tmpdir(), 'koa-mtls-fuzz-globs-'));
+  ({ path: base, dispose: removeBase } = temporaryDirectory('fuzz-globs'));
   root = join(base, 'root');
   for (const dir of ['public', 'private', 'public/private']) mkdirSync(join(root, dir), { recursive: true });
   for (const dir of ['', 'public', 'private', 'public/private']) {
@@ -43,7 +44,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await denyOnly.close();
   await allowAndDeny.close();
-  rmSync(base, { recursive: true, force: true });
+  removeBase();
 });
 
 /** The opened file's path relative to the root, as the kernel reports it; undefined when the sandbox refused. */

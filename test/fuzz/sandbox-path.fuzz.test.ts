@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { isAbsolute, join, posix } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../../src/errors.js';
 import { createSandbox, type Sandbox, SandboxPathError, validateSandboxPath } from '../../src/sandbox/index.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 import { cheapRuns, fuzzTimeout } from './fuzz-runs.js';
 
 /**
@@ -75,10 +75,11 @@ const input = fc.oneof(
 );
 
 let base: string;
+let removeBase: () => void;
 let sandbox: Sandbox;
 
 beforeAll(async () => {
-  base = mkdtempSync(join(tmpdir(), 'koa-mtls-fuzz-sandbox-'));
+  ({ path: base, dispose: removeBase } = temporaryDirectory('fuzz-sandbox'));
   const root = join(base, 'root');
   mkdirSync(join(root, 'dir', 'sub'), { recursive: true });
   mkdirSync(join(base, 'root2'));
@@ -99,7 +100,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sandbox.close();
-  rmSync(base, { recursive: true, force: true });
+  removeBase();
 });
 
 describe('when arbitrary request paths reach a real sandbox', () => {

@@ -9,9 +9,8 @@
  * directory is bind-mounted over it. Nothing outside the test's temporary directory is written.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +23,7 @@ import { capturedIo } from '../helpers/captured-io.js';
 import { externalTools, MOUNT_NAMESPACES } from '../helpers/external-tools.js';
 import { close, listen } from '../helpers/listen.js';
 import { runProgram } from '../helpers/processes.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 const POLICY_DIR = '/etc/chromium/policies/managed';
 
@@ -34,7 +34,7 @@ describe.skipIf(
     MOUNT_NAMESPACES,
   ) || !existsSync(POLICY_DIR),
 )('headless Chromium with the certs PKCS#12 bundle', () => {
-  const work = mkdtempSync(join(tmpdir(), 'koa-mtls-browser-'));
+  const { path: work, dispose: removeWork } = temporaryDirectory('browser');
   const policies = join(work, 'policies');
   const rejections: AuditEvent[] = [];
   let server: https.Server;
@@ -91,7 +91,7 @@ describe.skipIf(
 
   afterAll(async () => {
     await close(server);
-    rmSync(work, { recursive: true, force: true });
+    removeWork();
   });
 
   it('reaches the guarded route with the imported bundle, selected by policy', async () => {

@@ -1,6 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,8 +8,9 @@ import { capturedIo } from '../helpers/captured-io.js';
 import { externalTools } from '../helpers/external-tools.js';
 import { close, listen } from '../helpers/listen.js';
 import { runProgram } from '../helpers/processes.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'koa-mtls-curl-'));
+const { path: dir, dispose: removeDir } = temporaryDirectory('curl');
 let server: https.Server;
 let port: number;
 
@@ -29,7 +28,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await close(server);
-  rmSync(dir, { recursive: true, force: true });
+  removeDir();
 });
 
 const curl = (...args: string[]) =>

@@ -5,10 +5,9 @@
  * verification never degrades to anonymous — the connection is refused and `onTlsClientRejected` reports it, with
  * or without SNI; a valid certificate is decided by the route's policy.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Router from '@koa/router';
 import Koa from 'koa';
@@ -24,6 +23,7 @@ import { externalTools } from '../helpers/external-tools.js';
 import { httpsRequest } from '../helpers/https-client.js';
 import { listenForSuite } from '../helpers/listen.js';
 import { runProgram } from '../helpers/processes.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 const PAYMENTS = 'spiffe://example.org/ns/prod/sa/payments';
 let root: CertificateAuthority;
@@ -32,6 +32,7 @@ let payments: IssuedCertificate;
 let reporting: IssuedCertificate;
 let stranger: IssuedCertificate;
 let dir: string;
+let removeDir: () => void;
 const closers: (() => Promise<unknown>)[] = [];
 
 type Client = 'curl-h1' | 'curl-h2' | 'node-h1' | 'node-h2';
@@ -184,13 +185,13 @@ beforeAll(async () => {
   reporting = await root.issueClient({ san: { uri: ['spiffe://example.org/ns/prod/sa/reporting'] } });
   // Same issuer name, another key: only the signature tells it apart.
   stranger = await other.issueClient({ san: { uri: [PAYMENTS] } });
-  dir = mkdtempSync(join(tmpdir(), 'koa-mtls-mixed-'));
+  ({ path: dir, dispose: removeDir } = temporaryDirectory('mixed'));
   writeFileSync(join(dir, 'ca.pem'), root.root);
 });
 
 afterAll(async () => {
   for (const close of closers.reverse()) await close();
-  rmSync(dir, { recursive: true, force: true });
+  removeDir();
 });
 
 const withCurl = externalTools('the mixed-routes suite with curl', ['curl']);

