@@ -1,9 +1,9 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
+import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
 /**
  * The rule for TSDoc examples: every public export (a name reachable from a package entry point, types included) has
@@ -212,8 +212,8 @@ describe('TSDoc examples: on every public export, on nothing else', () => {
 });
 
 describe('the TSDoc example check itself', () => {
-  const fixture = mkdtempSync(join(tmpdir(), 'koa-mtls-tsdoc-'));
-  afterAll(() => rmSync(fixture, { recursive: true, force: true }));
+  const { path: fixture, dispose: removeFixture } = temporaryDirectory('tsdoc');
+  afterAll(() => removeFixture());
   const write = (path: string, text: string) => {
     mkdirSync(dirname(join(fixture, path)), { recursive: true });
     writeFileSync(join(fixture, path), text);
