@@ -5,8 +5,9 @@
  * entry and its documented {@link SanRule} field (a type test fails when the two disagree).
  *
  * `SanRule` lives here rather than beside `PeerPolicy` so that a SAN type touches two source files. Declaring each
- * field in its matcher file by interface merging would make it one, but the bundled declarations (tsup's dts build)
- * drop a module augmentation of a relative module, so users would lose the field.
+ * field in its matcher file by interface merging would make it one, but tsup's declaration bundle does not merge a
+ * relative module augmentation: it drops it or copies `declare module '../conditions.js'` verbatim into `dist/`, where
+ * that specifier names nothing, so users would lose the field.
  */
 import { dnsKind } from './matchers/dns.js';
 import { emailKind } from './matchers/email.js';

@@ -1,8 +1,8 @@
 /**
  * `san.upn`: Microsoft User Principal Names (otherName 1.3.6.1.4.1.311.20.2.3, [MS-WCCE] §2.2.2.7.7.4), `user@suffix`,
  * compared case-insensitively as Active Directory does. `*@suffix` allows every user of one suffix; the suffix is
- * always exact (a UPN suffix is not a DNS name, so there are no label globs). A new SAN type is this one file and one
- * line in the condition registry.
+ * always exact (a UPN suffix is not a DNS name, so there are no label globs). A new SAN type is a file like this one,
+ * plus its registry line and its `SanRule` field in `conditions.ts`.
  */
 import type { ConditionKind } from '../conditions.js';
 import { leadingSyntaxProblem } from './glob.js';
