@@ -8,17 +8,15 @@
  *
  * Run: npx tsx bench/middleware-cost.ts [--bare-us 29.8] [--rounds 15]
  */
-import { createServer, request } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Context, Middleware } from 'koa';
 import compose from 'koa-compose';
 import { requirePeer } from '../src/authz/index.js';
 import { peerCertificate } from '../src/identity/index.js';
 import { createCertificateAuthority } from '../src/pki/index.js';
-import { mtlsOptions } from '../src/tls/index.js';
 import { hundredRulePolicy } from './harness/policy.js';
 import { summarize } from './harness/stats.js';
+import { verifiedSockets } from './harness/verified-sockets.js';
 
 function argument(name: string, fallback: number): number {
   const index = process.argv.indexOf(name);
@@ -29,44 +27,13 @@ const bareMicros = argument('--bare-us', Number.NaN);
 const rounds = argument('--rounds', 15);
 const iterations = 200_000;
 
-/** A verified server-side TLS socket, from one real request on loopback. */
-async function verifiedSocket(): Promise<{ socket: TLSSocket; close: () => void }> {
-  const ca = await createCertificateAuthority({ subject: 'CN=bench root' });
-  const server = await ca.issueServer();
-  const client = await ca.issueClient({
-    subject: 'CN=client-0,OU=prod,O=koa-mtls bench',
-    san: { uri: ['spiffe://bench.test/ns/prod/sa/client-0'] },
-  });
-  let captured: TLSSocket | undefined;
-  const instance = createServer(
-    mtlsOptions({ key: server.key, cert: server.chain, ca: ca.root, onWarning: () => {} }),
-    (req, res) => {
-      captured = req.socket as TLSSocket;
-      res.end('ok');
-    },
-  );
-  await new Promise<void>((resolve) => instance.listen(0, '127.0.0.1', resolve));
-  const { port } = instance.address() as AddressInfo;
-  const agent = new (await import('node:https')).Agent({ keepAlive: true });
-  await new Promise<void>((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, servername: 'localhost', ca: ca.root, cert: client.chain, key: client.key, agent },
-      (res) => res.resume().on('end', resolve),
-    );
-    req.on('error', reject);
-    req.end();
-  });
-  if (captured === undefined || captured.authorized !== true) throw new Error('no verified socket');
-  return {
-    socket: captured,
-    close: () => {
-      agent.destroy();
-      instance.close();
-    },
-  };
-}
-
-const { socket, close } = await verifiedSocket();
+const ca = await createCertificateAuthority({ subject: 'CN=bench root' });
+const client = await ca.issueClient({
+  subject: 'CN=client-0,OU=prod,O=koa-mtls bench',
+  san: { uri: ['spiffe://bench.test/ns/prod/sa/client-0'] },
+});
+const opened = await verifiedSockets(ca, [client]);
+const socket = opened.sets[0]?.[0] as TLSSocket;
 const handler: Middleware = (ctx) => {
   ctx.body = 'ok';
 };
@@ -98,7 +65,7 @@ for (let round = 0; round < rounds; round++) {
     samples[name]?.push(await measure(chains[name] as (ctx: Context) => Promise<unknown>));
   }
 }
-close();
+opened.close();
 
 const bare = summarize(samples.bare as number[]);
 const results = ['peer', 'peer-authz-100'].map((name) => {

@@ -220,10 +220,34 @@ interface MiddlewareCost {
   }[];
 }
 
+type Spread = { readonly median: number; readonly min: number; readonly max: number };
+type Implied = { readonly median: number; readonly worst: number };
+
+interface ConnectionCost {
+  readonly results: readonly {
+    readonly variant: string;
+    readonly addedMicrosKnown: Spread;
+    readonly addedMicrosFirstSeen: Spread;
+    readonly impliedRatioKnown?: Implied;
+    readonly impliedRatioFirstSeen?: Implied;
+  }[];
+}
+
+interface FileCost {
+  readonly results: readonly {
+    readonly file: string;
+    readonly cpuMicros: { readonly readFile: number; readonly sandbox: number };
+    readonly addedCpuMicros: Spread;
+    readonly impliedRatio?: Implied;
+  }[];
+}
+
 interface Micro {
   readonly authz: AuthzMicro;
   readonly sandbox: SandboxMicro;
   readonly middleware: MiddlewareCost;
+  readonly connection: ConnectionCost;
+  readonly file: FileCost;
 }
 
 function microTable(micro: Micro): string {
@@ -233,6 +257,22 @@ function microTable(micro: Micro): string {
     const implied = r.impliedKeepAliveRatio;
     rows.push(
       `| keep-alive request in-process, ${r.variant}: added ns per request ${added.median} (${added.min}–${added.max}) | ${Math.round(1e9 / Math.max(1, added.median)).toLocaleString('en')} | ${implied === undefined ? '' : `implied keep-alive ratio ${implied.median} (worst ${implied.worst})`} |`,
+    );
+  }
+  const impliedText = (label: string, implied: Implied | undefined) =>
+    implied === undefined ? '' : `implied ${label} ratio ${implied.median} (worst ${implied.worst})`;
+  for (const r of micro.connection.results) {
+    const known = r.addedMicrosKnown;
+    const first = r.addedMicrosFirstSeen;
+    rows.push(
+      `| new connection in-process, ${r.variant}, known certificate: added µs ${known.median} (${known.min}–${known.max}) | ${Math.round(1e6 / Math.max(1, known.median)).toLocaleString('en')} | ${impliedText('new-connection', r.impliedRatioKnown)} |`,
+      `| new connection in-process, ${r.variant}, first-seen certificate: added µs ${first.median} (${first.min}–${first.max}) | ${Math.round(1e6 / Math.max(1, first.median)).toLocaleString('en')} | ${impliedText('new-connection', r.impliedRatioFirstSeen)} |`,
+    );
+  }
+  for (const r of micro.file.results) {
+    const added = r.addedCpuMicros;
+    rows.push(
+      `| sandboxed ${r.file} in-process vs readFile: CPU µs ${r.cpuMicros.sandbox} vs ${r.cpuMicros.readFile}, added ${added.median} (${added.min}–${added.max}) | | ${impliedText('file', r.impliedRatio)} |`,
     );
   }
   for (const r of micro.authz.results)
@@ -369,7 +409,7 @@ try {
   const manyClients = ['new-connection', 'memory', 'curves'].some(runs);
   if (needsFixtures) await makeFixtures(fixturesPath, work, manyClients ? distinctClients : 1);
   const parts: string[] = [];
-  const results = [];
+  const results: { comparison: Comparison; variants: VariantResult[] }[] = [];
   for (const comparison of comparisons.filter((c) => runs(c.section ?? ''))) {
     console.log(`bench: ${comparison.name}`);
     results.push({ comparison, variants: await measureWith(comparison, fixturesPath, rounds) });
@@ -393,20 +433,31 @@ try {
   }
   let micro: Micro | undefined;
   if (runs('micro')) {
-    console.log('bench: micro (policy decisions, sandbox opens, middleware cost)');
-    // The bare keep-alive request's server CPU time of this run turns the added nanoseconds into a ratio.
-    const bareCpu = results
-      .find((r) => r.comparison.section === 'keep-alive')
-      ?.variants.find((v) => v.variant === 'bare')?.cpuMicrosPerRequest?.median;
+    console.log('bench: micro (policy decisions, sandbox opens, middleware, connection and file cost)');
+    // This run's baseline server CPU times per request turn the in-process added costs into ratios.
+    const baselineCpu = (section: string, path: string, variant: string) =>
+      results
+        .find((r) => r.comparison.section === section && r.comparison.path === path)
+        ?.variants.find((v) => v.variant === variant)?.cpuMicrosPerRequest?.median;
+    const withBaseline = (flag: string, micros: number | undefined) =>
+      micros === undefined ? [] : [flag, String(micros)];
+    const microRounds = ['--rounds', quick ? '5' : '15'];
     micro = {
       authz: await runJson<AuthzMicro>('../authz-decisions.ts', []),
       sandbox: await runJson<SandboxMicro>('../sandbox-open.ts', quick ? ['--quick'] : []),
-      middleware: await runJson<MiddlewareCost>(
-        '../middleware-cost.ts',
-        bareCpu === undefined
-          ? ['--rounds', quick ? '5' : '15']
-          : ['--rounds', quick ? '5' : '15', '--bare-us', String(bareCpu)],
-      ),
+      middleware: await runJson<MiddlewareCost>('../middleware-cost.ts', [
+        ...microRounds,
+        ...withBaseline('--bare-us', baselineCpu('keep-alive', '/', 'bare')),
+      ]),
+      connection: await runJson<ConnectionCost>('../connection-cost.ts', [
+        ...(quick ? ['--rounds', '3', '--connections', '100'] : ['--rounds', '9']),
+        ...withBaseline('--bare-us', baselineCpu('new-connection', '/', 'bare')),
+      ]),
+      file: await runJson<FileCost>('../file-cost.ts', [
+        ...microRounds,
+        ...withBaseline('--readfile-1k-us', baselineCpu('file', '/file-1k.bin', 'file-readfile')),
+        ...withBaseline('--readfile-1m-us', baselineCpu('file', '/file-1m.bin', 'file-readfile')),
+      ]),
     };
     parts.push(microTable(micro));
   }

@@ -1,7 +1,10 @@
 /**
  * Load generator for new connections (a separate process): every request is a fresh TLS handshake (no session
  * resumption) with the next of the first `clients` (default 1,000) distinct client certificates, `Connection:
- * close`. Prints `{ requests, errors, seconds, cpuMicrosPerRequest }`.
+ * close`. Before the warm-up it connects once with every one of those certificates, so the measured window sees only
+ * certificates the server has seen before (what a service sees from its fleet; a variant whose cache cannot hold them
+ * all, or has none, still pays the first-seen cost, which is how that cost is measured). Prints `{ requests, errors,
+ * seconds, cpuMicrosPerRequest }`.
  *
  * Usage: tsx bench/harness/handshake-load.ts <fixtures.json> <port> <path> <seconds> <concurrency> [warmup seconds]
  *        [clients]
@@ -21,15 +24,8 @@ const contexts: SecureContext[] = fixtures.clients
   .map((client) => createSecureContext({ ca: fixtures.ca, cert: client.cert, key: client.key }));
 const request = `GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`;
 
-const measurement = new Measurement(Number(warmupText ?? 0), seconds);
-// The server's CPU counters when the measured window opens (after the warm-up), read once more at the end.
-const cpuStart = new Promise<Awaited<ReturnType<typeof readCpu>>>((resolve, reject) => {
-  setTimeout(() => readCpu(fixtures, Number(portText)).then(resolve, reject), measurement.warmupLeftMs);
-});
-let next = 0;
-
-function once(): Promise<void> {
-  const secureContext = contexts[next++ % contexts.length] as SecureContext;
+/** One request on a fresh connection with `secureContext`; resolves with whether it got a 200. */
+function handshake(secureContext: SecureContext): Promise<boolean> {
   return new Promise((resolve) => {
     let response = '';
     const socket = connect({ host: '127.0.0.1', port, servername: 'localhost', secureContext }, () => {
@@ -40,11 +36,29 @@ function once(): Promise<void> {
       response += chunk;
     });
     socket.on('error', () => undefined);
-    socket.on('close', () => {
-      measurement.record(response.startsWith('HTTP/1.1 200'));
-      resolve();
-    });
+    socket.on('close', () => resolve(response.startsWith('HTTP/1.1 200')));
   });
+}
+
+// Priming: every certificate once, `concurrency` at a time, before the warm-up and the measured window.
+let primed = 0;
+await Promise.all(
+  Array.from({ length: concurrency }, async () => {
+    for (let index = primed++; index < contexts.length; index = primed++) {
+      await handshake(contexts[index] as SecureContext);
+    }
+  }),
+);
+
+const measurement = new Measurement(Number(warmupText ?? 0), seconds);
+// The server's CPU counters when the measured window opens (after the warm-up), read once more at the end.
+const cpuStart = new Promise<Awaited<ReturnType<typeof readCpu>>>((resolve, reject) => {
+  setTimeout(() => readCpu(fixtures, Number(portText)).then(resolve, reject), measurement.warmupLeftMs);
+});
+let next = 0;
+
+async function once(): Promise<void> {
+  measurement.record(await handshake(contexts[next++ % contexts.length] as SecureContext));
 }
 
 async function worker(): Promise<void> {

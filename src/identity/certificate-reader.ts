@@ -1,8 +1,10 @@
 /**
  * Parses certificates once each: a bounded LRU keyed by the SHA-256 of the DER holds the outcome (success or the
- * reason of failure), so a hostile certificate is not re-parsed on every connection either.
+ * reason of failure), so a hostile certificate is not re-parsed on every connection either. OpenSSL's reading of a
+ * certificate (for path building) lives as long as ours: an issuer that every client sends is decoded once.
  */
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
+import type { TrustCertificate } from '../trust/path.js';
 import { BoundedCache } from './bounded-cache.js';
 import { type ParsedCertificate, parseCertificate } from './parse-certificate.js';
 import { TooManySubjectAltNamesError } from './subject-alt-names.js';
@@ -19,6 +21,8 @@ export type ReadOutcome =
 export class CertificateReader {
   readonly #cache: BoundedCache<string, ReadOutcome>;
   readonly #maxSubjectAltNames: number;
+  // Keyed by the cached parse, so it is bounded by the same LRU; `null`: OpenSSL refused what our parser read.
+  readonly #openssl = new WeakMap<ParsedCertificate, X509Certificate | null>();
 
   constructor(cacheSize: number, maxSubjectAltNames: number) {
     this.#cache = new BoundedCache(cacheSize);
@@ -44,6 +48,24 @@ export class CertificateReader {
     }
     this.#cache.set(key, Object.freeze(outcome));
     return outcome;
+  }
+
+  /** Reads `der` in both forms path building needs, ours and OpenSSL's; never throws. */
+  readForPath(der: Uint8Array): TrustCertificate | ReadProblem {
+    const outcome = this.read(der);
+    if (!outcome.ok) return outcome.reason;
+    const parsed = outcome.certificate;
+    let x509 = this.#openssl.get(parsed);
+    if (x509 === undefined) {
+      try {
+        x509 = new X509Certificate(parsed.der);
+      } catch {
+        x509 = null;
+      }
+      this.#openssl.set(parsed, x509);
+    }
+    // Our parser and OpenSSL must agree that this is a certificate; if OpenSSL refuses it, so do we.
+    return x509 === null ? 'PEER_CERTIFICATE_UNPARSABLE' : { x509, parsed };
   }
 
   /** Number of cached outcomes (for tests and metrics). */

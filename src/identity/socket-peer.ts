@@ -13,7 +13,6 @@
  * makes the client prove possession (CertificateVerify, RFC 8446 §4.4.3). Refusals are not cached across
  * connections: the next connection may send the intermediate this one lacked.
  */
-import { X509Certificate } from 'node:crypto';
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import type { Context } from 'koa';
 import { type Http2SessionOfRequest, http2SessionOf } from '../tls/http2-session.js';
@@ -100,14 +99,8 @@ export class SocketPeers {
 
   /** A sent certificate in both forms, or `null` when either parser refuses it (it then issues nothing). */
   #certificate(der: Uint8Array): TrustCertificate | null {
-    const outcome = this.#reader.read(der);
-    if (!outcome.ok) return null;
-    try {
-      return { x509: new X509Certificate(outcome.certificate.der), parsed: outcome.certificate };
-    } catch {
-      // OpenSSL and our parser must both read a certificate for it to count.
-      return null;
-    }
+    const read = this.#reader.readForPath(der);
+    return typeof read === 'string' ? null : read;
   }
 
   #path(certificate: ParsedCertificate, leaf: DetailedPeerCertificate, now: number): PathResult {

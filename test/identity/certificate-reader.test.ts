@@ -27,4 +27,22 @@ describe('when reading certificates through the cache', () => {
     der.fill(0);
     expect(outcome.ok && outcome.certificate.der[0]).toBe(0x30);
   });
+
+  it('reads a certificate for path building in both forms, and decodes it with OpenSSL once while it is cached', () => {
+    const reader = new CertificateReader(10, 16);
+    const der = buildCertificate();
+    const first = reader.readForPath(der);
+    const second = reader.readForPath(Uint8Array.from(der));
+    if (typeof first === 'string' || typeof second === 'string') throw new Error('refused');
+    expect(first.x509.raw.equals(Buffer.from(der))).toBe(true);
+    expect(second.parsed).toBe(first.parsed);
+    expect(second.x509).toBe(first.x509);
+  });
+
+  it('refuses for path building what it cannot read, with the same reason', () => {
+    const reader = new CertificateReader(10, 2);
+    expect(reader.readForPath(Uint8Array.from([1, 2, 3]))).toBe('PEER_CERTIFICATE_UNPARSABLE');
+    const many = buildCertificate({ extensions: [subjectAltName(dnsName('a'), dnsName('b'), dnsName('c'))] });
+    expect(reader.readForPath(many)).toBe('PEER_TOO_MANY_SANS');
+  });
 });

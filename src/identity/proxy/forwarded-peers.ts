@@ -3,7 +3,7 @@
  * (`verifiedBy: 'app'`): parse, use checks (EKU, critical extensions), chain re-verification against the app's own
  * trust anchors, and a per-request validity window. Verification outcomes are cached in a bounded LRU.
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { InvalidOptionError } from '../../errors.js';
 import { assertOptionsObject, isPlainObject, ownValue } from '../../options/validate.js';
 import type { TrustCertificate } from '../../trust/path.js';
@@ -70,18 +70,6 @@ type CachedVerification =
   | VerifiedPeer
   | { readonly ok: false; readonly reason: ForwardedProblem; readonly detail?: Readonly<Record<string, unknown>> };
 
-/** A certificate read by the request reader (its SAN limit) and by Node, or why it cannot be read. */
-function chainCertificate(der: Uint8Array, reader: CertificateReader): TrustCertificate | ReadProblem {
-  const outcome = reader.read(der);
-  if (!outcome.ok) return outcome.reason;
-  try {
-    return { x509: new X509Certificate(outcome.certificate.der), parsed: outcome.certificate };
-  } catch {
-    // Our parser and OpenSSL must agree that this is a certificate; if OpenSSL refuses it, so do we.
-    return 'PEER_CERTIFICATE_UNPARSABLE';
-  }
-}
-
 /**
  * Compiles the `verify` option into the trust engine's state; throws {@link InvalidOptionError} at startup. The
  * legacy form (`ca`, `intermediates`, `crl`, …) builds a private trust, so both forms verify exactly alike.
@@ -120,14 +108,14 @@ export class ForwardedPeers {
   }
 
   #verify(source: PeerSource, leafDer: Uint8Array, chainDers: readonly Uint8Array[], now: number): CachedVerification {
-    const leaf = chainCertificate(leafDer, this.#reader);
+    const leaf = this.#reader.readForPath(leafDer);
     if (typeof leaf === 'string') return { ok: false, reason: leaf };
     const problem = staticUseProblem(leaf.parsed);
     if (problem !== undefined)
       return { ok: false, reason: problem, detail: { fingerprint256: leaf.parsed.fingerprint256 } };
     const forwarded: TrustCertificate[] = [];
     for (const der of chainDers) {
-      const certificate = chainCertificate(der, this.#reader);
+      const certificate = this.#reader.readForPath(der);
       if (typeof certificate === 'string') return { ok: false, reason: certificate, detail: { in: 'chain' } };
       forwarded.push(certificate);
     }
