@@ -111,7 +111,7 @@ async function serverInstructions(
   const out = join(directory, 'callgrind.out');
   try {
     const args = ['--tool=callgrind', `--callgrind-out-file=${out}`, process.execPath, '--predictable', serverFile];
-    const child = spawn('valgrind', [...args, variant, fixturesPath, String(requests)], {
+    const child = spawn('valgrind', [...args, variant, fixturesPath, '--exit-after', String(requests)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = once(child, 'exit');

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeFixtures } from './harness/fixtures.js';
 import { pinning, runJson, runLoad, startServer } from './harness/processes.js';
+import type { AppResult } from './harness/server-cpu.js';
 import { type Summary, summarize } from './harness/stats.js';
 import { lineChart, type Series } from './harness/svg.js';
 
@@ -42,6 +43,8 @@ interface Comparison {
   readonly targets: Readonly<Record<string, number>>;
   /** Distinct client certificates the handshake generator cycles through (default 1,000). */
   readonly clients?: number;
+  /** How long each side of an interleaved pair stays active (default 100 ms; a second for handshakes). */
+  readonly windowMs?: number;
 }
 
 const comparisons: readonly Comparison[] = [
@@ -71,6 +74,8 @@ const comparisons: readonly Comparison[] = [
     baseline: 'file-readfile',
     variants: ['file-sandbox-only', 'file-sandbox-open-stream'],
     targets: { 'file-sandbox-only': 0.98 },
+    // 16 requests of ~2 ms each are in flight at a switch.
+    windowMs: 1000,
   },
   {
     section: 'new-connection',
@@ -292,7 +297,8 @@ function microTable(micro: Micro): string {
 interface VariantResult {
   readonly variant: string;
   readonly requestsPerSecond: Summary;
-  readonly ratio: Summary;
+  /** This variant's requests per second over the baseline's in the same interleaved runs; none for the baseline. */
+  readonly ratio: Summary | undefined;
   /** Server CPU µs per request, and the baseline's CPU per request over this variant's (a throughput-like ratio). */
   readonly cpuMicrosPerRequest: Summary | undefined;
   readonly cpuRatio: Summary | undefined;
@@ -304,7 +310,7 @@ const spread = (summary: Summary): number => (summary.max - summary.min) / summa
 
 /** met / not met from the median when the rounds agree; otherwise "too noisy" rather than a verdict from noise. */
 function verdict(v: VariantResult): string {
-  if (v.target === undefined) return '';
+  if (v.target === undefined || v.ratio === undefined) return '';
   const byThroughput = spread(v.ratio) <= NOISE_LIMIT || v.ratio.min >= v.target || v.ratio.max < v.target;
   if (byThroughput) return `≥ ${v.target} ${v.ratio.median >= v.target ? 'met' : '**not met**'}`;
   const cpu = v.cpuRatio;
@@ -314,16 +320,28 @@ function verdict(v: VariantResult): string {
   return `≥ ${v.target}: **too noisy to read** (ratio spread ${(spread(v.ratio) * 100).toFixed(0)}%)`;
 }
 
+/**
+ * Each variant against the baseline **in one server process, interleaved** (bench/harness/server.ts: the active app
+ * alternates every 100 ms, every second for handshakes), one pair per variant per round: both sides of a ratio see
+ * the same machine.
+ */
 async function measureWith(comparison: Comparison, fixturesPath: string, roundCount: number): Promise<VariantResult[]> {
-  const names = [comparison.baseline, ...comparison.variants];
-  const perRound: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-  const cpuPerRound: Record<string, (number | undefined)[]> = Object.fromEntries(names.map((n) => [n, []]));
-  const errors: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+  const { baseline, variants } = comparison;
+  // Long against the work in flight when the active app changes (server.ts): 16 requests, or 16 handshakes.
+  const windowMs = String(comparison.generator === 'handshake' ? 1000 : (comparison.windowMs ?? 100));
+  interface Pair {
+    readonly baseRate: number;
+    readonly rate: number;
+    readonly baseCpu: number | undefined;
+    readonly cpu: number | undefined;
+  }
+  const pairs: Record<string, Pair[]> = Object.fromEntries(variants.map((n) => [n, []]));
+  const errors: Record<string, number> = Object.fromEntries(variants.map((n) => [n, 0]));
   for (let round = 0; round < roundCount; round++) {
     // Rotate the order every round so no variant always runs first (or last) on a warming machine.
-    const order = names.map((_, i) => names[(i + round) % names.length] as string);
+    const order = variants.map((_, i) => variants[(i + round) % variants.length] as string);
     for (const variant of order) {
-      const server = await startServer(variant, fixturesPath);
+      const server = await startServer(`${baseline},${variant}`, fixturesPath, [], ['--window-ms', windowMs]);
       try {
         const result = await runLoad(
           comparison.generator,
@@ -335,31 +353,45 @@ async function measureWith(comparison: Comparison, fixturesPath: string, roundCo
           warmupSeconds,
           comparison.clients,
         );
-        perRound[variant]?.push(result.requests / result.seconds);
-        cpuPerRound[variant]?.push(result.cpuMicrosPerRequest);
+        const [base, measured] = result.apps as [AppResult, AppResult];
+        pairs[variant]?.push({
+          baseRate: base.requestsPerSecond,
+          rate: measured.requestsPerSecond,
+          baseCpu: base.cpuMicrosPerRequest,
+          cpu: measured.cpuMicrosPerRequest,
+        });
         errors[variant] = (errors[variant] ?? 0) + result.errors;
       } finally {
         await server.stop();
       }
     }
   }
-  const base = perRound[comparison.baseline] as number[];
-  const baseCpu = cpuPerRound[comparison.baseline] as (number | undefined)[];
-  return names.map((variant) => {
-    const values = perRound[variant] as number[];
-    const cpu = cpuPerRound[variant] as (number | undefined)[];
-    const cpuComplete = cpu.every((c, i) => c !== undefined && baseCpu[i] !== undefined);
-    const target = comparison.targets[variant];
-    return {
-      variant,
-      requestsPerSecond: summarize(values),
-      ratio: summarize(values.map((v, i) => v / (base[i] as number))),
-      cpuMicrosPerRequest: cpuComplete ? summarize(cpu as number[]) : undefined,
-      cpuRatio: cpuComplete ? summarize(cpu.map((c, i) => (baseCpu[i] as number) / (c as number))) : undefined,
-      ...(target === undefined ? {} : { target }),
-      errors: errors[variant] ?? 0,
-    };
-  });
+  const complete = (list: readonly Pair[]) => list.every((p) => p.cpu !== undefined && p.baseCpu !== undefined);
+  const all = variants.flatMap((variant) => pairs[variant] as Pair[]);
+  const baseRow: VariantResult = {
+    variant: baseline,
+    requestsPerSecond: summarize(all.map((p) => p.baseRate)),
+    ratio: undefined,
+    cpuMicrosPerRequest: complete(all) ? summarize(all.map((p) => p.baseCpu as number)) : undefined,
+    cpuRatio: undefined,
+    errors: 0,
+  };
+  return [
+    baseRow,
+    ...variants.map((variant) => {
+      const list = pairs[variant] as Pair[];
+      const target = comparison.targets[variant];
+      return {
+        variant,
+        requestsPerSecond: summarize(list.map((p) => p.rate)),
+        ratio: summarize(list.map((p) => p.rate / p.baseRate)),
+        cpuMicrosPerRequest: complete(list) ? summarize(list.map((p) => p.cpu as number)) : undefined,
+        cpuRatio: complete(list) ? summarize(list.map((p) => (p.baseCpu as number) / (p.cpu as number))) : undefined,
+        ...(target === undefined ? {} : { target }),
+        errors: errors[variant] ?? 0,
+      };
+    }),
+  ];
 }
 
 const range = (s: Summary, digits: number): string =>
@@ -373,10 +405,7 @@ function table(results: { comparison: Comparison; variants: VariantResult[] }[])
   for (const { comparison, variants } of results) {
     for (const v of variants) {
       const rps = `${v.requestsPerSecond.median.toFixed(0)} (${v.requestsPerSecond.min.toFixed(0)}–${v.requestsPerSecond.max.toFixed(0)})`;
-      const ratio =
-        v.variant === comparison.baseline
-          ? 'baseline'
-          : `${v.ratio.median.toFixed(3)} (${v.ratio.min.toFixed(3)}–${v.ratio.max.toFixed(3)})`;
+      const ratio = v.ratio === undefined ? 'baseline' : range(v.ratio, 3);
       const cpu = v.cpuMicrosPerRequest === undefined ? '' : range(v.cpuMicrosPerRequest, 1);
       const cpuRatio = v.cpuRatio === undefined || v.variant === comparison.baseline ? '' : range(v.cpuRatio, 3);
       rows.push(
@@ -535,7 +564,7 @@ try {
     const curveRows = (label: string, curve: [number, VariantResult][]) =>
       curve.map(
         ([x, v]) =>
-          `| ${label} | ${x.toLocaleString('en')} | ${range(v.ratio, 3)} | ${v.cpuRatio === undefined ? '' : range(v.cpuRatio, 3)} |`,
+          `| ${label} | ${x.toLocaleString('en')} | ${v.ratio === undefined ? '' : range(v.ratio, 3)} | ${v.cpuRatio === undefined ? '' : range(v.cpuRatio, 3)} |`,
       );
     parts.push(
       [

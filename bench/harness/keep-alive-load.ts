@@ -1,13 +1,14 @@
 /**
  * Load generator for keep-alive throughput (a separate process): `connections` persistent TLS connections with the
- * client certificate, one request in flight per connection, for `seconds`. Prints `{ requests, errors, seconds, cpuMicrosPerRequest }`.
+ * client certificate, one request in flight per connection, for `seconds`. Prints `{ requests, errors, seconds,
+ * cpuMicrosPerRequest, apps }` (`apps`: each app's share, for an interleaved server).
  *
  * Usage: tsx bench/harness/keep-alive-load.ts <fixtures.json> <port> <path> <seconds> <connections> [warmup seconds]
  */
 import { Pool } from 'undici';
 import { readFixtures } from './fixtures.js';
 import { Measurement } from './measurement.js';
-import { cpuPerRequest, readCpu } from './server-cpu.js';
+import { appResults, cpuPerRequest, readCpu } from './server-cpu.js';
 
 const [fixturesPath, portText, path, secondsText, connectionsText, warmupText] = process.argv.slice(2);
 const fixtures = readFixtures(fixturesPath as string);
@@ -47,4 +48,5 @@ await Promise.all(Array.from({ length: connections }, worker));
 await pool.close();
 const cpuEnd = await readCpu(fixtures, Number(portText));
 const cpuMicrosPerRequest = cpuPerRequest(await cpuStart, cpuEnd);
-process.stdout.write(`${JSON.stringify({ ...measurement.result(), cpuMicrosPerRequest })}\n`);
+const apps = appResults(await cpuStart, cpuEnd);
+process.stdout.write(`${JSON.stringify({ ...measurement.result(), cpuMicrosPerRequest, apps })}\n`);

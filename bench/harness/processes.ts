@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import type { AppResult } from './server-cpu.js';
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 
@@ -16,6 +17,8 @@ export interface LoadResult {
   readonly seconds: number;
   /** The server's CPU time per request in the measured window (user + system). */
   readonly cpuMicrosPerRequest: number | undefined;
+  /** Each app's share of the window, in the server's order (one entry unless the server interleaves variants). */
+  readonly apps: readonly AppResult[];
 }
 
 /** CPU pinning: whether `taskset` works here, and on which CPU each role runs. */
@@ -52,13 +55,14 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Starts `variant` in its own process and waits for its port. */
+/** Starts `variant` (or a comma-separated list, served interleaved) in its own process and waits for its port. */
 export async function startServer(
   variant: string,
   fixturesPath: string,
   nodeFlags: readonly string[] = [],
+  serverFlags: readonly string[] = [],
 ): Promise<RunningServer> {
-  const child = tsx('./server.ts', [variant, fixturesPath], nodeFlags, pinning.server);
+  const child = tsx('./server.ts', [variant, fixturesPath, ...serverFlags], nodeFlags, pinning.server);
   const { port } = JSON.parse(await firstLine(child)) as { port: number };
   return {
     port,

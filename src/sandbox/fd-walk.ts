@@ -23,7 +23,7 @@ import { KoaMtlsError } from '../errors.js';
 import { errnoCode } from '../fs-errors/errno-reasons.js';
 import { mountIdOf } from './mounts.js';
 import { notFound, refusal, type SandboxDenyReason } from './sandbox-error.js';
-import type { WalkIo } from './walk-io.js';
+import type { LeafOpener, OpenedFile, WalkIo } from './walk-io.js';
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } =
   constants;
@@ -87,9 +87,9 @@ export interface WalkRoot {
   readonly refuseResolved: (resolved: string) => SandboxDenyReason | undefined;
 }
 
-/** What a successful walk returns. */
-export interface WalkResult {
-  readonly handle: FileHandle;
+/** What a successful walk returns: the opened file in the form the caller's opener makes. */
+export interface WalkResult<F extends OpenedFile = FileHandle> {
+  readonly handle: F;
   /** The in-root relative path actually opened (after symlinks). */
   readonly resolved: string;
   /** The real absolute path of the opened file (operator-only). */
@@ -122,15 +122,17 @@ function assertSameMount(root: WalkRoot, fd: number): void {
 }
 
 /**
- * Opens `segments` (already lexically valid) below `root`. Throws a 404 `SandboxPathError` for every refusal, a 503
- * `ERR_SANDBOX_BUSY` when descriptors run out, a 500 `ERR_SANDBOX_IO` otherwise.
+ * Opens `segments` (already lexically valid) below `root`, the leaf with `openLeafFile` (`root.io.openFile` or
+ * `root.io.openDescriptor`). Throws a 404 `SandboxPathError` for every refusal, a 503 `ERR_SANDBOX_BUSY` when
+ * descriptors run out, a 500 `ERR_SANDBOX_IO` otherwise.
  */
-export async function walkOpen(
+export async function walkOpen<F extends OpenedFile>(
   root: WalkRoot,
   segments: readonly string[],
   flags: SandboxOpenFlags,
   mode: number,
-): Promise<WalkResult> {
+  openLeafFile: LeafOpener<F>,
+): Promise<WalkResult<F>> {
   const { io } = root;
   const parts = segments.slice();
   const exclusive = (OPEN_FLAGS[flags] & O_EXCL) !== 0;
@@ -200,7 +202,7 @@ export async function walkOpen(
           assertSameMount(root, dirFd);
           continue;
         }
-        const leaf = await openLeaf(root, dirFd, path, parts.join('/'), flags, mode);
+        const leaf = await openLeaf(root, dirFd, path, parts.join('/'), flags, mode, openLeafFile);
         if (typeof leaf === 'string') {
           // The leaf is a symlink: an exclusive create never follows one (it exists).
           if (exclusive) throw notFound('EXISTS');
@@ -237,14 +239,15 @@ async function readLinkAt(io: WalkIo, path: string): Promise<string | null> {
  * Returns the opened file, the symlink target when the leaf is a link, or `null` when the entry changed under us
  * (walk again from the root, bounded by MAX_STEPS).
  */
-async function openLeaf(
+async function openLeaf<F extends OpenedFile>(
   root: WalkRoot,
   dirFd: number,
   path: string,
   resolved: string,
   flags: SandboxOpenFlags,
   mode: number,
-): Promise<{ readonly handle: FileHandle; readonly realPath: string; readonly stats: Stats } | string | null> {
+  openLeafFile: LeafOpener<F>,
+): Promise<{ readonly handle: F; readonly realPath: string; readonly stats: Stats } | string | null> {
   const wanted = OPEN_FLAGS[flags];
   const creating = (wanted & O_CREAT) !== 0;
   const exclusive = (wanted & O_EXCL) !== 0;
@@ -260,16 +263,16 @@ async function openLeaf(
   // FIFOs, sockets and devices are refused before any open: a FIFO open blocks a libuv thread forever.
   if (before !== undefined && !before.isFile()) throw notFound('NOT_REGULAR_FILE');
 
-  let handle: FileHandle;
+  let handle: F;
   const created = before === undefined;
   try {
     if (created) {
       // Create only where a file may be: the directory's own name under the root and on the root's mount.
       assertUnderRoot(root, dirFd);
       assertSameMount(root, dirFd);
-      handle = await root.io.openFile(path, base | O_CREAT | O_EXCL, mode);
+      handle = await openLeafFile(path, base | O_CREAT | O_EXCL, mode);
     } else {
-      handle = await root.io.openFile(path, base, mode);
+      handle = await openLeafFile(path, base, mode);
     }
   } catch (err) {
     const code = errnoCode(err);
@@ -278,7 +281,7 @@ async function openLeaf(
     throw err instanceof KoaMtlsError ? err : refusal(err);
   }
   try {
-    const st = await root.io.fstat(handle);
+    const st = await root.io.fstat(handle.fd);
     // Whatever lstat saw, the opened inode must be a regular file.
     if (!st.isFile()) throw notFound('NOT_REGULAR_FILE');
     assertSameMount(root, handle.fd);
@@ -287,19 +290,19 @@ async function openLeaf(
     // Defence in depth: the kernel's own name for the opened file must lie under the real root.
     const realPath = assertUnderRoot(root, handle.fd);
     // Every check passed: now, and only now, the file may change.
-    if ((wanted & O_TRUNC) !== 0 && !created) await root.io.truncate(handle);
+    if ((wanted & O_TRUNC) !== 0 && !created) await root.io.truncate(handle.fd);
     return { handle, realPath, stats: st };
   } catch (err) {
-    if (created) await removeCreated(root.io, path, handle);
+    if (created) await removeCreated(root.io, path, handle.fd);
     await handle.close().catch(() => undefined);
     throw err instanceof KoaMtlsError ? err : refusal(err);
   }
 }
 
 /** Unlinks the file this call created, if the name still points at it (never someone else's file). */
-async function removeCreated(io: WalkIo, path: string, handle: FileHandle): Promise<void> {
+async function removeCreated(io: WalkIo, path: string, fd: number): Promise<void> {
   try {
-    const [mine, named] = [await io.fstat(handle), await io.lstat(path)];
+    const [mine, named] = [await io.fstat(fd), await io.lstat(path)];
     if (named !== undefined && named.ino === mine.ino && named.dev === mine.dev) await io.unlink(path);
   } catch {
     // Best effort: the refusal that brought us here is what the caller gets.

@@ -13,9 +13,10 @@ import { summarizePeer } from '../identity/summarize-peer.js';
 import { assertOptionsObject, optionalBoolean, optionalFunction, ownValue } from '../options/validate.js';
 import { attachRouteMetadata } from '../routes/route-metadata.js';
 import type { SandboxOpenFlags } from './fd-walk.js';
-import { HeldSandbox, type Sandbox, type SandboxOpenedFile } from './sandbox.js';
+import { HeldSandbox, type Sandbox } from './sandbox.js';
 import { SandboxPathError } from './sandbox-error.js';
 import { sendOpenedFile } from './send-file.js';
+import type { OpenedFile } from './walk-io.js';
 
 /**
  * What a handler finds on `ctx.state.sandboxed` once {@link sandboxPath} accepted the request's path.
@@ -173,10 +174,14 @@ export function sandboxPath(options: SandboxPathOptions): Middleware<DefaultStat
       }
       throw err;
     }
-    const openAudited = async (flags: SandboxOpenFlags): Promise<SandboxOpenedFile> => {
-      let opened: SandboxOpenedFile;
+    /** Opens with `openFile`, auditing the refusal or the open; a throwing hook closes what was opened. */
+    const openAudited = async <O extends { readonly handle: OpenedFile; readonly resolved: string }>(
+      flags: SandboxOpenFlags,
+      openFile: () => Promise<O>,
+    ): Promise<O> => {
+      let opened: O;
       try {
-        opened = await sandbox.openDetailed(path, flags === 'r' ? undefined : { flags });
+        opened = await openFile();
       } catch (err) {
         if (err instanceof KoaMtlsError) audit(ctx, { outcome: 'deny', ...openFailure(err), detail: { path, flags } });
         throw err;
@@ -193,10 +198,12 @@ export function sandboxPath(options: SandboxPathOptions): Middleware<DefaultStat
     ctx.state.sandboxed = Object.freeze({
       path,
       async open(flags: SandboxOpenFlags = 'r'): Promise<FileHandle> {
-        return (await openAudited(flags)).handle;
+        const options = flags === 'r' ? undefined : { flags };
+        return (await openAudited(flags, () => sandbox.openDetailed(path, options))).handle;
       },
       async send(): Promise<void> {
-        await sendOpenedFile(ctx, await openAudited('r'), path, sandbox.walk);
+        // The genuine sandbox's descriptor form: on a synchronous walk a small file is served with no threadpool trip.
+        await sendOpenedFile(ctx, await openAudited('r', () => given.openDescriptor(path)), path);
       },
     });
     await next();

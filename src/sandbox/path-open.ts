@@ -8,10 +8,11 @@
  * @module sandbox/path-open
  */
 import { constants, type Stats } from 'node:fs';
-import { type FileHandle, lstat, open, realpath, unlink } from 'node:fs/promises';
+import { lstat, realpath, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { OPEN_FLAGS, type SandboxOpenFlags, type WalkResult, type WalkRoot } from './fd-walk.js';
 import { notFound, refusal } from './sandbox-error.js';
+import type { LeafOpener, OpenedFile } from './walk-io.js';
 
 // Windows has neither flag; 0 leaves the open as it is (and the checks above it are all that remain).
 const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
@@ -26,12 +27,13 @@ const lstatOrNull = (path: string): Promise<Stats | null> =>
 /**
  * Opens `segments` below `realRoot` by path. Racy by design (see the module note); refusals are 404s as in the walk.
  */
-export async function pathOpen(
+export async function pathOpen<F extends OpenedFile>(
   root: WalkRoot,
   segments: readonly string[],
   flags: SandboxOpenFlags,
   mode: number,
-): Promise<WalkResult> {
+  openLeafFile: LeafOpener<F>,
+): Promise<WalkResult<F>> {
   const { realRoot, symlinks } = root;
   const prefix = realRoot.endsWith(sep) ? realRoot : `${realRoot}${sep}`;
   const full = join(realRoot, ...segments);
@@ -66,19 +68,19 @@ export async function pathOpen(
   const base =
     (OPEN_FLAGS[flags] & ~(constants.O_CREAT | constants.O_EXCL | constants.O_TRUNC)) | O_NOFOLLOW | O_NONBLOCK;
   const created = existing === null;
-  let handle: FileHandle;
+  let handle: F;
   try {
-    handle = await open(real, created ? base | constants.O_CREAT | constants.O_EXCL : base, mode);
+    handle = await openLeafFile(real, created ? base | constants.O_CREAT | constants.O_EXCL : base, mode);
   } catch (err) {
     throw refusal(err);
   }
   let st: Stats;
   try {
-    st = await handle.stat();
+    st = await root.io.fstat(handle.fd);
     if (!st.isFile()) throw notFound('NOT_REGULAR_FILE');
     if (root.noCrossDevice && st.dev !== root.dev) throw notFound('CROSS_DEVICE');
     if (root.singleLinkOnly && st.nlink > 1) throw notFound('MULTIPLE_LINKS');
-    if ((OPEN_FLAGS[flags] & constants.O_TRUNC) !== 0 && !created) await handle.truncate(0);
+    if ((OPEN_FLAGS[flags] & constants.O_TRUNC) !== 0 && !created) await root.io.truncate(handle.fd);
   } catch (err) {
     if (created) await unlink(real).catch(() => undefined);
     await handle.close().catch(() => undefined);

@@ -20,7 +20,7 @@ import {
   optionalString,
 } from '../options/validate.js';
 import type { MountEntry } from '../posture/mountinfo.js';
-import { type SandboxOpenFlags, type SymlinkPolicy, type WalkRoot, walkOpen } from './fd-walk.js';
+import { type SandboxOpenFlags, type SymlinkPolicy, type WalkResult, type WalkRoot, walkOpen } from './fd-walk.js';
 import { type CompiledGlobs, compileGlobs, isAllowed, isDenied } from './globs.js';
 import {
   type CompiledPathOptions,
@@ -44,7 +44,14 @@ import {
 } from './mounts.js';
 import { pathOpen } from './path-open.js';
 import { notFound, SandboxPathError } from './sandbox-error.js';
-import { type WalkIo, type WalkIoKind, walkIo } from './walk-io.js';
+import {
+  type FileDescriptor,
+  type LeafOpener,
+  type OpenedFile,
+  type WalkIo,
+  type WalkIoKind,
+  walkIo,
+} from './walk-io.js';
 
 /**
  * How a sandbox opens files: `'fd-walk'` (component by component from held descriptors; Linux) or `'unsafe-path'`
@@ -392,6 +399,23 @@ export class HeldSandbox implements Sandbox {
   async openDetailed(relativePath: unknown, options?: SandboxOpenOptions): Promise<SandboxOpenedFile> {
     if (options !== undefined) assertOptionsObject(options, 'options', ['flags']);
     const flags: SandboxOpenFlags = (options?.flags as SandboxOpenFlags | undefined) ?? 'r';
+    return this.#open(relativePath, flags, this.#root.io.openFile);
+  }
+
+  /**
+   * Opens for reading as a bare descriptor, with the walk's details: what `send()` serves a file from (on a
+   * synchronous walk, open and close need no threadpool round trip). Not on the public interface: a bare descriptor
+   * closed twice could close whatever file reused its number.
+   */
+  openDescriptor(relativePath: unknown): Promise<WalkResult<FileDescriptor>> {
+    return this.#open(relativePath, 'r', this.#root.io.openDescriptor);
+  }
+
+  async #open<F extends OpenedFile>(
+    relativePath: unknown,
+    flags: SandboxOpenFlags,
+    openLeafFile: LeafOpener<F>,
+  ): Promise<WalkResult<F>> {
     if (!FLAG_CHOICES.includes(flags)) throw new InvalidOptionError('options.flags', `must be one of ${FLAG_CHOICES}`);
     const { segments } = this.check(relativePath);
     if (this.#closing !== null) throw new KoaMtlsError('ERR_SANDBOX_CLOSED', 'Internal Server Error', { status: 500 });
@@ -400,8 +424,8 @@ export class HeldSandbox implements Sandbox {
     try {
       const mode = this.#settings.fileMode;
       return this.#handle === null
-        ? await pathOpen(this.#root, segments, flags, mode)
-        : await walkOpen(this.#root, segments, flags, mode);
+        ? await pathOpen(this.#root, segments, flags, mode, openLeafFile)
+        : await walkOpen(this.#root, segments, flags, mode, openLeafFile);
     } finally {
       if (--this.#pending === 0) this.#drained?.();
     }

@@ -5,11 +5,14 @@
  * 64 KiB on a sandbox whose walk is synchronous: a local filesystem, where a page-cache read of a few KiB costs less
  * than a threadpool round trip); a larger one is streamed in reads of 1 MiB, so memory per response stays bounded.
  */
-import { createReadStream, readSync } from 'node:fs';
+import { createReadStream, read, readSync } from 'node:fs';
 import { extname } from 'node:path';
+import { promisify } from 'node:util';
 import type { Context } from 'koa';
 import type { WalkResult } from './fd-walk.js';
-import type { WalkIoKind } from './walk-io.js';
+import type { FileDescriptor } from './walk-io.js';
+
+const readAsync = promisify(read);
 
 /** Files up to this size are read on the event loop when the sandbox's walk is synchronous. */
 export const SYNC_READ_BYTES = 64 * 1024;
@@ -18,17 +21,18 @@ export const SYNC_READ_BYTES = 64 * 1024;
 export const BUFFERED_READ_BYTES = 1024 * 1024;
 
 /** The whole file; fewer bytes when it shrank since its `fstat`, never more (Content-Length is set). */
-async function readWhole(opened: WalkResult, walk: WalkIoKind): Promise<Buffer> {
+async function readWhole(opened: WalkResult<FileDescriptor>): Promise<Buffer> {
   const size = opened.stats.size;
-  const synchronous = walk === 'sync' && size <= SYNC_READ_BYTES;
+  const { fd, kind } = opened.handle;
+  const synchronous = kind === 'sync' && size <= SYNC_READ_BYTES;
   const buffer = Buffer.allocUnsafe(size);
   let filled = 0;
   while (filled < size) {
-    const read = synchronous
-      ? readSync(opened.handle.fd, buffer, filled, size - filled, filled)
-      : (await opened.handle.read(buffer, filled, size - filled, filled)).bytesRead;
-    if (read === 0) break;
-    filled += read;
+    const bytesRead = synchronous
+      ? readSync(fd, buffer, filled, size - filled, filled)
+      : (await readAsync(fd, buffer, filled, size - filled, filled)).bytesRead;
+    if (bytesRead === 0) break;
+    filled += bytesRead;
   }
   return filled === size ? buffer : buffer.subarray(0, filled);
 }
@@ -39,9 +43,8 @@ async function readWhole(opened: WalkResult, walk: WalkIoKind): Promise<Buffer> 
  */
 export async function sendOpenedFile(
   ctx: Context,
-  opened: WalkResult,
+  opened: WalkResult<FileDescriptor>,
   requestPath: string,
-  walk: WalkIoKind,
 ): Promise<void> {
   const { stats, handle } = opened;
   // The requested name, not a link target's, decides the type: what the client asked for is what it gets labelled.
@@ -52,7 +55,7 @@ export async function sendOpenedFile(
   if (stats.size <= BUFFERED_READ_BYTES) {
     let body: Buffer;
     try {
-      body = await readWhole(opened, walk);
+      body = await readWhole(opened);
     } finally {
       // Read-only: nothing to flush, and the response need not wait for the close.
       handle.close().catch(() => undefined);
@@ -60,8 +63,9 @@ export async function sendOpenedFile(
     ctx.body = body;
     return;
   }
+  // The stream owns the descriptor from here and closes it (autoClose) when it ends or is destroyed.
   const stream = createReadStream('', {
-    fd: handle,
+    fd: handle.fd,
     start: 0,
     // Exactly the bytes Content-Length announces, even if the file grows meanwhile.
     end: stats.size - 1,

@@ -7,14 +7,18 @@
  * - `async`: every call goes through libuv's threadpool, for network and FUSE filesystems where a call can block on
  *   a server.
  *
- * The leaf is always opened asynchronously: callers get a `FileHandle`, and Node can only make one by opening.
+ * The leaf comes in two forms. `open()` callers get a `FileHandle`, which Node can only make by an asynchronous open.
+ * `send()` needs no handle: it gets a bare descriptor, opened, read and closed like the rest of the walk, so a small
+ * file on a local filesystem is served without any threadpool round trip.
  *
  * @module sandbox/walk-io
  */
 import {
   close,
   closeSync,
+  fstat,
   fstatSync,
+  ftruncate,
   ftruncateSync,
   lstatSync,
   open,
@@ -30,6 +34,20 @@ import { errnoCode } from '../fs-errors/errno-reasons.js';
 /** How a sandbox's walk runs its system calls. */
 export type WalkIoKind = 'sync' | 'async';
 
+/** An opened leaf as the walk checks it: a `FileHandle`, or a {@link FileDescriptor}. */
+export interface OpenedFile {
+  readonly fd: number;
+  close(): Promise<void>;
+}
+
+/** A bare descriptor, closed the way its walk runs system calls. */
+export interface FileDescriptor extends OpenedFile {
+  readonly kind: WalkIoKind;
+}
+
+/** Opens a leaf (`flags` are numeric `O_*`); the walk passes one of the two openers of its {@link WalkIo}. */
+export type LeafOpener<F extends OpenedFile> = (path: string, flags: number, mode: number) => F | Promise<F>;
+
 /** The system calls of a walk; `T | Promise<T>` so that one walk serves both flavours. */
 export interface WalkIo {
   readonly kind: WalkIoKind;
@@ -38,14 +56,22 @@ export interface WalkIo {
   /** `lstat`, or `undefined` when nothing has the name (ENOENT). */
   lstat(path: string): Stats | undefined | Promise<Stats | undefined>;
   readlink(path: string): string | Promise<string>;
-  openFile(path: string, flags: number, mode: number): Promise<FileHandle>;
-  fstat(handle: FileHandle): Stats | Promise<Stats>;
-  truncate(handle: FileHandle): void | Promise<void>;
+  openFile: LeafOpener<FileHandle>;
+  openDescriptor: LeafOpener<FileDescriptor>;
+  fstat(fd: number): Stats | Promise<Stats>;
+  truncate(fd: number): void | Promise<void>;
   unlink(path: string): void | Promise<void>;
 }
 
 const openAsync = promisify(open);
 const closeAsync = promisify(close);
+const fstatAsync = promisify(fstat);
+const ftruncateAsync = promisify(ftruncate);
+
+// `async`, so that a failing closeSync rejects like the asynchronous close instead of throwing.
+const syncDescriptor = (fd: number): FileDescriptor => ({ kind: 'sync', fd, close: async () => closeSync(fd) });
+
+const asyncDescriptor = (fd: number): FileDescriptor => ({ kind: 'async', fd, close: () => closeAsync(fd) });
 
 const SYNC_IO: WalkIo = Object.freeze({
   kind: 'sync',
@@ -54,8 +80,9 @@ const SYNC_IO: WalkIo = Object.freeze({
   lstat: (path: string) => lstatSync(path, { throwIfNoEntry: false }),
   readlink: (path: string) => readlinkSync(path),
   openFile: (path: string, flags: number, mode: number) => openHandle(path, flags, mode),
-  fstat: (handle: FileHandle) => fstatSync(handle.fd),
-  truncate: (handle: FileHandle) => ftruncateSync(handle.fd, 0),
+  openDescriptor: (path: string, flags: number, mode: number) => syncDescriptor(openSync(path, flags, mode)),
+  fstat: (fd: number) => fstatSync(fd),
+  truncate: (fd: number) => ftruncateSync(fd, 0),
   unlink: (path: string) => unlinkSync(path),
 });
 
@@ -70,8 +97,10 @@ const ASYNC_IO: WalkIo = Object.freeze({
     }),
   readlink: (path: string) => readlink(path),
   openFile: (path: string, flags: number, mode: number) => openHandle(path, flags, mode),
-  fstat: (handle: FileHandle) => handle.stat(),
-  truncate: (handle: FileHandle) => handle.truncate(0),
+  openDescriptor: async (path: string, flags: number, mode: number) =>
+    asyncDescriptor(await openAsync(path, flags, mode)),
+  fstat: (fd: number) => fstatAsync(fd),
+  truncate: (fd: number) => ftruncateAsync(fd, 0),
   unlink: (path: string) => unlink(path),
 });
 
