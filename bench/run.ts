@@ -328,7 +328,9 @@ function verdict(v: VariantResult): string {
 async function measureWith(comparison: Comparison, fixturesPath: string, roundCount: number): Promise<VariantResult[]> {
   const { baseline, variants } = comparison;
   // Long against the work in flight when the active app changes (server.ts): 16 requests, or 16 handshakes.
-  const windowMs = String(comparison.generator === 'handshake' ? 1000 : (comparison.windowMs ?? 100));
+  const window = comparison.generator === 'handshake' ? 1000 : (comparison.windowMs ?? 100);
+  // A quick run measures ~1 s: shorter windows, so that each side is active several times in it.
+  const windowMs = String(quick ? window / 5 : window);
   interface Pair {
     readonly baseRate: number;
     readonly rate: number;
