@@ -4,13 +4,11 @@
  * is the cost of one iteration, free of start-up, module loading and JIT warm-up. V8 runs with `--predictable`
  * (single-threaded, no timer-driven decisions) so that two runs differ only by the extra iterations.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
+import { bundleForNode } from '../../scripts/bundle-for-node.js';
 
 /** Whether callgrind can run here. */
 export function callgrindAvailable(): boolean {
@@ -21,20 +19,7 @@ export function callgrindAvailable(): boolean {
 export function bundle(entry: string): { file: string; dispose(): void } {
   const directory = mkdtempSync(join(tmpdir(), 'koa-mtls-instructions-'));
   const file = join(directory, 'entry.mjs');
-  execFileSync(
-    join(root, 'node_modules/.bin/esbuild'),
-    [
-      join(root, entry),
-      '--bundle',
-      '--platform=node',
-      '--format=esm',
-      // CommonJS dependencies (Koa) call require() inside an ESM bundle.
-      "--banner:js=import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-      `--outfile=${file}`,
-      '--log-level=warning',
-    ],
-    { stdio: 'inherit' },
-  );
+  bundleForNode(entry, file);
   return { file, dispose: () => rmSync(directory, { recursive: true, force: true }) };
 }
 

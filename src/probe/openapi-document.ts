@@ -22,8 +22,8 @@ export interface DocumentParameter {
   readonly hasEnum: boolean;
 }
 
-/** The `x-koa-mtls` extension `openapiSecurity` writes, when an operation carries one. */
-export interface DocumentGuard {
+/** What guards an operation: a document's `x-koa-mtls` extension (as `openapiSecurity` writes it) or `describeRoutes`. */
+export interface OperationGuard {
   readonly guarded: boolean;
   readonly flags: readonly string[];
 }
@@ -35,7 +35,7 @@ export interface DocumentOperation {
   readonly parameters: readonly DocumentParameter[];
   /** Every security alternative of the operation names a `mutualTLS` scheme (OpenAPI 3.1 §4.8.30). */
   readonly requiresMutualTls: boolean;
-  readonly guard: DocumentGuard | undefined;
+  readonly guard: OperationGuard | undefined;
 }
 
 /** Path Item fields that are operations (OpenAPI 3.x §4.8.9). */
@@ -130,7 +130,7 @@ function requiresMutualTls(security: unknown, schemes: ReadonlySet<string>): boo
   );
 }
 
-function guardOf(operation: Record<string, unknown>): DocumentGuard | undefined {
+function guardOf(operation: Record<string, unknown>): OperationGuard | undefined {
   const extension = operation['x-koa-mtls'];
   if (!isRecord(extension) || typeof extension.guarded !== 'boolean' || !Array.isArray(extension.flags)) {
     return undefined;

@@ -6,7 +6,7 @@
  */
 import type { RouteDescription } from '../routes/describe-routes.js';
 import { openApiTemplate, patternVariants } from '../routes/path-pattern.js';
-import type { DocumentOperation, DocumentParameter } from './openapi-document.js';
+import type { DocumentOperation, DocumentParameter, OperationGuard } from './openapi-document.js';
 
 /** Where a probe value goes in the request. */
 export type SlotLocation = 'path' | 'query' | 'header';
@@ -16,12 +16,6 @@ export interface ProbeSlot {
   readonly in: SlotLocation;
   readonly name: string;
   readonly guessed: boolean;
-}
-
-/** What the inventory says guards an operation (from `describeRoutes`, or a document's `x-koa-mtls`). */
-export interface OperationGuard {
-  readonly guarded: boolean;
-  readonly flags: readonly string[];
 }
 
 /** One method on one path template. */

@@ -3,17 +3,15 @@
  * credentials `setpriv` changed. `access(2)` answers for the real UID without capabilities or ptrace rules; these
  * cases are where it and `open(2)` disagree.
  */
-import { execFileSync } from 'node:child_process';
 import { chmodSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleForNode } from '../../scripts/bundle-for-node.js';
 import type { ContainerAuditReport, PostureCheck } from '../../src/posture/index.js';
 import { externalTools } from '../helpers/external-tools.js';
 import { runProgram } from '../helpers/processes.js';
 import { temporaryDirectory } from '../helpers/temporary-directory.js';
 
-const repo = fileURLToPath(new URL('../..', import.meta.url));
 const available = externalTools('posture kernel tests', ['setpriv'], {
   what: 'root (setpriv changes credentials)',
   met: () => process.getuid?.() === 0,
@@ -30,16 +28,7 @@ const DROP_ALL = ['--inh-caps=-all', '--ambient-caps=-all', '--bounding-set=-all
 function bundleCli(directory: string): string {
   chmodSync(directory, 0o755);
   const file = join(directory, 'cli.mjs');
-  execFileSync(join(repo, 'node_modules/.bin/esbuild'), [
-    join(repo, 'src/cli.ts'),
-    '--bundle',
-    '--platform=node',
-    '--format=esm',
-    // CommonJS dependencies call require() inside the ESM bundle.
-    "--banner:js=import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-    `--outfile=${file}`,
-    '--log-level=warning',
-  ]);
+  bundleForNode('src/cli.ts', file);
   chmodSync(file, 0o644);
   return file;
 }
