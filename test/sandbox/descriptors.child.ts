@@ -2,7 +2,17 @@
  * Runs under a low `ulimit -n` (prlimit). Fills the descriptor table with /dev/null until EMFILE, then frees exactly
  * `free` descriptors and opens a file 32 components deep through `sandboxPath`. Prints one JSON object per `free`.
  */
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from 'koa';
@@ -35,7 +45,16 @@ async function request(): Promise<{ status: number; body?: string; reason?: stri
   }
 }
 
-const openFds = (): number => readdirSync('/proc/self/fd').length;
+const realDir = realpathSync(dir);
+// Only descriptors into the sandbox count: the runtime opens and closes its own (loader pipes, workers) meanwhile.
+const openFds = (): number =>
+  readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(realDir);
+    } catch {
+      return false;
+    }
+  }).length;
 const baseline = openFds();
 const fillers: number[] = [];
 const fill = (): void => {
