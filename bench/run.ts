@@ -221,8 +221,10 @@ interface SandboxMicro {
 interface MiddlewareCost {
   readonly results: readonly {
     readonly variant: string;
-    readonly addedNanosPerRequest: { readonly median: number; readonly min: number; readonly max: number };
-    readonly impliedKeepAliveRatio?: { readonly median: number; readonly worst: number };
+    readonly addedNanosPerRequest: Spread;
+    readonly impliedKeepAliveRatio?: Implied;
+    readonly coldAddedNanosPerRequest: Spread;
+    readonly coldImpliedKeepAliveRatio?: Implied;
   }[];
 }
 
@@ -261,8 +263,11 @@ function microTable(micro: Micro): string {
   for (const r of micro.middleware.results) {
     const added = r.addedNanosPerRequest;
     const implied = r.impliedKeepAliveRatio;
+    const cold = r.coldAddedNanosPerRequest;
+    const coldImplied = r.coldImpliedKeepAliveRatio;
     rows.push(
       `| keep-alive request in-process, ${r.variant}: added ns per request ${added.median} (${added.min}–${added.max}) | ${Math.round(1e9 / Math.max(1, added.median)).toLocaleString('en')} | ${implied === undefined ? '' : `implied keep-alive ratio ${implied.median} (worst ${implied.worst})`} |`,
+      `| keep-alive request in-process, ${r.variant}, caches evicted before each request: added ns ${cold.median} (${cold.min}–${cold.max}) | ${Math.round(1e9 / Math.max(1, cold.median)).toLocaleString('en')} | ${coldImplied === undefined ? '' : `implied keep-alive ratio ${coldImplied.median} (worst ${coldImplied.worst})`} |`,
     );
   }
   const impliedText = (label: string, implied: Implied | undefined) =>

@@ -27,6 +27,8 @@ function jsonApp(...middleware: Koa.Middleware[]): Koa {
   return app;
 }
 
+const passThrough: Koa.Middleware = (_ctx, next) => next();
+
 /** `GET /__stats`: RSS and heap after a forced GC (run with --expose-gc) and open descriptors, for the memory run. */
 const memoryStats: Koa.Middleware = async (ctx, next) => {
   if (ctx.path !== '/__stats') return next();
@@ -91,6 +93,8 @@ async function sandboxedStreamApp(fixtures: BenchFixtures): Promise<Koa> {
 /** Variant name → app factory. */
 export const variants: Readonly<Record<string, (fixtures: BenchFixtures) => Koa | Promise<Koa>>> = {
   bare: () => jsonApp(),
+  // Two middlewares that only call next(): what any two Koa middlewares cost, before they do anything.
+  'empty-2': () => jsonApp(passThrough, passThrough),
   peer: () => jsonApp(peerCertificate()),
   'peer-authz-100': () => jsonApp(peerCertificate(), requirePeer(hundredRulePolicy())),
   // A new connection from a certificate seen before costs a cache lookup; these two bound the cache's effect.

@@ -3,7 +3,7 @@
  * validity period), then the compiled policy, then revocation.
  */
 import type { Context } from 'koa';
-import { validityPeriodOf } from '../identity/create-identity.js';
+import { builtIdentityPosition, isBuiltIdentity, periodPosition } from '../identity/create-identity.js';
 import type { PeerIdentity } from '../identity/peer-identity.js';
 import type { CompiledPolicy } from './compile.js';
 import type { AuthzReason } from './decision.js';
@@ -55,7 +55,7 @@ const VERIFICATIONS: ReadonlySet<unknown> = new Set(['tls-handshake', 'app', 'pr
 export function asPeer(value: unknown): PeerIdentity | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   // Built by this package's identity factory: shaped by construction, and no getter runs.
-  if (validityPeriodOf(value) !== undefined) return value as PeerIdentity;
+  if (isBuiltIdentity(value)) return value as PeerIdentity;
   const peer = value as Partial<PeerIdentity>;
   const shaped =
     VERIFICATIONS.has(peer.verifiedBy) &&
@@ -75,9 +75,10 @@ function preCheck(authorizer: Authorizer, peer: PeerIdentity | undefined, now: n
   // A proxy's unverified claim is not an identity unless the route says so: a header is not a handshake.
   if (peer.verifiedBy === 'proxy-claimed' && !authorizer.allowProxyClaimed) return PROXY_CLAIMED;
   // Keep-alive and HTTP/2 connections outlive `notAfter`; the handshake checked validity only once (RFC 5280 §6.1.3: validity at the time of use).
-  const period = validityPeriodOf(peer);
-  if (!(now <= (period?.notAfter ?? peer.notAfter.getTime()))) return EXPIRED;
-  if (!(now >= (period?.notBefore ?? peer.notBefore.getTime()))) return NOT_YET_VALID;
+  const position =
+    builtIdentityPosition(peer, now) ?? periodPosition(peer.notBefore.getTime(), peer.notAfter.getTime(), now);
+  if (position === 'after') return EXPIRED;
+  if (position === 'before') return NOT_YET_VALID;
   return undefined;
 }
 

@@ -36,21 +36,58 @@ export interface VerifiedPeer {
   readonly validUntil: number;
 }
 
-/** A validity period in epoch milliseconds. */
-export interface ValidityPeriod {
-  readonly notBefore: number;
-  readonly notAfter: number;
+/** A constructor that returns `target` makes it `this` for a subclass's private fields (ECMA-262 §10.2.2). */
+class Adopted {
+  constructor(target: object) {
+    // biome-ignore lint/correctness/noConstructorReturn: the point: the subclass stamps its fields on `target`.
+    return target;
+  }
 }
 
 /**
- * The validity period of every identity built here. The per-request checks read these numbers: the identity's own
- * `notBefore`/`notAfter` getters allocate a fresh `Date` per read.
+ * The validity period of an identity built here, in private fields of the identity itself: nobody else can set
+ * them (a look-alike object has none), and a request reads them with one load, without a table lookup.
  */
-const validityPeriods = new WeakMap<object, ValidityPeriod>();
+class StampedPeriod extends Adopted {
+  readonly #notBefore: number;
+  readonly #notAfter: number;
 
-/** The validity period of an identity built by {@link createIdentity}, or `undefined` for any other object. */
-export function validityPeriodOf(value: object): ValidityPeriod | undefined {
-  return validityPeriods.get(value);
+  /** Stamps `identity` (before it is frozen) with its period in epoch milliseconds. */
+  constructor(identity: object, notBefore: number, notAfter: number) {
+    super(identity);
+    this.#notBefore = notBefore;
+    this.#notAfter = notAfter;
+  }
+
+  static isStamped(value: object): boolean {
+    return #notAfter in value;
+  }
+
+  static positionOf(value: object, now: number): PeriodPosition | undefined {
+    if (!(#notAfter in value)) return undefined;
+    const stamped = value as StampedPeriod;
+    return periodPosition(stamped.#notBefore, stamped.#notAfter, now);
+  }
+}
+
+/** Where a time falls against a validity period. */
+export type PeriodPosition = 'before' | 'within' | 'after';
+
+/** Where `now` falls in [`notBefore`, `notAfter`]; a bound that is not a number (an invalid `Date`) fails closed. */
+export function periodPosition(notBefore: number, notAfter: number, now: number): PeriodPosition {
+  if (!(now <= notAfter)) return 'after';
+  if (!(now >= notBefore)) return 'before';
+  return 'within';
+}
+
+/** Whether `value` is an identity built by {@link createIdentity} (a look-alike object is not). */
+export function isBuiltIdentity(value: object): boolean {
+  return StampedPeriod.isStamped(value);
+}
+
+/** Where `now` falls in the validity period of an identity built by {@link createIdentity}; `undefined` for others. */
+export function builtIdentityPosition(value: object, now: number): PeriodPosition | undefined {
+  return StampedPeriod.positionOf(value, now);
 }
 
 /**
@@ -58,30 +95,33 @@ export function validityPeriodOf(value: object): ValidityPeriod | undefined {
  * `Uint8Array` or `Date` cannot be frozen and the parsed certificate is shared through the cache.
  */
 export function createIdentity(parsed: ParsedCertificate, provenance: Provenance): PeerIdentity {
-  const identity = Object.create(null) as Record<string, unknown>;
-  Object.assign(identity, {
-    subject: parsed.subject,
-    issuer: parsed.issuer,
-    san: parsed.san,
-    spiffeId: provenance.spiffeId,
-    serialNumber: parsed.serialNumber,
-    fingerprint256: parsed.fingerprint256,
-    spkiFingerprint256: parsed.spkiFingerprint256,
-    keyUsage: parsed.keyUsage,
-    extKeyUsage: parsed.extKeyUsage,
-    isCA: parsed.isCA,
-    issuerChain: Object.freeze([...provenance.issuerChain]),
-    pem: toPem(parsed.der),
-    source: provenance.source,
-    verifiedBy: provenance.verifiedBy,
-  });
+  // A literal whose prototype is then set to null keeps V8's fast properties (Object.create(null) makes a dictionary).
+  const identity = Object.setPrototypeOf(
+    {
+      subject: parsed.subject,
+      issuer: parsed.issuer,
+      san: parsed.san,
+      spiffeId: provenance.spiffeId,
+      serialNumber: parsed.serialNumber,
+      fingerprint256: parsed.fingerprint256,
+      spkiFingerprint256: parsed.spkiFingerprint256,
+      keyUsage: parsed.keyUsage,
+      extKeyUsage: parsed.extKeyUsage,
+      isCA: parsed.isCA,
+      issuerChain: Object.freeze([...provenance.issuerChain]),
+      pem: toPem(parsed.der),
+      source: provenance.source,
+      verifiedBy: provenance.verifiedBy,
+    },
+    null,
+  ) as Record<string, unknown>;
   Object.defineProperties(identity, {
     der: { enumerable: true, get: () => new Uint8Array(parsed.der) },
     notBefore: { enumerable: true, get: () => new Date(parsed.notBefore) },
     notAfter: { enumerable: true, get: () => new Date(parsed.notAfter) },
   });
+  new StampedPeriod(identity, parsed.notBefore, parsed.notAfter);
   Object.freeze(identity);
-  validityPeriods.set(identity, parsed);
   return identity as unknown as PeerIdentity;
 }
 

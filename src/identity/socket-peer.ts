@@ -84,11 +84,24 @@ type PathResult =
     }
   | { readonly ok: false; readonly reason: `PEER_${PathProblem}`; readonly problem: string };
 
+/** A connection's peer, decided under one trust generation. */
+interface ConnectionRecord {
+  readonly generation: number;
+  readonly peer: ConnectionPeer;
+}
+
+type ConnectionSlots = Record<symbol, ConnectionRecord | undefined>;
+
 /** Reads connection peers, once per connection, and verified peers once per certificate. */
 export class SocketPeers {
   readonly #reader: CertificateReader;
   readonly #trust: TrustState | undefined;
-  readonly #connections = new WeakMap<object, { readonly generation: number; readonly peer: ConnectionPeer }>();
+  /**
+   * Where this instance keeps a connection's peer, on the socket (or HTTP/2 session) itself: a request reads it with
+   * one property load on an object it already touches, where a WeakMap costs a hash probe into a table that is rarely
+   * in the CPU cache between requests. The symbol is private to this instance.
+   */
+  readonly #slot = Symbol('koa-mtls connection peer');
   readonly #verified: BoundedCache<string, VerifiedPeer>;
 
   constructor(reader: CertificateReader, trust: TrustState | undefined, cacheSize: number) {
@@ -180,7 +193,7 @@ export class SocketPeers {
     if (socket === undefined) return NOT_TLS;
     const key = session ?? socket;
     const generation = this.#trust?.generation ?? 0;
-    const known = this.#connections.get(key);
+    const known = (key as ConnectionSlots)[this.#slot];
     // A trust change (rotation, CRL update) re-decides live connections too: their path may no longer hold.
     if (known !== undefined && known.generation === generation) return known.peer;
     let peer: ConnectionPeer;
@@ -190,7 +203,9 @@ export class SocketPeers {
       // A destroyed socket or a runtime quirk: fail closed, do not cache (the next request may see a live socket).
       return { ok: false, reason: 'PEER_NO_CERTIFICATE', detail: { error: (error as Error).message } };
     }
-    this.#connections.set(key, { generation, peer });
+    const record: ConnectionRecord = { generation, peer };
+    if (known === undefined) Object.defineProperty(key, this.#slot, { value: record, writable: true });
+    else (key as ConnectionSlots)[this.#slot] = record;
     return peer;
   }
 }
