@@ -1,21 +1,23 @@
 /**
- * The peer of a TLS connection, read once per connection (HTTP/1.1 socket or HTTP/2 session) and memoized in a
- * WeakMap, so that keep-alive and multiplexed requests never call Node's expensive `getPeerCertificate()` again.
+ * The peer of a TLS connection, read once per connection (HTTP/1.1 socket or HTTP/2 session) and kept on it, so that
+ * keep-alive and multiplexed requests never read the certificate again.
  *
  * Issuers come from a path verified by signatures, never from how Node links `getPeerCertificate(true)` (by names,
  * starting from what the client sent): with a trust, the path the trust engine verifies to a configured anchor;
  * without one, the sent certificates linked by signature.
  *
  * A verified peer is cached per (trust generation, leaf fingerprint), identity included, so a new connection from a
- * known certificate costs one `getPeerCertificate(false)` and a lookup, and policies find their memoized verdict for
- * the same identity object. Keying by the leaf alone is sound: a verified path is a fact about signatures, anchors and
+ * known certificate costs reading the leaf from the TLS session, a hash and a lookup (no `getPeerCertificate()` at
+ * all), and policies find their memoized verdict for the same identity object. Keying by the leaf alone is sound: a verified path is a fact about signatures, anchors and
  * CRLs (the generation), not about the connection; and only the holder of the leaf's key can present it, since TLS
  * makes the client prove possession (CertificateVerify, RFC 8446 §4.4.3). Refusals are not cached across
  * connections: the next connection may send the intermediate this one lacked.
  */
+import { createHash } from 'node:crypto';
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import type { Context } from 'koa';
 import { type Http2SessionOfRequest, http2SessionOf } from '../tls/http2-session.js';
+import { sessionPeerCertificate } from '../tls/session-certificate.js';
 import { type PathProblem, signatureLinkedIssuers, type TrustCertificate, withinWindow } from '../trust/path.js';
 import type { TrustState } from '../trust/trust.js';
 import { BoundedCache } from './bounded-cache.js';
@@ -71,6 +73,11 @@ function sentCertificates(leaf: DetailedPeerCertificate): Buffer[] {
     current = current.issuerCertificate;
   }
   return sent;
+}
+
+/** The cache key of a verified peer: the trust generation and the SHA-256 of the leaf's DER. */
+function verifiedKey(generation: number, leaf: Uint8Array): string {
+  return `${generation}:${createHash('sha256').update(leaf).digest('base64')}`;
 }
 
 /** What a verified connection adds to its certificate: issuers, the vouched SPIFFE ID, the window; or a refusal. */
@@ -144,6 +151,12 @@ export class SocketPeers {
   }
 
   #read(socket: TLSSocket, generation: number, now: number): ConnectionPeer {
+    // A certificate verified before is recognized from the session's copy of it, without getPeerCertificate().
+    if (socket.authorized === true) {
+      const leaf = sessionPeerCertificate(socket);
+      const known = leaf === undefined ? undefined : this.#verified.get(verifiedKey(generation, leaf));
+      if (known !== undefined && withinWindow(known, now)) return known;
+    }
     // getPeerCertificate(false) builds one certificate (~15 µs), (true) the whole name-linked chain (~240 µs): the
     // leaf alone decides whether the chain is needed. Not getPeerX509Certificate(): it leaks ~3 KB of native memory
     // per call on Node 20 (found by the soak).
@@ -160,7 +173,7 @@ export class SocketPeers {
         detail: { authorizationError: String(socket.authorizationError) },
       };
     }
-    const key = `${generation}:${presented.fingerprint256}`;
+    const key = verifiedKey(generation, raw);
     const known = this.#verified.get(key);
     if (known !== undefined && withinWindow(known, now)) return known;
     const outcome = this.#reader.read(raw);
