@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { makeFixtures } from './harness/fixtures.js';
 import { pinning, runJson, runLoad, startServer } from './harness/processes.js';
 import type { AppResult } from './harness/server-cpu.js';
-import { type Summary, summarize } from './harness/stats.js';
+import { type MedianInterval, medianInterval, type Summary, summarize } from './harness/stats.js';
 import { lineChart, type Series } from './harness/svg.js';
 
 const quick = process.argv.includes('--quick');
@@ -23,9 +23,9 @@ const withInstructions = process.argv.includes('--instructions');
 const onlyIndex = process.argv.indexOf('--only');
 const only = onlyIndex === -1 ? undefined : new Set((process.argv[onlyIndex + 1] ?? '').split(','));
 const runs = (section: string): boolean => only === undefined || only.has(section);
-/** A ratio whose rounds spread more than this (max − min, relative to the median) is not read against a target. */
-const NOISE_LIMIT = 0.1;
+/** Rounds of a comparison: keep-alive pairs take seconds, so more of them narrow the median's interval. */
 const rounds = quick ? 3 : 5;
+const keepAliveRounds = quick ? 3 : 9;
 const seconds = quick ? 1.2 : 5;
 const warmupSeconds = quick ? 0.5 : 1;
 const connections = 16;
@@ -54,7 +54,7 @@ const comparisons: readonly Comparison[] = [
     generator: 'keep-alive',
     path: '/',
     baseline: 'bare',
-    variants: ['peer', 'peer-authz-100', 'peer-getpeercertificate', 'peer-client-certificate-auth'],
+    variants: ['empty-2', 'peer', 'peer-authz-100', 'peer-getpeercertificate', 'peer-client-certificate-auth'],
     targets: { 'peer-authz-100': 0.97 },
   },
   {
@@ -312,18 +312,26 @@ interface VariantResult {
   readonly errors: number;
 }
 
-const spread = (summary: Summary): number => (summary.max - summary.min) / summary.median;
+const percent = (interval: MedianInterval): string => `${(interval.confidence * 100).toFixed(0)}%`;
+const intervalText = (interval: MedianInterval): string => `${interval.low.toFixed(3)}–${interval.high.toFixed(3)}`;
 
-/** met / not met from the median when the rounds agree; otherwise "too noisy" rather than a verdict from noise. */
+/**
+ * met / not met only when the median's confidence interval (over the rounds) lies on one side of the target, by
+ * throughput, else by CPU time; otherwise "too noisy to read" with the interval, rather than a verdict from noise.
+ */
 function verdict(v: VariantResult): string {
   if (v.target === undefined || v.ratio === undefined) return '';
-  const byThroughput = spread(v.ratio) <= NOISE_LIMIT || v.ratio.min >= v.target || v.ratio.max < v.target;
-  if (byThroughput) return `≥ ${v.target} ${v.ratio.median >= v.target ? 'met' : '**not met**'}`;
-  const cpu = v.cpuRatio;
-  if (cpu !== undefined && (spread(cpu) <= NOISE_LIMIT || cpu.min >= v.target || cpu.max < v.target)) {
-    return `≥ ${v.target}: throughput too noisy (±${((spread(v.ratio) * 100) / 2).toFixed(0)}%); by CPU time ${cpu.median >= v.target ? 'met' : '**not met**'}`;
+  const target = v.target;
+  const decided = (interval: MedianInterval) => interval.low >= target || interval.high < target;
+  const byThroughput = medianInterval(v.ratio.runs);
+  if (decided(byThroughput)) {
+    return `≥ ${target} ${byThroughput.low >= target ? 'met' : '**not met**'} (${percent(byThroughput)} interval ${intervalText(byThroughput)})`;
   }
-  return `≥ ${v.target}: **too noisy to read** (ratio spread ${(spread(v.ratio) * 100).toFixed(0)}%)`;
+  const byCpu = v.cpuRatio === undefined ? undefined : medianInterval(v.cpuRatio.runs);
+  if (byCpu !== undefined && decided(byCpu)) {
+    return `≥ ${target}: throughput undecided (${intervalText(byThroughput)}); by CPU time ${byCpu.low >= target ? 'met' : '**not met**'} (${percent(byCpu)} interval ${intervalText(byCpu)})`;
+  }
+  return `≥ ${target}: **too noisy to read** (${percent(byThroughput)} interval ${intervalText(byThroughput)} holds the target)`;
 }
 
 /**
@@ -454,7 +462,8 @@ try {
   const results: { comparison: Comparison; variants: VariantResult[] }[] = [];
   for (const comparison of comparisons.filter((c) => runs(c.section ?? ''))) {
     console.log(`bench: ${comparison.name}`);
-    results.push({ comparison, variants: await measureWith(comparison, fixturesPath, rounds) });
+    const roundCount = comparison.generator === 'keep-alive' ? keepAliveRounds : rounds;
+    results.push({ comparison, variants: await measureWith(comparison, fixturesPath, roundCount) });
   }
   if (results.length > 0) parts.push(table(results));
   let memory: MemoryResult | undefined;
@@ -599,7 +608,7 @@ try {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
     mode: quick ? 'quick' : 'full',
-    rounds,
+    rounds: `${keepAliveRounds} keep-alive, ${rounds} new-connection`,
     secondsPerRun: seconds,
     connections,
     pinned: pinning.available ? `server on CPU ${pinning.server}, load on CPU ${pinning.load}` : 'no (taskset missing)',
