@@ -46,50 +46,58 @@ interface ScalingCase {
   readonly matchNone: () => void;
 }
 
-const cases: ScalingCase[] = families.flatMap((family) =>
-  SIZES.map((rules) => {
-    const policy: PeerPolicy = { anyOf: Array.from({ length: rules }, (_, index) => family.rule(index)) };
-    const authorizer = authorizerOf(requirePeer(policy));
-    if (authorizer === undefined) throw new Error('no authorizer');
-    const root = authorizer.compiled.root;
-    const last = family.peer(rules - 1);
-    const none = makePeer({
-      seed: 'none',
-      spiffeId: 'spiffe://example.org/ns/nobody/sa/x',
-      san: { dns: ['x.nobody.example.com'] },
-    });
-    // Mixed rules 0 mod 5 are exact SPIFFE IDs: the family's peer `rules - 1` may not be matched; only check the others.
-    const expected = decide(authorizer, last, undefined, { checkRevocation: false });
-    if (!family.name.startsWith('mixed') && !(expected instanceof Promise) && expected.reason !== 'POLICY_MATCH') {
-      throw new Error(`${family.name} ${rules}: the last rule did not match`);
-    }
-    return {
-      family: family.name,
-      rules,
-      matchLast: () => root.evaluate(new PeerView(last), undefined, undefined),
-      matchNone: () => root.evaluate(new PeerView(none), undefined, undefined),
-    };
-  }),
-);
+/** Every family at every size; built and dropped inside {@link timeScaling}, before the memory run measures the heap. */
+function scalingCases(): ScalingCase[] {
+  return families.flatMap((family) =>
+    SIZES.map((rules) => {
+      const policy: PeerPolicy = { anyOf: Array.from({ length: rules }, (_, index) => family.rule(index)) };
+      const authorizer = authorizerOf(requirePeer(policy));
+      if (authorizer === undefined) throw new Error('no authorizer');
+      const root = authorizer.compiled.root;
+      const last = family.peer(rules - 1);
+      const none = makePeer({
+        seed: 'none',
+        spiffeId: 'spiffe://example.org/ns/nobody/sa/x',
+        san: { dns: ['x.nobody.example.com'] },
+      });
+      // Mixed rules 0 mod 5 are exact SPIFFE IDs: the family's peer `rules - 1` may not be matched; only check the others.
+      const expected = decide(authorizer, last, undefined, { checkRevocation: false });
+      if (!family.name.startsWith('mixed') && !(expected instanceof Promise) && expected.reason !== 'POLICY_MATCH') {
+        throw new Error(`${family.name} ${rules}: the last rule did not match`);
+      }
+      return {
+        family: family.name,
+        rules,
+        matchLast: () => root.evaluate(new PeerView(last), undefined, undefined),
+        matchNone: () => root.evaluate(new PeerView(none), undefined, undefined),
+      };
+    }),
+  );
+}
 
 // Every case once per round, the order rotated each round, the median over the rounds: a single timing of a few
 // microseconds on a shared machine is noise (an earlier single-shot run gave exact DNS names 3.08× for 10,000 rules).
-const matchLastSamples = cases.map((): number[] => []);
-const matchNoneSamples = cases.map((): number[] => []);
-for (let round = 0; round < ROUNDS; round++) {
-  for (let k = 0; k < cases.length; k++) {
-    const index = (k + round * 7) % cases.length;
-    const scalingCase = cases[index] as ScalingCase;
-    matchLastSamples[index]?.push(nsPer(scalingCase.matchLast));
-    matchNoneSamples[index]?.push(nsPer(scalingCase.matchNone));
+function timeScaling() {
+  const cases = scalingCases();
+  const matchLastSamples = cases.map((): number[] => []);
+  const matchNoneSamples = cases.map((): number[] => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let k = 0; k < cases.length; k++) {
+      const index = (k + round * 7) % cases.length;
+      const scalingCase = cases[index] as ScalingCase;
+      matchLastSamples[index]?.push(nsPer(scalingCase.matchLast));
+      matchNoneSamples[index]?.push(nsPer(scalingCase.matchNone));
+    }
   }
+  return cases.map((scalingCase, index) => ({
+    family: scalingCase.family,
+    rules: scalingCase.rules,
+    matchLastNs: Math.round(summarize(matchLastSamples[index] as number[]).median),
+    matchNoneNs: Math.round(summarize(matchNoneSamples[index] as number[]).median),
+  }));
 }
-const scaling = cases.map((scalingCase, index) => ({
-  family: scalingCase.family,
-  rules: scalingCase.rules,
-  matchLastNs: Math.round(summarize(matchLastSamples[index] as number[]).median),
-  matchNoneNs: Math.round(summarize(matchNoneSamples[index] as number[]).median),
-}));
+
+const scaling = timeScaling();
 
 /** Heap after a forced GC, MiB. */
 function heapMiB(): number {

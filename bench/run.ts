@@ -324,6 +324,10 @@ function verdict(v: VariantResult): string {
   const target = v.target;
   const decided = (interval: MedianInterval) => interval.low >= target || interval.high < target;
   const byThroughput = medianInterval(v.ratio.runs);
+  // Three rounds (a quick run) bound the median only at 75%: too weak for any verdict.
+  if (byThroughput.confidence < 0.9) {
+    return `≥ ${target}: no verdict from ${v.ratio.runs.length} rounds (${percent(byThroughput)} interval ${intervalText(byThroughput)})`;
+  }
   if (decided(byThroughput)) {
     return `≥ ${target} ${byThroughput.low >= target ? 'met' : '**not met**'} (${percent(byThroughput)} interval ${intervalText(byThroughput)})`;
   }
