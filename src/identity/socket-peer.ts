@@ -8,10 +8,11 @@
  *
  * A verified peer is cached per (trust generation, leaf fingerprint), identity included, so a new connection from a
  * known certificate costs reading the leaf from the TLS session, a hash and a lookup (no `getPeerCertificate()` at
- * all), and policies find their memoized verdict for the same identity object. Keying by the leaf alone is sound: a verified path is a fact about signatures, anchors and
- * CRLs (the generation), not about the connection; and only the holder of the leaf's key can present it, since TLS
- * makes the client prove possession (CertificateVerify, RFC 8446 §4.4.3). Refusals are not cached across
- * connections: the next connection may send the intermediate this one lacked.
+ * all), and policies find their memoized verdict for the same identity object. Keying by the leaf alone is sound: a
+ * verified path is a fact about signatures, anchors and CRLs (the generation), not about the connection; and only
+ * the holder of the leaf's key can present it, since TLS makes the client prove possession (CertificateVerify,
+ * RFC 8446 §4.4.3). Refusals are not cached across connections: the next connection may send the intermediate this
+ * one lacked.
  */
 import { createHash } from 'node:crypto';
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
@@ -152,7 +153,7 @@ export class SocketPeers {
 
   #read(socket: TLSSocket, generation: number, now: number): ConnectionPeer {
     // A certificate verified before is recognized from the session's copy of it, without getPeerCertificate().
-    if (socket.authorized === true) {
+    if (socket.authorized === true && this.#verified.size > 0) {
       const leaf = sessionPeerCertificate(socket);
       const known = leaf === undefined ? undefined : this.#verified.get(verifiedKey(generation, leaf));
       if (known !== undefined && withinWindow(known, now)) return known;
