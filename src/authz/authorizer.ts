@@ -3,7 +3,7 @@
  * validity period), then the compiled policy, then revocation.
  */
 import type { Context } from 'koa';
-import { builtIdentityPosition, isBuiltIdentity, periodPosition } from '../identity/create-identity.js';
+import { isBuiltIdentity, validityPosition } from '../identity/create-identity.js';
 import type { PeerIdentity } from '../identity/peer-identity.js';
 import type { CompiledPolicy } from './compile.js';
 import type { AuthzReason } from './decision.js';
@@ -75,8 +75,7 @@ function preCheck(authorizer: Authorizer, peer: PeerIdentity | undefined, now: n
   // A proxy's unverified claim is not an identity unless the route says so: a header is not a handshake.
   if (peer.verifiedBy === 'proxy-claimed' && !authorizer.allowProxyClaimed) return PROXY_CLAIMED;
   // Keep-alive and HTTP/2 connections outlive `notAfter`; the handshake checked validity only once (RFC 5280 §6.1.3: validity at the time of use).
-  const position =
-    builtIdentityPosition(peer, now) ?? periodPosition(peer.notBefore.getTime(), peer.notAfter.getTime(), now);
+  const position = validityPosition(peer, now);
   if (position === 'after') return EXPIRED;
   if (position === 'before') return NOT_YET_VALID;
   return undefined;

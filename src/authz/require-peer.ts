@@ -190,7 +190,8 @@ export function requirePeer(policy: PeerPolicy, options: RequirePeerOptions = {}
   const proceed = (ctx: Context, peer: PeerIdentity | undefined, outcome: Outcome, next: Next): Promise<void> => {
     try {
       if (hasHooks()) report(ctx, peer, outcome);
-      const status = statusOfReason[outcome.reason];
+      // The common allow needs no table lookup.
+      const status = outcome.reason === 'POLICY_MATCH' ? undefined : statusOfReason[outcome.reason];
       if (enforce && (status === 401 || status === 403)) return Promise.reject(denial(status));
       // A downstream error is the downstream's, never an authorization failure.
       return next();

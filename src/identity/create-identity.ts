@@ -46,7 +46,8 @@ class Adopted {
 
 /**
  * The validity period of an identity built here, in private fields of the identity itself: nobody else can set
- * them (a look-alike object has none), and a request reads them with one load, without a table lookup.
+ * them (a look-alike object has none), no reflection sees them, and a request reads them with loads from an object
+ * it already touches, without a table lookup.
  */
 class StampedPeriod extends Adopted {
   readonly #notBefore: number;
@@ -74,7 +75,7 @@ class StampedPeriod extends Adopted {
 export type PeriodPosition = 'before' | 'within' | 'after';
 
 /** Where `now` falls in [`notBefore`, `notAfter`]; a bound that is not a number (an invalid `Date`) fails closed. */
-export function periodPosition(notBefore: number, notAfter: number, now: number): PeriodPosition {
+function periodPosition(notBefore: number, notAfter: number, now: number): PeriodPosition {
   if (!(now <= notAfter)) return 'after';
   if (!(now >= notBefore)) return 'before';
   return 'within';
@@ -85,9 +86,15 @@ export function isBuiltIdentity(value: object): boolean {
   return StampedPeriod.isStamped(value);
 }
 
-/** Where `now` falls in the validity period of an identity built by {@link createIdentity}; `undefined` for others. */
-export function builtIdentityPosition(value: object, now: number): PeriodPosition | undefined {
-  return StampedPeriod.positionOf(value, now);
+/**
+ * Where `now` falls in the identity's validity period: from the stamped numbers of an identity built here, else
+ * from its `notBefore`/`notAfter` dates.
+ */
+export function validityPosition(identity: PeerIdentity, now: number): PeriodPosition {
+  return (
+    StampedPeriod.positionOf(identity, now) ??
+    periodPosition(identity.notBefore.getTime(), identity.notAfter.getTime(), now)
+  );
 }
 
 /**
@@ -145,8 +152,9 @@ export function staticUseProblem(parsed: ParsedCertificate): CertificateUseProbl
  * The validity check, run on every request: keep-alive and HTTP/2 connections outlive certificates, and the
  * handshake checked the dates only once (RFC 5280 §6.1.3 (a)(2): validity is judged at the time of use).
  */
-export function validityProblem(parsed: ParsedCertificate, now: number): CertificateUseProblem | undefined {
-  if (now > parsed.notAfter) return 'PEER_CERTIFICATE_EXPIRED';
-  if (now < parsed.notBefore) return 'PEER_CERTIFICATE_NOT_YET_VALID';
+export function validityProblem(identity: PeerIdentity, now: number): CertificateUseProblem | undefined {
+  const position = validityPosition(identity, now);
+  if (position === 'after') return 'PEER_CERTIFICATE_EXPIRED';
+  if (position === 'before') return 'PEER_CERTIFICATE_NOT_YET_VALID';
   return undefined;
 }

@@ -122,7 +122,7 @@ export class PeerResolver {
       return rejected('identity', connection.reason, { detail }, before);
     }
     // Checked per request: a keep-alive connection can outlive its certificate.
-    const problem = validityProblem(connection.certificate, now);
+    const problem = validityProblem(connection.identity, now);
     if (problem !== undefined) return rejected('identity', problem, { peer: connection.identity }, before);
     // An issuer or a CRL of the verified path can expire before the leaf does (RFC 5280 §6.1.3 (a)(2)).
     if (!withinWindow(connection, now)) {
@@ -135,7 +135,7 @@ export class PeerResolver {
   #proxyIdentity(ctx: Context): PeerIdentity | undefined {
     const now = this.#options.now();
     const connection = this.#options.socketPeers.peerOf(ctx, now);
-    return connection.ok && validityProblem(connection.certificate, now) === undefined && withinWindow(connection, now)
+    return connection.ok && validityProblem(connection.identity, now) === undefined && withinWindow(connection, now)
       ? connection.identity
       : undefined;
   }

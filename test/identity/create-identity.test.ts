@@ -1,7 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createIdentity, validityProblem } from '../../src/identity/create-identity.js';
+import { createIdentity, isBuiltIdentity, validityProblem } from '../../src/identity/create-identity.js';
 import { type ParsedCertificate, parseCertificate } from '../../src/identity/parse-certificate.js';
+import type { PeerIdentity } from '../../src/identity/peer-identity.js';
 import { createCertificateAuthority, type IssuedCertificate } from '../../src/pki/index.js';
 
 let issued: IssuedCertificate;
@@ -56,6 +57,25 @@ describe('when checking validity at a given time', () => {
     ['2026-02-01T00:00:00Z', undefined],
     ['2026-02-01T00:00:01Z', 'PEER_CERTIFICATE_EXPIRED'],
   ])('at %s reports %s', (at, problem) => {
-    expect(validityProblem(parsed, Date.parse(at))).toBe(problem);
+    const identity = createIdentity(parsed, provenance);
+    // A look-alike (a copy) has no stamped period: its dates decide, with the same result.
+    const copy = { ...identity, notBefore: identity.notBefore, notAfter: identity.notAfter } as PeerIdentity;
+    expect(validityProblem(identity, Date.parse(at))).toBe(problem);
+    expect(validityProblem(copy, Date.parse(at))).toBe(problem);
+  });
+
+  it('fails closed on a look-alike whose dates are invalid', () => {
+    const identity = createIdentity(parsed, provenance);
+    const broken = { ...identity, notBefore: new Date(Number.NaN), notAfter: new Date(Number.NaN) } as PeerIdentity;
+    expect(validityProblem(broken, Date.parse('2026-01-15T00:00:00Z'))).toBe('PEER_CERTIFICATE_EXPIRED');
+  });
+});
+
+describe('when telling identities built here from look-alikes', () => {
+  it('recognizes its own identity by its private fields, which a copy does not have and reflection does not show', () => {
+    const identity = createIdentity(parsed, provenance);
+    expect(isBuiltIdentity(identity)).toBe(true);
+    expect(isBuiltIdentity({ ...identity })).toBe(false);
+    expect(Reflect.ownKeys(identity)).toEqual([...Object.keys(identity)]);
   });
 });

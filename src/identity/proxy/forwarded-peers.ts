@@ -156,7 +156,7 @@ export class ForwardedPeers {
       this.#verified.set(key, verification);
     }
     if (!verification.ok) return verification;
-    const leafProblem = validityProblem(verification.certificate, now);
+    const leafProblem = validityProblem(verification.identity, now);
     if (leafProblem !== undefined) return { ok: false, reason: leafProblem, identity: verification.identity };
     // An intermediate or a CRL of the path can expire before the leaf does.
     if (now < verification.validFrom || now >= verification.validUntil) {
