@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BenchFixtures, makeFixtures } from './harness/fixtures.js';
+import { type BenchFixtures, makeFixtures, readClients } from './harness/fixtures.js';
 import { bundle, callgrindAvailable } from './harness/instructions.js';
 
 interface Case {
@@ -73,8 +73,15 @@ const cases: readonly Case[] = [
 const onlyIndex = process.argv.indexOf('--only');
 const only = onlyIndex === -1 ? undefined : new Set((process.argv[onlyIndex + 1] ?? '').split(','));
 
+/** A client certificate by index, cycling through the fixtures' distinct ones (read once). */
+let clients: ReturnType<typeof readClients> | undefined;
+function credentialsFor(fixtures: BenchFixtures, client: number) {
+  clients ??= readClients(fixtures);
+  return clients[client % clients.length] ?? fixtures.client;
+}
+
 function get(fixtures: BenchFixtures, port: number, path: string, agent: Agent | false, client: number): Promise<void> {
-  const credentials = fixtures.clients[client % fixtures.clients.length] ?? fixtures.client;
+  const credentials = credentialsFor(fixtures, client);
   return new Promise((resolve, reject) => {
     const req = request(
       {

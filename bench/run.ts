@@ -23,13 +23,14 @@ const withInstructions = process.argv.includes('--instructions');
 const onlyIndex = process.argv.indexOf('--only');
 const only = onlyIndex === -1 ? undefined : new Set((process.argv[onlyIndex + 1] ?? '').split(','));
 const runs = (section: string): boolean => only === undefined || only.has(section);
-/** Rounds of a comparison: keep-alive pairs take seconds, so more of them narrow the median's interval. */
-const rounds = quick ? 3 : 5;
-const keepAliveRounds = quick ? 3 : 9;
+/** Rounds of a comparison: 9 bound the median between the second-lowest and second-highest round at 96%. */
+const rounds = quick ? 3 : 9;
 const seconds = quick ? 1.2 : 5;
 const warmupSeconds = quick ? 0.5 : 1;
 const connections = 16;
-const distinctClients = quick ? 500 : 10_000;
+const distinctClients = quick ? 500 : 100_000;
+/** The memory run's clients: one connection each, ten requests on it. */
+const memoryClients = Math.min(distinctClients, 10_000);
 
 interface Comparison {
   readonly name: string;
@@ -45,6 +46,11 @@ interface Comparison {
   readonly clients?: number;
   /** How long each side of an interleaved pair stays active (default 100 ms; a second for handshakes). */
   readonly windowMs?: number;
+  /**
+   * Handshakes only: every round is a measured window of one server per variant, primed once, instead of a fresh
+   * server primed again (priming 10,000 certificates or more would otherwise take most of the run).
+   */
+  readonly primeOnce?: boolean;
 }
 
 const comparisons: readonly Comparison[] = [
@@ -96,9 +102,10 @@ const comparisons: readonly Comparison[] = [
           generator: 'handshake' as const,
           path: '/',
           baseline: 'bare',
-          variants: ['peer-authz-100', 'peer-authz-100-cache-10k'],
-          targets: { 'peer-authz-100-cache-10k': 0.95 },
+          variants: ['peer-authz-100', 'peer-authz-100-cache-10000'],
+          targets: { 'peer-authz-100-cache-10000': 0.95 },
           clients: 10_000,
+          primeOnce: true,
         },
       ]
     : []),
@@ -108,13 +115,21 @@ const comparisons: readonly Comparison[] = [
 const curveRounds = quick ? 2 : 3;
 const ruleCounts = quick ? [1, 100, 10_000] : [1, 10, 100, 1000, 10_000];
 const clientCounts = [10, 100, 1000, 10_000, 100_000].filter((n) => n <= distinctClients);
+/** The identity cache's default size: beyond it the default-cache curve is first-seen every time, by construction. */
+const defaultCacheSize = 1000;
 
 async function curvePoint(
-  comparison: Omit<Comparison, 'targets' | 'path' | 'generator'>,
+  comparison: Omit<Comparison, 'targets' | 'path' | 'generator' | 'primeOnce'>,
   fixturesPath: string,
 ): Promise<VariantResult> {
   const results = await measureWith(
-    { ...comparison, targets: {}, path: '/', generator: 'handshake' },
+    {
+      ...comparison,
+      targets: {},
+      path: '/',
+      generator: 'handshake',
+      primeOnce: (comparison.clients ?? 0) >= 10_000,
+    },
     fixturesPath,
     curveRounds,
   );
@@ -357,22 +372,22 @@ async function measureWith(comparison: Comparison, fixturesPath: string, roundCo
   }
   const pairs: Record<string, Pair[]> = Object.fromEntries(variants.map((n) => [n, []]));
   const errors: Record<string, number> = Object.fromEntries(variants.map((n) => [n, 0]));
-  for (let round = 0; round < roundCount; round++) {
-    // Rotate the order every round so no variant always runs first (or last) on a warming machine.
-    const order = variants.map((_, i) => variants[(i + round) % variants.length] as string);
-    for (const variant of order) {
-      const server = await startServer(`${baseline},${variant}`, fixturesPath, [], ['--window-ms', windowMs]);
-      try {
-        const result = await runLoad(
-          comparison.generator,
-          fixturesPath,
-          server.port,
-          comparison.path,
-          seconds,
-          connections,
-          warmupSeconds,
-          comparison.clients,
-        );
+  /** Runs `windows` measured windows of `variant` against the baseline in one fresh server. */
+  const measurePair = async (variant: string, windows: number): Promise<void> => {
+    const server = await startServer(`${baseline},${variant}`, fixturesPath, [], ['--window-ms', windowMs]);
+    try {
+      const results = await runLoad(
+        comparison.generator,
+        fixturesPath,
+        server.port,
+        comparison.path,
+        seconds,
+        connections,
+        warmupSeconds,
+        comparison.clients,
+        windows,
+      );
+      for (const result of results) {
         const [base, measured] = result.apps as [AppResult, AppResult];
         pairs[variant]?.push({
           baseRate: base.requestsPerSecond,
@@ -381,9 +396,17 @@ async function measureWith(comparison: Comparison, fixturesPath: string, roundCo
           cpu: measured.cpuMicrosPerRequest,
         });
         errors[variant] = (errors[variant] ?? 0) + result.errors;
-      } finally {
-        await server.stop();
       }
+    } finally {
+      await server.stop();
+    }
+  };
+  if (comparison.primeOnce === true) {
+    for (const variant of variants) await measurePair(variant, roundCount);
+  } else {
+    for (let round = 0; round < roundCount; round++) {
+      // Rotate the order every round so no variant always runs first (or last) on a warming machine.
+      for (let i = 0; i < variants.length; i++) await measurePair(variants[(i + round) % variants.length] as string, 1);
     }
   }
   const complete = (list: readonly Pair[]) => list.every((p) => p.cpu !== undefined && p.baseCpu !== undefined);
@@ -454,20 +477,21 @@ try {
   writeFileSync(join(work, 'file-1m.bin'), Buffer.alloc(1024 * 1024, 7));
   const fixturesPath = join(work, 'fixtures.json');
   const needsFixtures = ['keep-alive', 'file', 'new-connection', 'new-connection-10k', 'memory', 'curves'].some(runs);
-  // Keep-alive runs need one client certificate, the 1,000-certificate comparison 1,000 (issuing one takes ~10 ms);
-  // only the 10,000-certificate sections need them all.
-  const clientsNeeded = ['new-connection-10k', 'memory', 'curves'].some(runs)
+  // Keep-alive runs need one client certificate, the 1,000-certificate comparison 1,000 (issuing one takes ~8 ms,
+  // copying one ~0.4 ms: fixtures.ts); only the curves need all 100,000.
+  const clientsNeeded = runs('curves')
     ? distinctClients
-    : runs('new-connection')
-      ? Math.min(1000, distinctClients)
-      : 1;
+    : ['new-connection-10k', 'memory'].some(runs)
+      ? Math.min(10_000, distinctClients)
+      : runs('new-connection')
+        ? Math.min(1000, distinctClients)
+        : 1;
   if (needsFixtures) await makeFixtures(fixturesPath, work, clientsNeeded);
   const parts: string[] = [];
   const results: { comparison: Comparison; variants: VariantResult[] }[] = [];
   for (const comparison of comparisons.filter((c) => runs(c.section ?? ''))) {
     console.log(`bench: ${comparison.name}`);
-    const roundCount = comparison.generator === 'keep-alive' ? keepAliveRounds : rounds;
-    results.push({ comparison, variants: await measureWith(comparison, fixturesPath, roundCount) });
+    results.push({ comparison, variants: await measureWith(comparison, fixturesPath, rounds) });
   }
   if (results.length > 0) parts.push(table(results));
   let memory: MemoryResult | undefined;
@@ -480,6 +504,7 @@ try {
         String(memoryServer.port),
         '10',
         String(connections),
+        String(memoryClients),
       ]);
     } finally {
       await memoryServer.stop();
@@ -541,16 +566,26 @@ try {
       );
       rulesCurve.push([rules, point]);
     }
+    // Two series: the default cache (up to 10× its size; beyond, every connection is first-seen whatever the count),
+    // and a cache sized to the certificates (the same as the default up to its size).
     const clientsCurve: [number, VariantResult][] = [];
+    const sizedCacheCurve: [number, VariantResult][] = [];
     for (const clients of clientCounts) {
-      const point = await curvePoint(
-        { name: `clients ${clients}`, baseline: 'bare', variants: ['peer-authz-100'], clients },
-        fixturesPath,
-      );
-      clientsCurve.push([clients, point]);
+      const variants = [
+        ...(clients <= 10 * defaultCacheSize ? ['peer-authz-100'] : []),
+        ...(clients > defaultCacheSize ? [`peer-authz-100-cache-${clients}`] : []),
+      ];
+      for (const variant of variants) {
+        const point = await curvePoint(
+          { name: `clients ${clients}`, baseline: 'bare', variants: [variant], clients },
+          fixturesPath,
+        );
+        if (variant === 'peer-authz-100') clientsCurve.push([clients, point]);
+        if (variant !== 'peer-authz-100' || clients <= defaultCacheSize) sizedCacheCurve.push([clients, point]);
+      }
     }
     const depth = await runJson<SandboxDepth>('../sandbox-depth.ts', quick ? ['--quick'] : []);
-    curves = { rulesCurve, clientsCurve, depth };
+    curves = { rulesCurve, clientsCurve, sizedCacheCurve, depth };
     const ratioSeries = (name: string, curve: [number, VariantResult][], cpu: boolean): Series => ({
       name,
       points: curve.flatMap(([x, v]) => {
@@ -570,7 +605,12 @@ try {
     writeFileSync(
       join(benchDir, 'curve-clients.svg'),
       lineChart(
-        [ratioSeries('throughput ratio', clientsCurve, false), ratioSeries('CPU-time ratio', clientsCurve, true)],
+        [
+          ratioSeries('throughput, cacheSize 1,000 (default)', clientsCurve, false),
+          ratioSeries('CPU time, cacheSize 1,000 (default)', clientsCurve, true),
+          ratioSeries('throughput, cacheSize ≥ certificates', sizedCacheCurve, false),
+          ratioSeries('CPU time, cacheSize ≥ certificates', sizedCacheCurve, true),
+        ],
         {
           title: 'New connection per request, 100-rule policy, by distinct client certificates',
           xLabel: 'distinct client certificates (log scale)',
@@ -597,7 +637,11 @@ try {
         '| curve | x | throughput ratio (median, min–max) | CPU-time ratio |',
         '| --- | --- | --- | --- |',
         ...curveRows('rules', rulesCurve),
-        ...curveRows('distinct certificates', clientsCurve),
+        ...curveRows('distinct certificates, cacheSize 1,000 (default)', clientsCurve),
+        ...curveRows(
+          'distinct certificates, cacheSize = certificates',
+          sizedCacheCurve.filter(([x]) => x > defaultCacheSize),
+        ),
         ...depth.depths.map(
           (d) => `| path depth (sandbox.open / fs.open) | ${d.depth} | ${d.ratio} (${d.ratioMin}–${d.ratioMax}) | |`,
         ),
@@ -612,7 +656,7 @@ try {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
     mode: quick ? 'quick' : 'full',
-    rounds: `${keepAliveRounds} keep-alive, ${rounds} new-connection`,
+    rounds,
     secondsPerRun: seconds,
     connections,
     pinned: pinning.available ? `server on CPU ${pinning.server}, load on CPU ${pinning.load}` : 'no (taskset missing)',

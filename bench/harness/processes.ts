@@ -87,8 +87,11 @@ export async function runJson<T>(
   return JSON.parse(output) as T;
 }
 
-/** Runs a load generator (`keep-alive-load.ts` or `handshake-load.ts`): a warm-up, then the measured run. */
-export function runLoad(
+/**
+ * Runs a load generator: `keep-alive-load.ts` (one warm-up and measured window) or `handshake-load.ts` (priming, then
+ * `windows` warm-ups and measured windows against the same server). One result per window.
+ */
+export async function runLoad(
   generator: 'keep-alive' | 'handshake',
   fixturesPath: string,
   port: number,
@@ -96,9 +99,10 @@ export function runLoad(
   seconds: number,
   concurrency: number,
   warmupSeconds: number,
-  clients?: number,
-): Promise<LoadResult> {
+  clients = 1000,
+  windows = 1,
+): Promise<LoadResult[]> {
   const args = [fixturesPath, String(port), path, String(seconds), String(concurrency), String(warmupSeconds)];
-  if (clients !== undefined) args.push(String(clients));
-  return runJson<LoadResult>(`./${generator}-load.ts`, args);
+  if (generator === 'keep-alive') return [await runJson<LoadResult>('./keep-alive-load.ts', args)];
+  return runJson<LoadResult[]>('./handshake-load.ts', [...args, String(clients), String(windows)]);
 }

@@ -97,8 +97,7 @@ export const variants: Readonly<Record<string, (fixtures: BenchFixtures) => Koa 
   'empty-2': () => jsonApp(passThrough, passThrough),
   peer: () => jsonApp(peerCertificate()),
   'peer-authz-100': () => jsonApp(peerCertificate(), requirePeer(hundredRulePolicy())),
-  // A new connection from a certificate seen before costs a cache lookup; these two bound the cache's effect.
-  'peer-authz-100-cache-10k': () => jsonApp(peerCertificate({ cacheSize: 10_000 }), requirePeer(hundredRulePolicy())),
+  // A new connection from a certificate seen before costs a cache lookup; without a cache, every one is first-seen.
   'peer-authz-100-first-seen': () => jsonApp(peerCertificate({ cacheSize: 0 }), requirePeer(hundredRulePolicy())),
   'peer-trust-authz-100': (fixtures) =>
     jsonApp(peerCertificate({ trust: createTrust({ ca: fixtures.ca }) }), requirePeer(hundredRulePolicy())),
@@ -119,9 +118,16 @@ export const variants: Readonly<Record<string, (fixtures: BenchFixtures) => Koa 
   },
 };
 
-/** A variant by name: one of {@link variants}, or `peer-authz-rules-<n>` (identity + an n-rule {@link scaledPolicy}). */
+/**
+ * A variant by name: one of {@link variants}, `peer-authz-rules-<n>` (identity + an n-rule {@link scaledPolicy}) or
+ * `peer-authz-100-cache-<n>` (identity with a `cacheSize` of n + the 100-rule policy).
+ */
 export function variantByName(name: string): ((fixtures: BenchFixtures) => Koa | Promise<Koa>) | undefined {
   const scaled = /^peer-authz-rules-(\d+)$/.exec(name);
   if (scaled !== null) return () => jsonApp(peerCertificate(), requirePeer(scaledPolicy(Number(scaled[1]))));
+  const cached = /^peer-authz-100-cache-(\d+)$/.exec(name);
+  if (cached !== null) {
+    return () => jsonApp(peerCertificate({ cacheSize: Number(cached[1]) }), requirePeer(hundredRulePolicy()));
+  }
   return variants[name];
 }

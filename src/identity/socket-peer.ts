@@ -6,15 +6,16 @@
  * starting from what the client sent): with a trust, the path the trust engine verifies to a configured anchor;
  * without one, the sent certificates linked by signature.
  *
- * A verified peer is cached per (trust generation, leaf fingerprint), identity included, so a new connection from a
- * known certificate costs reading the leaf from the TLS session, a hash and a lookup (no `getPeerCertificate()` at
- * all), and policies find their memoized verdict for the same identity object. Keying by the leaf alone is sound: a
+ * A verified peer is cached per leaf fingerprint with the trust generation it was verified under (an entry of an
+ * older generation is a miss), identity included, so a new connection from a known certificate costs reading the leaf
+ * from the TLS session, a hash and a lookup (no `getPeerCertificate()` at all), and policies find their memoized
+ * verdict for the same identity object. Keying by the leaf alone is sound: a
  * verified path is a fact about signatures, anchors and CRLs (the generation), not about the connection; and only
  * the holder of the leaf's key can present it, since TLS makes the client prove possession (CertificateVerify,
  * RFC 8446 §4.4.3). Refusals are not cached across connections: the next connection may send the intermediate this
  * one lacked.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import type { Context } from 'koa';
 import { type Http2SessionOfRequest, http2SessionOf } from '../tls/http2-session.js';
@@ -76,10 +77,14 @@ function sentCertificates(leaf: DetailedPeerCertificate): Buffer[] {
   return sent;
 }
 
-/** The cache key of a verified peer: the trust generation and the SHA-256 of the leaf's DER. */
-function verifiedKey(generation: number, leaf: Uint8Array): string {
-  return `${generation}:${createHash('sha256').update(leaf).digest('base64')}`;
-}
+/**
+ * The cache key of a verified peer: the SHA-256 of the leaf's DER. `crypto.hash()` (Node 20.12+) hashes in one call
+ * without a Hash object: ~0.7 µs against ~1.2 µs, on a path every new connection takes.
+ */
+const verifiedKey: (leaf: Uint8Array) => string =
+  typeof crypto.hash === 'function'
+    ? (leaf) => crypto.hash('sha256', leaf, 'base64')
+    : (leaf) => crypto.createHash('sha256').update(leaf).digest('base64');
 
 /** What a verified connection adds to its certificate: issuers, the vouched SPIFFE ID, the window; or a refusal. */
 type PathResult =
@@ -98,7 +103,17 @@ interface ConnectionRecord {
   readonly peer: ConnectionPeer;
 }
 
+/** A verified peer and its generation: a cache entry, and the record of every connection that presents it. */
+interface VerifiedRecord extends ConnectionRecord {
+  readonly peer: VerifiedPeer;
+}
+
 type ConnectionSlots = Record<symbol, ConnectionRecord | undefined>;
+
+/** A connection's refusal under `generation` (refusals are kept per connection, never in the cache). */
+function refused(generation: number, peer: ConnectionPeer): ConnectionRecord {
+  return { generation, peer };
+}
 
 /** Reads connection peers, once per connection, and verified peers once per certificate. */
 export class SocketPeers {
@@ -110,7 +125,7 @@ export class SocketPeers {
    * in the CPU cache between requests. The symbol is private to this instance.
    */
   readonly #slot = Symbol('koa-mtls connection peer');
-  readonly #verified: BoundedCache<string, VerifiedPeer>;
+  readonly #verified: BoundedCache<string, VerifiedRecord>;
 
   constructor(reader: CertificateReader, trust: TrustState | undefined, cacheSize: number) {
     this.#reader = reader;
@@ -151,12 +166,18 @@ export class SocketPeers {
       : { ok: false, reason: `PEER_${outcome.problem}`, problem: outcome.detail };
   }
 
-  #read(socket: TLSSocket, generation: number, now: number): ConnectionPeer {
+  /** A verified peer of this generation, still within its path's window, or `undefined`. */
+  #known(key: string, generation: number, now: number): VerifiedRecord | undefined {
+    const known = this.#verified.get(key);
+    return known !== undefined && known.generation === generation && withinWindow(known.peer, now) ? known : undefined;
+  }
+
+  #read(socket: TLSSocket, generation: number, now: number): ConnectionRecord {
     // A certificate verified before is recognized from the session's copy of it, without getPeerCertificate().
     if (socket.authorized === true && this.#verified.size > 0) {
       const leaf = sessionPeerCertificate(socket);
-      const known = leaf === undefined ? undefined : this.#verified.get(verifiedKey(generation, leaf));
-      if (known !== undefined && withinWindow(known, now)) return known;
+      const known = leaf === undefined ? undefined : this.#known(verifiedKey(leaf), generation, now);
+      if (known !== undefined) return known;
     }
     // getPeerCertificate(false) builds one certificate (~15 µs), (true) the whole name-linked chain (~240 µs): the
     // leaf alone decides whether the chain is needed. Not getPeerX509Certificate(): it leaks ~3 KB of native memory
@@ -165,26 +186,31 @@ export class SocketPeers {
     const raw = presented?.raw;
     // getPeerCertificate() returns a truthy `{}` without a certificate; Deno/Bun have reported authorized === true
     // without one: no raw bytes, no peer.
-    if (!Buffer.isBuffer(raw) || raw.length === 0) return { ok: false, reason: 'PEER_NO_CERTIFICATE' };
+    if (!Buffer.isBuffer(raw) || raw.length === 0)
+      return refused(generation, { ok: false, reason: 'PEER_NO_CERTIFICATE' });
     // With rejectUnauthorized:false an unverified certificate is readable; never trust it.
     if (socket.authorized !== true) {
-      return {
+      return refused(generation, {
         ok: false,
         reason: 'PEER_UNAUTHORIZED',
         detail: { authorizationError: String(socket.authorizationError) },
-      };
+      });
     }
-    const key = verifiedKey(generation, raw);
-    const known = this.#verified.get(key);
-    if (known !== undefined && withinWindow(known, now)) return known;
+    const key = verifiedKey(raw);
+    const known = this.#known(key, generation, now);
+    if (known !== undefined) return known;
     const outcome = this.#reader.read(raw);
-    if (!outcome.ok) return { ok: false, reason: outcome.reason, detail: { parser: outcome.detail } };
+    if (!outcome.ok) {
+      return refused(generation, { ok: false, reason: outcome.reason, detail: { parser: outcome.detail } });
+    }
     const certificate = outcome.certificate;
     const problem = staticUseProblem(certificate);
-    if (problem !== undefined) return { ok: false, reason: problem, certificate };
+    if (problem !== undefined) return refused(generation, { ok: false, reason: problem, certificate });
     const path = this.#path(certificate, socket.getPeerCertificate(true), now);
-    if (!path.ok) return { ok: false, reason: path.reason, detail: { problem: path.problem }, certificate };
-    const verified: VerifiedPeer = {
+    if (!path.ok) {
+      return refused(generation, { ok: false, reason: path.reason, detail: { problem: path.problem }, certificate });
+    }
+    const peer: VerifiedPeer = {
       ok: true,
       certificate,
       identity: createIdentity(certificate, {
@@ -196,6 +222,7 @@ export class SocketPeers {
       validFrom: path.validFrom,
       validUntil: path.validUntil,
     };
+    const verified: VerifiedRecord = { generation, peer };
     this.#verified.set(key, verified);
     return verified;
   }
@@ -210,16 +237,15 @@ export class SocketPeers {
     const known = (key as ConnectionSlots)[this.#slot];
     // A trust change (rotation, CRL update) re-decides live connections too: their path may no longer hold.
     if (known !== undefined && known.generation === generation) return known.peer;
-    let peer: ConnectionPeer;
+    let record: ConnectionRecord;
     try {
-      peer = this.#read(socket, generation, now);
+      record = this.#read(socket, generation, now);
     } catch (error) {
       // A destroyed socket or a runtime quirk: fail closed, do not cache (the next request may see a live socket).
       return { ok: false, reason: 'PEER_NO_CERTIFICATE', detail: { error: (error as Error).message } };
     }
-    const record: ConnectionRecord = { generation, peer };
     if (known === undefined) Object.defineProperty(key, this.#slot, { value: record, writable: true });
     else (key as ConnectionSlots)[this.#slot] = record;
-    return peer;
+    return record.peer;
   }
 }

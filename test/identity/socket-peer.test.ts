@@ -1,7 +1,11 @@
+import { X509Certificate } from 'node:crypto';
 import type { Context } from 'koa';
 import { describe, expect, it } from 'vitest';
 import { CertificateReader } from '../../src/identity/certificate-reader.js';
 import { SocketPeers } from '../../src/identity/socket-peer.js';
+import { createCertificateAuthority } from '../../src/pki/index.js';
+import { createTrust } from '../../src/trust/index.js';
+import { trustState } from '../../src/trust/trust.js';
 import { buildCertificate, extension, tlv } from './helpers/der-builder.js';
 
 interface FakeCertificate {
@@ -79,5 +83,31 @@ describe('when walking the issuer chain', () => {
     const { socket } = tlsSocket({ raw: Buffer.from(buildCertificate()), issuerCertificate: intermediate });
     const peer = peers().peerOf(contextFor(socket), Date.now());
     expect(peer.ok && peer.identity.issuerChain).toEqual([]);
+  });
+});
+
+describe('when the trust changes after a certificate was verified', () => {
+  it('verifies the certificate again on a new connection, and refuses it when the new anchors do not issue it', async () => {
+    const issuer = await createCertificateAuthority({ subject: 'CN=issuer' });
+    const other = await createCertificateAuthority({ subject: 'CN=other' });
+    const leaf = await issuer.issueClient({ san: { uri: ['spiffe://example.org/api'] } });
+    const raw = Buffer.from(new X509Certificate(leaf.certificate).raw);
+    const trust = createTrust({ ca: issuer.root });
+    const resolver = new SocketPeers(new CertificateReader(10, 16), trustState(trust, 'test'), 10);
+
+    const first = tlsSocket({ raw });
+    expect(resolver.peerOf(contextFor(first.socket), Date.now())).toMatchObject({ ok: true });
+    const again = tlsSocket({ raw });
+    expect(resolver.peerOf(contextFor(again.socket), Date.now())).toMatchObject({ ok: true });
+    // Known: the leaf alone was read (getPeerCertificate(false)), not the chain.
+    expect(again.calls.count).toBe(1);
+
+    trust.update({ ca: other.root });
+    const afterChange = tlsSocket({ raw });
+    expect(resolver.peerOf(contextFor(afterChange.socket), Date.now())).toMatchObject({
+      ok: false,
+      reason: 'PEER_CHAIN_UNTRUSTED',
+    });
+    expect(afterChange.calls.count).toBe(2);
   });
 });
