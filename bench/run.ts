@@ -139,6 +139,7 @@ async function curvePoint(
 interface MemoryStats {
   readonly rssMiB: number;
   readonly heapUsedMiB: number;
+  readonly externalMiB: number;
   readonly fds: number;
 }
 
@@ -150,16 +151,35 @@ interface MemoryResult {
   readonly after: MemoryStats;
 }
 
-function memoryTable(memory: MemoryResult): string {
-  const row = (name: string, m: MemoryStats) =>
-    `| ${name} | ${m.rssMiB.toFixed(1)} | ${m.heapUsedMiB.toFixed(1)} | ${m.fds} |`;
+/** The memory runs: one server per identity cache size, the same clients through each. */
+const memoryCacheSizes = [1000, 10_000] as const;
+
+function memoryTable(runs: readonly (MemoryResult & { readonly cacheSize: number })[]): string {
+  const row = (cacheSize: number, when: string, m: MemoryStats) =>
+    `| ${cacheSize.toLocaleString('en')} | ${when} | ${m.rssMiB.toFixed(1)} | ${m.heapUsedMiB.toFixed(1)} | ${m.externalMiB.toFixed(1)} | ${m.fds} |`;
+  const [small, large] = runs;
+  // The two servers differ only in how many verified peers they keep: the difference is what one costs.
+  const perPeer =
+    small === undefined || large === undefined
+      ? []
+      : [
+          '',
+          `Per cached verified peer ((${large.cacheSize.toLocaleString('en')}-entry server − ${small.cacheSize.toLocaleString('en')}-entry server) / ${(large.cacheSize - small.cacheSize).toLocaleString('en')}): ` +
+            (['rssMiB', 'heapUsedMiB', 'externalMiB'] as const)
+              .map(
+                (k) =>
+                  `${k.replace('MiB', '')} ${(((large.after[k] - small.after[k]) * 2 ** 20) / (large.cacheSize - small.cacheSize) / 1024).toFixed(1)} KiB`,
+              )
+              .join(', '),
+        ];
+  const first = runs[0];
   return [
-    `Memory: ${memory.requests.toLocaleString('en')} requests (${memory.errors} errors) from ${memory.clients.toLocaleString('en')} distinct client certificates, one connection each, through peerCertificate + a 100-rule requirePeer (identity cache: 1,000 entries). After a forced GC:`,
+    `Memory: ${first?.clients.toLocaleString('en')} distinct client certificates, one connection each with 10 requests (${runs.map((r) => `${r.requests.toLocaleString('en')} requests, ${r.errors} errors`).join('; ')}), through peerCertificate + a 100-rule requirePeer, one server per identity cache size. After a forced GC:`,
     '',
-    '| when | RSS MiB | heap used MiB | open fds |',
-    '| --- | --- | --- | --- |',
-    row('before', memory.before),
-    row('after', memory.after),
+    '| cacheSize | when | RSS MiB | heap used MiB | external MiB | open fds |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...runs.flatMap((r) => [row(r.cacheSize, 'before', r.before), row(r.cacheSize, 'after', r.after)]),
+    ...perPeer,
   ].join('\n');
 }
 
@@ -494,20 +514,25 @@ try {
     results.push({ comparison, variants: await measureWith(comparison, fixturesPath, rounds) });
   }
   if (results.length > 0) parts.push(table(results));
-  let memory: MemoryResult | undefined;
+  let memory: (MemoryResult & { readonly cacheSize: number })[] | undefined;
   if (runs('memory')) {
     console.log('bench: memory with many distinct clients');
-    const memoryServer = await startServer('peer-authz-100-stats', fixturesPath, ['--expose-gc']);
-    try {
-      memory = await runJson<MemoryResult>('./memory-load.ts', [
-        fixturesPath,
-        String(memoryServer.port),
-        '10',
-        String(connections),
-        String(memoryClients),
-      ]);
-    } finally {
-      await memoryServer.stop();
+    memory = [];
+    for (const cacheSize of memoryCacheSizes) {
+      const variant = cacheSize === 1000 ? 'peer-authz-100' : `peer-authz-100-cache-${cacheSize}`;
+      const memoryServer = await startServer(variant, fixturesPath, ['--expose-gc']);
+      try {
+        const result = await runJson<MemoryResult>('./memory-load.ts', [
+          fixturesPath,
+          String(memoryServer.port),
+          '10',
+          String(connections),
+          String(memoryClients),
+        ]);
+        memory.push({ ...result, cacheSize });
+      } finally {
+        await memoryServer.stop();
+      }
     }
     parts.push(memoryTable(memory));
   }

@@ -8,11 +8,13 @@
  * measured in separate runs are compared under different conditions; interleaved at 100 ms in one process, both see
  * the same ones, so their ratio holds where separate runs give noise.
  *
- * `GET /__cpu` reports the counters; `/__app/<i>/<path>` sends one request to app `i` whatever the window (for
+ * `GET /__cpu` reports the counters; `GET /__stats`, RSS, heap and external memory after a forced GC (run with
+ * `--expose-gc`) and open descriptors; `/__app/<i>/<path>` sends one request to app `i` whatever the window (for
  * priming every app's caches with the same certificates).
  *
  * Usage: tsx bench/harness/server.ts <variant>[,<variant>…] <fixtures.json> [--window-ms N] [--exit-after N]
  */
+import { readdirSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -80,8 +82,29 @@ const options = mtlsOptions({
   ca: fixtures.ca,
   onWarning: () => {},
 });
+/** Memory after a forced GC, for the memory benchmark. */
+function memoryStats(): Record<string, number> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('GET /__stats needs node --expose-gc');
+  gc();
+  gc();
+  const { rss, heapUsed, external } = process.memoryUsage();
+  const mib = (bytes: number) => bytes / 2 ** 20;
+  return {
+    rssMiB: mib(rss),
+    heapUsedMiB: mib(heapUsed),
+    externalMiB: mib(external),
+    fds: readdirSync('/proc/self/fd').length,
+  };
+}
+
 let served = 0;
 const server = createServer(options, (request, response) => {
+  if (request.url === '/__stats') {
+    response.setHeader('content-type', 'application/json');
+    response.end(JSON.stringify(memoryStats()));
+    return;
+  }
   if (request.url === '/__cpu') {
     closeWindow();
     const counters: AppCounters[] = apps.map((app) => ({ ...app.counters }));

@@ -2,7 +2,6 @@
  * The benchmarked Koa apps. Every variant runs behind the same TLS server options and answers the same small JSON
  * body (or the same 1 KiB file), so the ratio between two variants is the cost of what differs.
  */
-import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import module from 'node:module';
 import { join } from 'node:path';
@@ -28,17 +27,6 @@ function jsonApp(...middleware: Koa.Middleware[]): Koa {
 }
 
 const passThrough: Koa.Middleware = (_ctx, next) => next();
-
-/** `GET /__stats`: RSS and heap after a forced GC (run with --expose-gc) and open descriptors, for the memory run. */
-const memoryStats: Koa.Middleware = async (ctx, next) => {
-  if (ctx.path !== '/__stats') return next();
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc === undefined) throw new Error('the memory benchmark needs node --expose-gc');
-  gc();
-  gc();
-  const { rss, heapUsed } = process.memoryUsage();
-  ctx.body = { rssMiB: rss / 2 ** 20, heapUsedMiB: heapUsed / 2 ** 20, fds: readdirSync('/proc/self/fd').length };
-};
 
 /** The hand-written check the Node peers do: `getPeerCertificate()` on every request, then a string compare. */
 const getPeerCertificateCheck: Koa.Middleware = async (ctx, next) => {
@@ -101,7 +89,6 @@ export const variants: Readonly<Record<string, (fixtures: BenchFixtures) => Koa 
   'peer-authz-100-first-seen': () => jsonApp(peerCertificate({ cacheSize: 0 }), requirePeer(hundredRulePolicy())),
   'peer-trust-authz-100': (fixtures) =>
     jsonApp(peerCertificate({ trust: createTrust({ ca: fixtures.ca }) }), requirePeer(hundredRulePolicy())),
-  'peer-authz-100-stats': () => jsonApp(memoryStats, peerCertificate(), requirePeer(hundredRulePolicy())),
   'file-sandbox': (fixtures) => sandboxedFileApp(fixtures, peerCertificate(), requirePeer(hundredRulePolicy())),
   'file-sandbox-only': (fixtures) => sandboxedFileApp(fixtures),
   'file-sandbox-open-stream': (fixtures) => sandboxedStreamApp(fixtures),

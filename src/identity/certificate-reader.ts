@@ -17,6 +17,15 @@ export type ReadOutcome =
   | { readonly ok: true; readonly certificate: ParsedCertificate }
   | { readonly ok: false; readonly reason: ReadProblem; readonly detail: string };
 
+/** OpenSSL's reading of a certificate ours accepted, or `null`: both parsers must agree it is one, or it is none. */
+function openssl(parsed: ParsedCertificate): X509Certificate | null {
+  try {
+    return new X509Certificate(parsed.der);
+  } catch {
+    return null;
+  }
+}
+
 /** Reads DER certificates through the cache. */
 export class CertificateReader {
   readonly #cache: BoundedCache<string, ReadOutcome>;
@@ -50,21 +59,31 @@ export class CertificateReader {
     return outcome;
   }
 
-  /** Reads `der` in both forms path building needs, ours and OpenSSL's; never throws. */
+  /**
+   * Reads a sent issuer in both forms path building needs, ours and OpenSSL's, keeping OpenSSL's as long as ours (an
+   * intermediate that every client sends is decoded once); never throws.
+   */
   readForPath(der: Uint8Array): TrustCertificate | ReadProblem {
     const outcome = this.read(der);
     if (!outcome.ok) return outcome.reason;
     const parsed = outcome.certificate;
     let x509 = this.#openssl.get(parsed);
     if (x509 === undefined) {
-      try {
-        x509 = new X509Certificate(parsed.der);
-      } catch {
-        x509 = null;
-      }
+      x509 = openssl(parsed);
       this.#openssl.set(parsed, x509);
     }
-    // Our parser and OpenSSL must agree that this is a certificate; if OpenSSL refuses it, so do we.
+    return x509 === null ? 'PEER_CERTIFICATE_UNPARSABLE' : { x509, parsed };
+  }
+
+  /**
+   * Reads a leaf in both forms for one verification, without keeping OpenSSL's: a verified leaf is then cached as a
+   * peer for as long as it is used, and its OpenSSL copy would hold ~6 KB of native memory per cached peer.
+   */
+  readLeafForPath(der: Uint8Array): TrustCertificate | ReadProblem {
+    const outcome = this.read(der);
+    if (!outcome.ok) return outcome.reason;
+    const parsed = outcome.certificate;
+    const x509 = this.#openssl.get(parsed) ?? openssl(parsed);
     return x509 === null ? 'PEER_CERTIFICATE_UNPARSABLE' : { x509, parsed };
   }
 

@@ -140,9 +140,10 @@ export class SocketPeers {
   }
 
   #path(certificate: ParsedCertificate, leaf: DetailedPeerCertificate, now: number): PathResult {
-    const leafCertificate = this.#certificate(certificate.der);
-    if (leafCertificate === null)
+    const leafCertificate = this.#reader.readLeafForPath(certificate.der);
+    if (typeof leafCertificate === 'string') {
       return { ok: false, reason: 'PEER_CHAIN_UNTRUSTED', problem: 'leaf refused by OpenSSL' };
+    }
     const candidates = sentCertificates(leaf).flatMap((der) => this.#certificate(der) ?? []);
     if (this.#trust === undefined) {
       return {

@@ -39,10 +39,29 @@ describe('when reading certificates through the cache', () => {
     expect(second.x509).toBe(first.x509);
   });
 
-  it('refuses for path building what it cannot read, with the same reason', () => {
+  it('reads a leaf for one verification without keeping its OpenSSL copy (a cached peer would hold it)', () => {
+    const reader = new CertificateReader(10, 16);
+    const der = buildCertificate();
+    const first = reader.readLeafForPath(der);
+    const second = reader.readLeafForPath(der);
+    if (typeof first === 'string' || typeof second === 'string') throw new Error('refused');
+    expect(first.x509.raw.equals(Buffer.from(der))).toBe(true);
+    expect(second.parsed).toBe(first.parsed);
+    expect(second.x509).not.toBe(first.x509);
+    // A certificate also sent as an issuer keeps the one copy decoded for that.
+    const issuer = reader.readForPath(der);
+    const asLeaf = reader.readLeafForPath(der);
+    if (typeof issuer === 'string' || typeof asLeaf === 'string') throw new Error('refused');
+    expect(asLeaf.x509).toBe(issuer.x509);
+  });
+
+  it.each([
+    ['readForPath', (reader: CertificateReader, der: Uint8Array) => reader.readForPath(der)],
+    ['readLeafForPath', (reader: CertificateReader, der: Uint8Array) => reader.readLeafForPath(der)],
+  ])('%s refuses what it cannot read, with the same reason', (_name, read) => {
     const reader = new CertificateReader(10, 2);
-    expect(reader.readForPath(Uint8Array.from([1, 2, 3]))).toBe('PEER_CERTIFICATE_UNPARSABLE');
+    expect(read(reader, Uint8Array.from([1, 2, 3]))).toBe('PEER_CERTIFICATE_UNPARSABLE');
     const many = buildCertificate({ extensions: [subjectAltName(dnsName('a'), dnsName('b'), dnsName('c'))] });
-    expect(reader.readForPath(many)).toBe('PEER_TOO_MANY_SANS');
+    expect(read(reader, many)).toBe('PEER_TOO_MANY_SANS');
   });
 });

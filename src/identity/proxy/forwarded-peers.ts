@@ -108,7 +108,7 @@ export class ForwardedPeers {
   }
 
   #verify(source: PeerSource, leafDer: Uint8Array, chainDers: readonly Uint8Array[], now: number): CachedVerification {
-    const leaf = this.#reader.readForPath(leafDer);
+    const leaf = this.#reader.readLeafForPath(leafDer);
     if (typeof leaf === 'string') return { ok: false, reason: leaf };
     const problem = staticUseProblem(leaf.parsed);
     if (problem !== undefined)
