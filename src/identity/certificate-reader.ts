@@ -1,7 +1,8 @@
 /**
  * Parses certificates once each: a bounded LRU keyed by the SHA-256 of the DER holds the outcome (success or the
  * reason of failure), so a hostile certificate is not re-parsed on every connection either. OpenSSL's reading of a
- * certificate (for path building) lives as long as ours: an issuer that every client sends is decoded once.
+ * sent issuer (for path building) lives as long as ours, so an issuer that every client sends is decoded once; a
+ * leaf's is made for its verification only.
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import type { TrustCertificate } from '../trust/path.js';

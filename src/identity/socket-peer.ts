@@ -9,11 +9,10 @@
  * A verified peer is cached per leaf fingerprint with the trust generation it was verified under (an entry of an
  * older generation is a miss), identity included, so a new connection from a known certificate costs reading the leaf
  * from the TLS session, a hash and a lookup (no `getPeerCertificate()` at all), and policies find their memoized
- * verdict for the same identity object. Keying by the leaf alone is sound: a
- * verified path is a fact about signatures, anchors and CRLs (the generation), not about the connection; and only
- * the holder of the leaf's key can present it, since TLS makes the client prove possession (CertificateVerify,
- * RFC 8446 §4.4.3). Refusals are not cached across connections: the next connection may send the intermediate this
- * one lacked.
+ * verdict for the same identity object. Keying by the leaf alone is sound: a verified path is a fact about
+ * signatures, anchors and CRLs (the generation), not about the connection; and only the holder of the leaf's key can
+ * present it, since TLS makes the client prove possession (CertificateVerify, RFC 8446 §4.4.3). Refusals are not
+ * cached across connections: the next connection may send the intermediate this one lacked.
  */
 import * as crypto from 'node:crypto';
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
@@ -110,11 +109,6 @@ interface VerifiedRecord extends ConnectionRecord {
 
 type ConnectionSlots = Record<symbol, ConnectionRecord | undefined>;
 
-/** A connection's refusal under `generation` (refusals are kept per connection, never in the cache). */
-function refused(generation: number, peer: ConnectionPeer): ConnectionRecord {
-  return { generation, peer };
-}
-
 /** Reads connection peers, once per connection, and verified peers once per certificate. */
 export class SocketPeers {
   readonly #reader: CertificateReader;
@@ -173,7 +167,8 @@ export class SocketPeers {
     return known !== undefined && known.generation === generation && withinWindow(known.peer, now) ? known : undefined;
   }
 
-  #read(socket: TLSSocket, generation: number, now: number): ConnectionRecord {
+  /** A verified peer's cached record (shared by every connection that presents it), or a refusal. */
+  #read(socket: TLSSocket, generation: number, now: number): VerifiedRecord | ConnectionPeer {
     // A certificate verified before is recognized from the session's copy of it, without getPeerCertificate().
     if (socket.authorized === true && this.#verified.size > 0) {
       const leaf = sessionPeerCertificate(socket);
@@ -187,30 +182,25 @@ export class SocketPeers {
     const raw = presented?.raw;
     // getPeerCertificate() returns a truthy `{}` without a certificate; Deno/Bun have reported authorized === true
     // without one: no raw bytes, no peer.
-    if (!Buffer.isBuffer(raw) || raw.length === 0)
-      return refused(generation, { ok: false, reason: 'PEER_NO_CERTIFICATE' });
+    if (!Buffer.isBuffer(raw) || raw.length === 0) return { ok: false, reason: 'PEER_NO_CERTIFICATE' };
     // With rejectUnauthorized:false an unverified certificate is readable; never trust it.
     if (socket.authorized !== true) {
-      return refused(generation, {
+      return {
         ok: false,
         reason: 'PEER_UNAUTHORIZED',
         detail: { authorizationError: String(socket.authorizationError) },
-      });
+      };
     }
     const key = verifiedKey(raw);
     const known = this.#known(key, generation, now);
     if (known !== undefined) return known;
     const outcome = this.#reader.read(raw);
-    if (!outcome.ok) {
-      return refused(generation, { ok: false, reason: outcome.reason, detail: { parser: outcome.detail } });
-    }
+    if (!outcome.ok) return { ok: false, reason: outcome.reason, detail: { parser: outcome.detail } };
     const certificate = outcome.certificate;
     const problem = staticUseProblem(certificate);
-    if (problem !== undefined) return refused(generation, { ok: false, reason: problem, certificate });
+    if (problem !== undefined) return { ok: false, reason: problem, certificate };
     const path = this.#path(certificate, socket.getPeerCertificate(true), now);
-    if (!path.ok) {
-      return refused(generation, { ok: false, reason: path.reason, detail: { problem: path.problem }, certificate });
-    }
+    if (!path.ok) return { ok: false, reason: path.reason, detail: { problem: path.problem }, certificate };
     const peer: VerifiedPeer = {
       ok: true,
       certificate,
@@ -238,13 +228,14 @@ export class SocketPeers {
     const known = (key as ConnectionSlots)[this.#slot];
     // A trust change (rotation, CRL update) re-decides live connections too: their path may no longer hold.
     if (known !== undefined && known.generation === generation) return known.peer;
-    let record: ConnectionRecord;
+    let read: VerifiedRecord | ConnectionPeer;
     try {
-      record = this.#read(socket, generation, now);
+      read = this.#read(socket, generation, now);
     } catch (error) {
       // A destroyed socket or a runtime quirk: fail closed, do not cache (the next request may see a live socket).
       return { ok: false, reason: 'PEER_NO_CERTIFICATE', detail: { error: (error as Error).message } };
     }
+    const record: ConnectionRecord = 'generation' in read ? read : { generation, peer: read };
     if (known === undefined) Object.defineProperty(key, this.#slot, { value: record, writable: true });
     else (key as ConnectionSlots)[this.#slot] = record;
     return record.peer;
