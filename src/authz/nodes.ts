@@ -13,15 +13,18 @@ import { type IndexedEntry, PatternSet, UNDETERMINED } from './pattern-set.js';
 import type { PeerView } from './peer-view.js';
 import type { PeerCheck } from './policy.js';
 
-/** The outcome of one node: whether it held, and the policy path that decided. */
+/**
+ * The outcome of one node: whether it held, and the policy path that decided. The root's verdict is also the
+ * decision's outcome (a reason and a rule), so a decision allocates nothing and reads one object.
+ */
 export interface Verdict {
   readonly matched: boolean;
   /** The rule that allowed (`policy.anyOf[1]`), or the first condition that failed (`policy.anyOf[1].san.dns`). */
   readonly rule: string;
   /** Did not hold only because a peer value could not be judged: `not` must not turn it into an allow. */
   readonly indeterminate: boolean;
-  /** The policy's outcome for this verdict, made once so that a decision allocates nothing. */
-  readonly outcome: { readonly reason: 'POLICY_MATCH' | 'POLICY_NO_MATCH'; readonly rule: string };
+  /** What the policy decides when this verdict is the root's. */
+  readonly reason: 'POLICY_MATCH' | 'POLICY_NO_MATCH';
 }
 
 /**
@@ -58,8 +61,7 @@ export interface PolicyNode {
 
 /** A pre-made verdict (nodes build theirs at startup). */
 export function verdict(matched: boolean, rule: string, indeterminate = false): Verdict {
-  const outcome = Object.freeze({ reason: matched ? ('POLICY_MATCH' as const) : ('POLICY_NO_MATCH' as const), rule });
-  return Object.freeze({ matched, rule, indeterminate, outcome });
+  return Object.freeze({ matched, rule, indeterminate, reason: matched ? 'POLICY_MATCH' : 'POLICY_NO_MATCH' });
 }
 
 /** A condition of a registered kind: any peer value matching any entry (indexed, see {@link PatternSet}) holds. */

@@ -17,7 +17,7 @@ import {
   ownValue,
 } from '../options/validate.js';
 import { attachRouteMetadata } from '../routes/route-metadata.js';
-import { type Authorizer, asPeer, type DecideOptions, decide, type Outcome } from './authorizer.js';
+import { type Authorizer, asPeer, decide, type Outcome } from './authorizer.js';
 import { compilePolicy } from './compile.js';
 import { type AuthzDecision, type AuthzMode, statusOfReason } from './decision.js';
 import type { PeerPolicy } from './policy.js';
@@ -65,9 +65,6 @@ const OPTION_KEYS = [
 
 const authorizers = new WeakMap<object, Authorizer>();
 
-/** Every request is decided now, with the revocation hook: one constant options object, no allocation. */
-const REQUEST_DECISION: DecideOptions = Object.freeze({ checkRevocation: true });
-
 /**
  * The compiled authorizer behind a `requirePeer` middleware (for `explain`).
  */
@@ -89,7 +86,7 @@ export function createAuthorizer(policy: unknown, options: Record<string, unknow
     allowProxyClaimed: optionalBoolean(options, 'allowProxyClaimed', path) ?? false,
     revocation:
       revocationValue === undefined ? undefined : createRevocationChecker(revocationValue, `${path}.revocation`),
-    verdicts: new WeakMap(),
+    verdicts: compiled.root.isAsync ? undefined : new WeakMap(),
   });
 }
 
@@ -215,7 +212,7 @@ export function requirePeer(policy: PeerPolicy, options: RequirePeerOptions = {}
     const peer = asPeer(ctx.state.peer);
     let pending: Outcome | Promise<Outcome>;
     try {
-      pending = decide(authorizer, peer, ctx, REQUEST_DECISION);
+      pending = decide(authorizer, peer, ctx);
     } catch (error) {
       return failed(ctx, peer, error);
     }

@@ -5,10 +5,10 @@
 import { CLIENT_AUTH_OID, type ParsedCertificate } from './parse-certificate.js';
 import type { PeerIdentity, PeerSource, PeerVerification } from './peer-identity.js';
 
-/** Where an identity came from and who verified it. */
+/** Where an identity came from and who verified it: a handshake or this application, never a proxy's claim. */
 export interface Provenance {
   readonly source: PeerSource;
-  readonly verifiedBy: PeerVerification;
+  readonly verifiedBy: Exclude<PeerVerification, 'proxy-claimed'>;
   /** SHA-256 fingerprints of the issuers, nearest first, no repeats. */
   readonly issuerChain: readonly string[];
   /**
@@ -45,13 +45,16 @@ class Adopted {
 }
 
 /**
- * The validity period of an identity built here, in private fields of the identity itself: nobody else can set
- * them (a look-alike object has none), no reflection sees them, and a request reads them with loads from an object
- * it already touches, without a table lookup.
+ * What a request checks on an identity built here, in private fields of the identity itself: its validity period,
+ * and the last decision remembered on it. Nobody else can set them (a look-alike object has none), no reflection
+ * sees them, and a request reads them with loads from an object it already touches, without a table lookup.
  */
-class StampedPeriod extends Adopted {
+class IdentityStamp extends Adopted {
   readonly #notBefore: number;
   readonly #notAfter: number;
+  // Private fields stay writable on the frozen identity: a memo, invisible from outside.
+  #memoKey: object | undefined = undefined;
+  #memoValue: unknown = undefined;
 
   /** Stamps `identity` (before it is frozen) with its period in epoch milliseconds. */
   constructor(identity: object, notBefore: number, notAfter: number) {
@@ -66,8 +69,21 @@ class StampedPeriod extends Adopted {
 
   static positionOf(value: object, now: number): PeriodPosition | undefined {
     if (!(#notAfter in value)) return undefined;
-    const stamped = value as StampedPeriod;
+    const stamped = value as IdentityStamp;
     return periodPosition(stamped.#notBefore, stamped.#notAfter, now);
+  }
+
+  static remembered(value: object, key: object): unknown {
+    if (!(#notAfter in value)) return undefined;
+    const stamped = value as IdentityStamp;
+    return stamped.#memoKey === key ? stamped.#memoValue : undefined;
+  }
+
+  static remember(value: object, key: object, memo: unknown): void {
+    if (!(#notAfter in value)) return;
+    const stamped = value as IdentityStamp;
+    stamped.#memoKey = key;
+    stamped.#memoValue = memo;
   }
 }
 
@@ -81,9 +97,27 @@ function periodPosition(notBefore: number, notAfter: number, now: number): Perio
   return 'within';
 }
 
-/** Whether `value` is an identity built by {@link createIdentity} (a look-alike object is not). */
+/**
+ * Whether `value` is an identity built by {@link createIdentity} (a look-alike object is not): its certificate was
+ * verified (by a handshake or by this application), never only claimed by a proxy.
+ */
 export function isBuiltIdentity(value: object): boolean {
-  return StampedPeriod.isStamped(value);
+  return IdentityStamp.isStamped(value);
+}
+
+/**
+ * The value remembered on a built identity under `key` by {@link rememberOn}, or `undefined` (another key was
+ * remembered since, or the identity is a look-alike, which remembers nothing). One entry per identity: a value that
+ * depends on the identity and `key` alone (a policy's verdict), so the common case of one policy per route reads it
+ * from the identity instead of a table; a caller keeps its own table for the rest.
+ */
+export function rememberedOn(identity: PeerIdentity, key: object): unknown {
+  return IdentityStamp.remembered(identity, key);
+}
+
+/** Remembers `value` on a built identity under `key`, replacing what was remembered; a look-alike is left alone. */
+export function rememberOn(identity: PeerIdentity, key: object, value: unknown): void {
+  IdentityStamp.remember(identity, key, value);
 }
 
 /**
@@ -92,7 +126,7 @@ export function isBuiltIdentity(value: object): boolean {
  */
 export function validityPosition(identity: PeerIdentity, now: number): PeriodPosition {
   return (
-    StampedPeriod.positionOf(identity, now) ??
+    IdentityStamp.positionOf(identity, now) ??
     periodPosition(identity.notBefore.getTime(), identity.notAfter.getTime(), now)
   );
 }
@@ -127,7 +161,7 @@ export function createIdentity(parsed: ParsedCertificate, provenance: Provenance
     notBefore: { enumerable: true, get: () => new Date(parsed.notBefore) },
     notAfter: { enumerable: true, get: () => new Date(parsed.notAfter) },
   });
-  new StampedPeriod(identity, parsed.notBefore, parsed.notAfter);
+  new IdentityStamp(identity, parsed.notBefore, parsed.notAfter);
   Object.freeze(identity);
   return identity as unknown as PeerIdentity;
 }

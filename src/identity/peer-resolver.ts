@@ -40,7 +40,8 @@ export function identifiedEvent(peer: PeerIdentity): AuditDraft {
 }
 
 function identified(peer: PeerIdentity, before: readonly AuditDraft[]): PeerIdentity | PeerResolution {
-  return before.length === 0 ? peer : new PeerResolution(peer, () => [...before, identifiedEvent(peer)]);
+  // Compared by reference: the common case then reads nothing more than it has.
+  return before === NO_EVENTS ? peer : new PeerResolution(peer, () => [...before, identifiedEvent(peer)]);
 }
 
 function rejected(

@@ -96,16 +96,14 @@ type PathResult =
     }
   | { readonly ok: false; readonly reason: `PEER_${PathProblem}`; readonly problem: string };
 
-/** A connection's peer, decided under one trust generation. */
-interface ConnectionRecord {
-  readonly generation: number;
-  readonly peer: ConnectionPeer;
-}
+/**
+ * A connection's peer, stamped with the trust generation it was decided under. A verified one is also the cache
+ * entry, shared by every connection that presents the certificate; a request reads this one object and the identity.
+ */
+type ConnectionRecord = ConnectionPeer & { readonly generation: number };
 
-/** A verified peer and its generation: a cache entry, and the record of every connection that presents it. */
-interface VerifiedRecord extends ConnectionRecord {
-  readonly peer: VerifiedPeer;
-}
+/** A verified peer and its generation. */
+type VerifiedRecord = VerifiedPeer & { readonly generation: number };
 
 type ConnectionSlots = Record<symbol, ConnectionRecord | undefined>;
 
@@ -164,7 +162,7 @@ export class SocketPeers {
   /** A verified peer of this generation, still within its path's window, or `undefined`. */
   #known(key: string, generation: number, now: number): VerifiedRecord | undefined {
     const known = this.#verified.get(key);
-    return known !== undefined && known.generation === generation && withinWindow(known.peer, now) ? known : undefined;
+    return known !== undefined && known.generation === generation && withinWindow(known, now) ? known : undefined;
   }
 
   /** A verified peer's cached record (shared by every connection that presents it), or a refusal. */
@@ -201,7 +199,7 @@ export class SocketPeers {
     if (problem !== undefined) return { ok: false, reason: problem, certificate };
     const path = this.#path(certificate, socket.getPeerCertificate(true), now);
     if (!path.ok) return { ok: false, reason: path.reason, detail: { problem: path.problem }, certificate };
-    const peer: VerifiedPeer = {
+    const verified: VerifiedRecord = {
       ok: true,
       certificate,
       identity: createIdentity(certificate, {
@@ -212,8 +210,8 @@ export class SocketPeers {
       }),
       validFrom: path.validFrom,
       validUntil: path.validUntil,
+      generation,
     };
-    const verified: VerifiedRecord = { generation, peer };
     this.#verified.set(key, verified);
     return verified;
   }
@@ -227,7 +225,7 @@ export class SocketPeers {
     const generation = this.#trust?.generation ?? 0;
     const known = (key as ConnectionSlots)[this.#slot];
     // A trust change (rotation, CRL update) re-decides live connections too: their path may no longer hold.
-    if (known !== undefined && known.generation === generation) return known.peer;
+    if (known !== undefined && known.generation === generation) return known;
     let read: VerifiedRecord | ConnectionPeer;
     try {
       read = this.#read(socket, generation, now);
@@ -235,9 +233,9 @@ export class SocketPeers {
       // A destroyed socket or a runtime quirk: fail closed, do not cache (the next request may see a live socket).
       return { ok: false, reason: 'PEER_NO_CERTIFICATE', detail: { error: (error as Error).message } };
     }
-    const record: ConnectionRecord = 'generation' in read ? read : { generation, peer: read };
+    const record: ConnectionRecord = 'generation' in read ? read : { ...read, generation };
     if (known === undefined) Object.defineProperty(key, this.#slot, { value: record, writable: true });
     else (key as ConnectionSlots)[this.#slot] = record;
-    return record.peer;
+    return record;
   }
 }

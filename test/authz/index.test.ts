@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decide } from '../../src/authz/authorizer.js';
+import { decide, type Outcome } from '../../src/authz/authorizer.js';
 import { explain } from '../../src/authz/explain.js';
 import type { PeerPolicy } from '../../src/authz/policy.js';
 import { authorizerOf, requirePeer } from '../../src/authz/require-peer.js';
@@ -47,6 +47,12 @@ const PEERS: readonly PeerIdentity[] = [
   makePeer({ seed: 'grace', issuerChain: [fakeFingerprint('ca:other')], san: { dns: ['nothing.example.net'] } }),
 ];
 
+/** The reason and rule of a synchronous decision (a policy's outcome is its root verdict, which carries more). */
+function outcomeOf(decision: Outcome | Promise<Outcome>): Outcome {
+  if (decision instanceof Promise) throw new Error('expected a synchronous decision');
+  return { reason: decision.reason, rule: decision.rule };
+}
+
 describe('the indexed decision equals the in-order one', () => {
   it('for random anyOf lists of rules and every fixture peer (property)', async () => {
     await fc.assert(
@@ -55,7 +61,7 @@ describe('the indexed decision equals the in-order one', () => {
         const authorizer = authorizerOf(guard);
         if (authorizer === undefined) throw new Error('no authorizer');
         for (const peer of PEERS) {
-          const indexed = decide(authorizer, peer, undefined, { checkRevocation: false });
+          const indexed = outcomeOf(decide(authorizer, peer, undefined, { checkRevocation: false }));
           const inOrder = await explain(guard, peer);
           expect(indexed).toEqual({ reason: inOrder.reason, rule: inOrder.rule });
         }
@@ -87,7 +93,7 @@ describe('a policy of 10,000 rules', () => {
       rule: 'policy.anyOf[7].san.dns',
     },
   ])('allows $name', ({ peer, rule }) => {
-    expect(decide(authorizer as never, makePeer(peer), undefined, {})).toEqual({ reason: 'POLICY_MATCH', rule });
+    expect(outcomeOf(decide(authorizer as never, makePeer(peer), undefined))).toEqual({ reason: 'POLICY_MATCH', rule });
   });
 
   it('denies a peer matching none', () => {
@@ -95,7 +101,7 @@ describe('a policy of 10,000 rules', () => {
       spiffeId: 'spiffe://example.org/ns/team-1/sa/api',
       san: { dns: ['a.team-2.svc.example.com'] },
     });
-    expect(decide(authorizer as never, peer, undefined, {})).toEqual({
+    expect(outcomeOf(decide(authorizer as never, peer, undefined))).toEqual({
       reason: 'POLICY_NO_MATCH',
       rule: 'policy.anyOf',
     });

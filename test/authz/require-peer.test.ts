@@ -5,6 +5,8 @@ import type { AuthzDecision } from '../../src/authz/decision.js';
 import type { PeerPolicy } from '../../src/authz/policy.js';
 import { type RequirePeerOptions, requirePeer } from '../../src/authz/require-peer.js';
 import { KoaMtlsError } from '../../src/errors.js';
+import { peerFromPem } from '../../src/identity/peer-from-pem.js';
+import { createCertificateAuthority } from '../../src/pki/index.js';
 import { ROUTE_METADATA, routeMetadataOf } from '../../src/routes/route-metadata.js';
 import { type Harness, type HarnessOptions, serve } from './koa-harness.js';
 import { makePeer } from './peer-fixture.js';
@@ -194,6 +196,27 @@ describe('requirePeer over a real Koa app', () => {
       expect((await h.request('/', 'web')).status).toBe(500);
       expect(h.handlerRuns()).toBe(0);
     });
+  });
+});
+
+describe('when two routes with different policies decide one identity in turn', () => {
+  it("gives each route its own verdict, every time (a verdict remembered on an identity is one route's only)", async () => {
+    const ca = await createCertificateAuthority();
+    const client = await ca.issueClient({ subject: 'CN=web', san: { uri: ['spiffe://example.org/ns/prod/sa/web'] } });
+    // Built by the package (what peerCertificate() puts on ctx.state.peer), so the verdict is remembered on it.
+    const built = peerFromPem(client.certificate);
+    const webOnly = requirePeer(policy);
+    const batchOnly = requirePeer({ spiffe: 'spiffe://example.org/ns/prod/sa/batch' });
+    const h = await serve((ctx, next) => (ctx.path === '/batch' ? batchOnly(ctx, next) : webOnly(ctx, next)), {
+      built,
+    });
+    harness = h;
+    for (let round = 0; round < 3; round++) {
+      expect(await h.request('/web', 'built')).toEqual({ status: 200, body: 'handled' });
+      expect(await h.request('/batch', 'built')).toEqual({ status: 403, body: 'Forbidden' });
+    }
+    expect(h.handlerRuns()).toBe(3);
+    expect(errorCodes(h)).toEqual(Array(3).fill('ERR_MTLS_PEER_FORBIDDEN'));
   });
 });
 

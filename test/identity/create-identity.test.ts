@@ -1,6 +1,12 @@
 import { X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createIdentity, isBuiltIdentity, validityProblem } from '../../src/identity/create-identity.js';
+import {
+  createIdentity,
+  isBuiltIdentity,
+  rememberedOn,
+  rememberOn,
+  validityProblem,
+} from '../../src/identity/create-identity.js';
 import { type ParsedCertificate, parseCertificate } from '../../src/identity/parse-certificate.js';
 import type { PeerIdentity } from '../../src/identity/peer-identity.js';
 import { createCertificateAuthority, type IssuedCertificate } from '../../src/pki/index.js';
@@ -77,5 +83,32 @@ describe('when telling identities built here from look-alikes', () => {
     expect(isBuiltIdentity(identity)).toBe(true);
     expect(isBuiltIdentity({ ...identity })).toBe(false);
     expect(Reflect.ownKeys(identity)).toEqual([...Object.keys(identity)]);
+  });
+});
+
+describe('when remembering a value on an identity', () => {
+  it('keeps one entry: the value under the key last remembered, nothing under any other key', () => {
+    const identity = createIdentity(parsed, provenance);
+    const first = {};
+    const second = {};
+    expect(rememberedOn(identity, first)).toBeUndefined();
+    rememberOn(identity, first, 'a');
+    expect(rememberedOn(identity, first)).toBe('a');
+    expect(rememberedOn(identity, second)).toBeUndefined();
+    rememberOn(identity, second, 'b');
+    expect(rememberedOn(identity, second)).toBe('b');
+    expect(rememberedOn(identity, first)).toBeUndefined();
+  });
+
+  it('leaves the frozen identity as it was to every observer, and remembers nothing on a look-alike', () => {
+    const identity = createIdentity(parsed, provenance);
+    const keys = Reflect.ownKeys(identity);
+    rememberOn(identity, provenance, 'a');
+    expect(Object.isFrozen(identity)).toBe(true);
+    expect(Reflect.ownKeys(identity)).toEqual(keys);
+    const copy = { ...identity } as PeerIdentity;
+    rememberOn(copy, provenance, 'a');
+    expect(rememberedOn(copy, provenance)).toBeUndefined();
+    expect(Reflect.ownKeys(copy)).toEqual(keys);
   });
 });
