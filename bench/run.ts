@@ -23,8 +23,23 @@ const withInstructions = process.argv.includes('--instructions');
 const onlyIndex = process.argv.indexOf('--only');
 const only = onlyIndex === -1 ? undefined : new Set((process.argv[onlyIndex + 1] ?? '').split(','));
 const runs = (section: string): boolean => only === undefined || only.has(section);
-/** Rounds of a comparison: 9 bound the median between the second-lowest and second-highest round at 96%. */
-const rounds = quick ? 3 : 9;
+/** The value after `name` on the command line, or `undefined`. */
+const optionValue = (name: string): string | undefined => {
+  const index = process.argv.indexOf(name);
+  return index === -1 ? undefined : process.argv[index + 1];
+};
+/** `--variants empty-2,peer-authz-100`: measure only these variants of the selected comparisons (with `--only`). */
+const variantsText = optionValue('--variants');
+const onlyVariants = variantsText === undefined ? undefined : new Set(variantsText.split(','));
+/**
+ * Rounds of a comparison: 9 bound the median between the second-lowest and second-highest round at 96%. `--rounds 25`
+ * narrows the interval (the 8th to the 18th of 25 at 96%) for a long look at one comparison.
+ */
+const roundsText = optionValue('--rounds');
+const rounds = roundsText === undefined ? (quick ? 3 : 9) : Number(roundsText);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, not ${roundsText}`);
+/** A partial run prints its tables and leaves bench/README.md and results.json alone. */
+const partial = only !== undefined || onlyVariants !== undefined || roundsText !== undefined;
 const seconds = quick ? 1.2 : 5;
 const warmupSeconds = quick ? 0.5 : 1;
 const connections = 16;
@@ -380,7 +395,8 @@ function verdict(v: VariantResult): string {
  * the same machine.
  */
 async function measureWith(comparison: Comparison, fixturesPath: string, roundCount: number): Promise<VariantResult[]> {
-  const { baseline, variants } = comparison;
+  const { baseline } = comparison;
+  const variants = comparison.variants.filter((variant) => onlyVariants === undefined || onlyVariants.has(variant));
   // Long against the work in flight when the active app changes (server.ts): 16 requests, or 16 handshakes.
   const window = comparison.generator === 'handshake' ? 1000 : (comparison.windowMs ?? 100);
   // A quick run measures ~1 s: shorter windows, so that each side is active several times in it.
@@ -692,7 +708,7 @@ try {
   const generated = `${Object.entries(environment)
     .map(([k, v]) => `${k}: ${v}`)
     .join(' · ')}\n\n${parts.join('\n\n')}`;
-  if (only === undefined) {
+  if (!partial) {
     writeFileSync(
       join(benchDir, 'results.json'),
       `${JSON.stringify({ environment, results, memory, micro, scaling, instructions, curves }, null, 2)}\n`,
