@@ -179,7 +179,7 @@ export function peerCertificate(options: PeerCertificateOptions = {}): Middlewar
     // Fail closed: whatever an earlier middleware put here is not this module's decision.
     if ('peer' in ctx.state) delete ctx.state.peer;
     const resolved = resolver.resolve(ctx);
-    if (resolved instanceof PeerResolution) return settle(compiled, ctx, resolved, next);
+    if (PeerResolution.is(resolved)) return settle(compiled, ctx, resolved, next);
     ctx.state.peer = resolved;
     const hook = auditHook(compiled.onAudit);
     if (hook !== undefined) {

@@ -32,6 +32,14 @@ export class PeerResolution {
   events(): readonly AuditDraft[] {
     return this.#events();
   }
+
+  /**
+   * Whether `value` is a resolution rather than an identity. A private-field test reads only `value` itself, where
+   * `instanceof` calls V8's generic builtin to look up `Symbol.hasInstance` on the class, on every request.
+   */
+  static is(value: PeerIdentity | PeerResolution): value is PeerResolution {
+    return #events in value;
+  }
 }
 
 /** The event of an identified peer. */
