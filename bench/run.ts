@@ -126,6 +126,16 @@ const comparisons: readonly Comparison[] = [
     : []),
 ];
 
+const unknownVariants = [...(onlyVariants ?? [])].filter(
+  (v) => !comparisons.some((c) => runs(c.section ?? '') && c.variants.includes(v)),
+);
+if (unknownVariants.length > 0) {
+  const known = [...new Set(comparisons.filter((c) => runs(c.section ?? '')).flatMap((c) => c.variants))];
+  throw new Error(
+    `--variants: no selected comparison has ${unknownVariants.join(', ')}; they have ${known.join(', ')}`,
+  );
+}
+
 /** Scaling curves: one comparison per point, a short run each (the curves show a shape, not a verdict). */
 const curveRounds = quick ? 2 : 3;
 const ruleCounts = quick ? [1, 100, 10_000] : [1, 10, 100, 1000, 10_000];
@@ -526,7 +536,10 @@ try {
   if (needsFixtures) await makeFixtures(fixturesPath, work, clientsNeeded);
   const parts: string[] = [];
   const results: { comparison: Comparison; variants: VariantResult[] }[] = [];
-  for (const comparison of comparisons.filter((c) => runs(c.section ?? ''))) {
+  const selected = comparisons.filter(
+    (c) => runs(c.section ?? '') && (onlyVariants === undefined || c.variants.some((v) => onlyVariants.has(v))),
+  );
+  for (const comparison of selected) {
     console.log(`bench: ${comparison.name}`);
     results.push({ comparison, variants: await measureWith(comparison, fixturesPath, rounds) });
   }
